@@ -1,0 +1,24 @@
+using Gateway.Core.Hosting;
+using Gateway.Core.Routing;
+
+namespace Gateway.Api;
+
+/// <summary>Builds the gateway host; tests call it with their own configuration on a loopback port.</summary>
+public static class GatewayApplication
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        GatewayConfigFile.Apply(builder.Configuration);
+        configure?.Invoke(builder);
+
+        builder.Services.AddGateway(builder.Configuration);
+        builder.Services.AddHealthChecks();
+
+        var app = builder.Build();
+        app.UseGatewayPipeline();
+        app.MapHealthChecks("/health/live");
+        app.MapGatewayRoutes();
+        return app;
+    }
+}

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Configuration.Json;
+
+namespace Gateway.Api;
+
+/// <summary>
+/// <c>GATEWAY_CONFIG=path.json</c> (or <c>--GATEWAY_CONFIG</c>) swaps appsettings.json for another profile, such
+/// as the shipped <c>gateway.bcommerce.json</c>. It replaces rather than layers because configuration merges
+/// dictionaries: layered, B-Commerce would inherit SmartEnvios' routes.
+/// </summary>
+internal static class GatewayConfigFile
+{
+    public const string Key = "GATEWAY_CONFIG";
+
+    public static void Apply(ConfigurationManager configuration)
+    {
+        var path = configuration[Key];
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return;
+        }
+
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new FileNotFoundException($"{Key}: the gateway configuration file '{fullPath}' does not exist.", fullPath);
+        }
+
+        var sources = configuration.Sources;
+        var index = -1;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is JsonConfigurationSource { Path: "appsettings.json" })
+            {
+                index = i;
+                break;
+            }
+        }
+
+        var replacement = new JsonConfigurationSource { Path = fullPath, Optional = false, ReloadOnChange = true };
+        replacement.ResolveFileProvider();
+        if (index >= 0)
+        {
+            sources[index] = replacement;
+        }
+        else
+        {
+            sources.Insert(0, replacement);
+        }
+    }
+}

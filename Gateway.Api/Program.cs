@@ -1,0 +1,3 @@
+using Gateway.Api;
+
+await GatewayApplication.Build(args).RunAsync();

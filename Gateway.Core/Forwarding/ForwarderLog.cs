@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Core.Forwarding;
+
+internal static partial class ForwarderLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Upstream {Cluster}/{Destination} unreachable for route {Route}: {Error}")]
+    public static partial void UpstreamUnreachable(ILogger logger, string route, string cluster, string destination, string error);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Upstream {Cluster}/{Destination} did not answer route {Route} within {TimeoutMs} ms")]
+    public static partial void UpstreamTimeout(ILogger logger, string route, string cluster, string destination, double timeoutMs);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Client aborted the request on route {Route}; upstream call cancelled")]
+    public static partial void ClientAborted(ILogger logger, string route);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Upstream {Cluster}/{Destination} failed while streaming the response of route {Route}; connection aborted")]
+    public static partial void ResponseStreamFailed(ILogger logger, string route, string cluster, string destination, Exception exception);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Refused a request on route {Route}: {Reason}")]
+    public static partial void Refused(ILogger logger, string route, string reason);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Cluster {Cluster} of route {Route} has no destination")]
+    public static partial void NoDestination(ILogger logger, string route, string cluster);
+}

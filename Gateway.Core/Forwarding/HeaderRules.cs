@@ -1,0 +1,75 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>Which headers cross the gateway, in one place (cf. YARP's RequestUtilities).</summary>
+public static class HeaderRules
+{
+    public const string CorrelationId = "X-Correlation-ID";
+    public const string RequestId = "X-Request-ID";
+    public const string ResponseTime = "X-Response-Time";
+    public const string GatewayVersion = "X-Gateway-Version";
+    public const string ForwardedFor = "X-Forwarded-For";
+    public const string ForwardedProto = "X-Forwarded-Proto";
+    public const string ForwardedHost = "X-Forwarded-Host";
+
+    /// <summary>RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop.</summary>
+    private static readonly FrozenSet<string> HopByHop = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        HeaderNames.Connection, HeaderNames.KeepAlive, HeaderNames.ProxyConnection, HeaderNames.TE,
+        HeaderNames.Trailer, HeaderNames.TransferEncoding, HeaderNames.Upgrade,
+        HeaderNames.ProxyAuthenticate, HeaderNames.ProxyAuthorization);
+
+    /// <summary>Request headers the gateway sets itself, so a client's copy is never passed on.</summary>
+    private static readonly FrozenSet<string> OwnedUpstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        HeaderNames.Host, HeaderNames.Expect, CorrelationId, RequestId, GatewayVersion,
+        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded");
+
+    /// <summary>Response headers the gateway sets itself on the way back.</summary>
+    private static readonly FrozenSet<string> OwnedDownstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        CorrelationId, ResponseTime);
+
+    public static bool IsHopByHop(string name) => HopByHop.Contains(name);
+
+    public static bool IsSkippedUpstream(string name) =>
+        HopByHop.Contains(name) || OwnedUpstream.Contains(name) || name.StartsWith(':');
+
+    public static bool IsSkippedDownstream(string name) => HopByHop.Contains(name) || OwnedDownstream.Contains(name);
+
+    /// <summary>True when <paramref name="name"/> is listed in a Connection header's value (so it is hop-by-hop too).</summary>
+    public static bool IsNamedIn(StringValues connection, string name)
+    {
+        foreach (var value in connection)
+        {
+            foreach (var token in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (token.Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A correlation id we accept from a client: a short token of visible ASCII.</summary>
+    public static bool IsSaneToken(string? value)
+    {
+        if (string.IsNullOrEmpty(value) || value.Length > 128)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (c is <= ' ' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Net;
+using System.Reflection;
+using Gateway.Core.Observability;
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>Builds the upstream request's headers from the client's, by the rules in <see cref="HeaderRules"/>.</summary>
+public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
+{
+    public static readonly string GatewayVersion = ReadVersion();
+
+    public void Copy(HttpContext context, GatewayRoute route, HttpRequestMessage upstream)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(upstream);
+        var headers = context.Request.Headers;
+        var connection = headers.Connection;
+
+        foreach (var (name, value) in headers)
+        {
+            if (HeaderRules.IsSkippedUpstream(name) || (connection.Count > 0 && HeaderRules.IsNamedIn(connection, name)))
+            {
+                continue;
+            }
+
+            // Content-* headers belong on the content; without a body they are dropped with it.
+            if (!TryAdd(upstream.Headers, name, value) && upstream.Content is { } content)
+            {
+                TryAdd(content.Headers, name, value);
+            }
+        }
+
+        if (route.PreserveHost)
+        {
+            upstream.Headers.Host = context.Request.Host.Value;
+        }
+
+        AddForwarded(context, upstream.Headers);
+        upstream.Headers.TryAddWithoutValidation(HeaderRules.CorrelationId, CorrelationId.Get(context));
+        upstream.Headers.TryAddWithoutValidation(HeaderRules.GatewayVersion, GatewayVersion);
+    }
+
+    private void AddForwarded(HttpContext context, System.Net.Http.Headers.HttpRequestHeaders target)
+    {
+        var request = context.Request;
+        var peer = context.Connection.RemoteIpAddress;
+        var peerText = peer is null ? "unknown" : (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
+
+        if (trustedProxies.IsTrusted(peer))
+        {
+            var chain = request.Headers[HeaderRules.ForwardedFor];
+            target.TryAddWithoutValidation(HeaderRules.ForwardedFor, chain.Count == 0 ? peerText : chain.ToString() + ", " + peerText);
+            target.TryAddWithoutValidation(HeaderRules.ForwardedProto, FirstOr(request.Headers[HeaderRules.ForwardedProto], request.Scheme));
+            target.TryAddWithoutValidation(HeaderRules.ForwardedHost, FirstOr(request.Headers[HeaderRules.ForwardedHost], request.Host.Value));
+            return;
+        }
+
+        target.TryAddWithoutValidation(HeaderRules.ForwardedFor, peerText);
+        target.TryAddWithoutValidation(HeaderRules.ForwardedProto, request.Scheme);
+        target.TryAddWithoutValidation(HeaderRules.ForwardedHost, request.Host.Value);
+    }
+
+    private static string? FirstOr(StringValues values, string? fallback) => values.Count > 0 ? values[0] : fallback;
+
+    private static bool TryAdd(System.Net.Http.Headers.HttpHeaders target, string name, StringValues value) =>
+        value.Count == 1 ? target.TryAddWithoutValidation(name, value[0]) : target.TryAddWithoutValidation(name, (IEnumerable<string?>)value);
+
+    private static string ReadVersion()
+    {
+        var version = typeof(UpstreamHeaders).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? version : version[..plus];
+    }
+}
+
+/// <summary>Copies the upstream's response headers to the client, by the rules in <see cref="HeaderRules"/>.</summary>
+public static class DownstreamHeaders
+{
+    public static void Copy(HttpResponseMessage source, HttpResponse target)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        var connection = source.Headers.NonValidated.TryGetValues(Microsoft.Net.Http.Headers.HeaderNames.Connection, out var values)
+            ? new StringValues(values.ToArray())
+            : StringValues.Empty;
+
+        CopyFrom(source.Headers.NonValidated, target.Headers, connection);
+        CopyFrom(source.Content.Headers.NonValidated, target.Headers, connection);
+    }
+
+    private static void CopyFrom(System.Net.Http.Headers.HttpHeadersNonValidated source, IHeaderDictionary target, StringValues connection)
+    {
+        foreach (var (name, values) in source)
+        {
+            if (HeaderRules.IsSkippedDownstream(name) || (connection.Count > 0 && HeaderRules.IsNamedIn(connection, name)))
+            {
+                continue;
+            }
+
+            target[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues(values.ToArray());
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>
+/// Guards against paths that could leave a route's target prefix upstream. Kestrel has already decoded the
+/// path once and removed dot segments; whatever percent sign remains came from <c>%25</c> (double encoding) or
+/// an encoded slash (<c>%2F</c>, kept encoded by Kestrel), and an upstream that decodes again could be walked out
+/// of the prefix. Such paths, backslashes, control characters and stray dot segments are refused.
+/// </summary>
+public static class UpstreamPath
+{
+    public static bool IsSafe(PathString path)
+    {
+        var value = path.Value;
+        if (string.IsNullOrEmpty(value))
+        {
+            return true;
+        }
+
+        foreach (var c in value)
+        {
+            if (c is '%' or '\\' or < ' ' or '\u007f')
+            {
+                return false;
+            }
+        }
+
+        return !HasDotSegment(value);
+    }
+
+    /// <summary>The upstream path must stay under the route's literal target prefix (segment-wise).</summary>
+    public static bool IsUnder(PathString upstreamPath, string targetPrefix) =>
+        targetPrefix.Length == 0 || upstreamPath.StartsWithSegments(targetPrefix, StringComparison.OrdinalIgnoreCase);
+
+    private static bool HasDotSegment(string value)
+    {
+        foreach (var segment in value.AsSpan().Split('/'))
+        {
+            var text = value.AsSpan(segment);
+            if (text is "." or "..")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

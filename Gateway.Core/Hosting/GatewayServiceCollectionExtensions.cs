@@ -1,0 +1,60 @@
+using Gateway.Core.Discovery;
+using Gateway.Core.Forwarding;
+using Gateway.Core.Observability;
+using Gateway.Core.Routing;
+using Gateway.Core.Routing.Validation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Core.Hosting;
+
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>Registers the gateway's options (validated at start-up), forwarder and per-cluster clients.</summary>
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(GatewayOptions.SectionName);
+        services.AddOptions<GatewayOptions>().Bind(section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+
+        // Registered before AddProblemDetails so it is asked first: every error is problem+json.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, GatewayProblemDetailsWriter>());
+        services.AddProblemDetails();
+
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodySize;
+            kestrel.Limits.MaxRequestHeadersTotalSize = gateway.Value.Limits.MaxRequestHeadersTotalSize;
+        });
+
+        foreach (var cluster in section.GetSection(nameof(GatewayOptions.Clusters)).GetChildren())
+        {
+            ClusterClients.Register(services, cluster.Key);
+        }
+
+        services.AddSingleton<ClusterClients>();
+        services.AddSingleton<ClusterDestinations>();
+        services.AddSingleton<TrustedProxies>();
+        services.AddSingleton<UpstreamHeaders>();
+        services.AddSingleton<HttpForwarder>();
+        return services;
+    }
+
+    /// <summary>The gateway's middleware, outermost first; endpoint-aware middleware goes after this.</summary>
+    public static WebApplication UseGatewayPipeline(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<CorrelationIdMiddleware>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        return app;
+    }
+}

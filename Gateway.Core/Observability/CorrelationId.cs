@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Globalization;
+using Gateway.Core.Forwarding;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Core.Observability;
+
+/// <summary>The request's correlation id and start time, kept as a request feature.</summary>
+public sealed class CorrelationIdFeature(string id, long startTimestamp)
+{
+    public string Id { get; } = id;
+
+    public long StartTimestamp { get; } = startTimestamp;
+}
+
+public static class CorrelationId
+{
+    public static string Get(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Features.Get<CorrelationIdFeature>()?.Id ?? context.TraceIdentifier;
+    }
+}
+
+/// <summary>
+/// Keeps a client's correlation id when it is a sane token, otherwise makes one; returns it on every response
+/// (errors included) together with the time the gateway took until the headers went out.
+/// </summary>
+public sealed class CorrelationIdMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var headers = context.Request.Headers;
+        var incoming = headers[HeaderRules.CorrelationId];
+        if (incoming.Count == 0)
+        {
+            incoming = headers[HeaderRules.RequestId];
+        }
+
+        var id = incoming.Count == 1 && HeaderRules.IsSaneToken(incoming[0]) ? incoming[0]! : Guid.NewGuid().ToString("N");
+        context.Features.Set(new CorrelationIdFeature(id, Stopwatch.GetTimestamp()));
+        // Set when the headers go out, not now: the exception handler clears headers it finds on the response.
+        context.Response.OnStarting(static state =>
+        {
+            var ctx = (HttpContext)state;
+            var feature = ctx.Features.Get<CorrelationIdFeature>()!;
+            var elapsed = Stopwatch.GetElapsedTime(feature.StartTimestamp);
+            ctx.Response.Headers[HeaderRules.CorrelationId] = feature.Id;
+            ctx.Response.Headers[HeaderRules.ResponseTime] = elapsed.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + "ms";
+            return Task.CompletedTask;
+        }, context);
+
+        return next(context);
+    }
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Core.Observability;
+
+public static class GatewayProblems
+{
+    /// <summary>Writes an RFC 9457 problem through <see cref="IProblemDetailsService"/>.</summary>
+    public static ValueTask WriteAsync(HttpContext context, int status, string detail)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.StatusCode = status;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
+        });
+    }
+}
+
+/// <summary>
+/// The gateway answers every error as <c>application/problem+json</c>, whatever the client's Accept header says
+/// (the framework's default writer declines for e.g. <c>Accept: text/html</c>), and always adds
+/// <c>correlationId</c> and <c>traceId</c>.
+/// </summary>
+public sealed class GatewayProblemDetailsWriter(IOptions<ProblemDetailsOptions> problemOptions, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> jsonOptions) : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var http = context.HttpContext;
+        var problem = context.ProblemDetails;
+        problem.Status ??= http.Response.StatusCode;
+        problem.Title ??= ReasonPhrases.GetReasonPhrase(problem.Status.Value);
+        problem.Type ??= $"https://httpwg.org/specs/rfc9110.html#status.{problem.Status.Value}";
+        problem.Instance ??= http.Request.Path.Value;
+        problem.Extensions["correlationId"] = CorrelationId.Get(http);
+        problem.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;
+        problemOptions.Value.CustomizeProblemDetails?.Invoke(context);
+
+        return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), jsonOptions.Value.SerializerOptions, "application/problem+json", http.RequestAborted));
+    }
+}

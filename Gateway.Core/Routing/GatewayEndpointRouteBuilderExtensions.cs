@@ -1,0 +1,39 @@
+using Gateway.Core.Forwarding;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Core.Routing;
+
+public static class GatewayEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps each configured route as a route group whose single endpoint forwards. The groups are returned by
+    /// route id so the host can attach auth, rate limiting or CORS conventions to one route the framework's way.
+    /// </summary>
+    public static IReadOnlyDictionary<string, RouteGroupBuilder> MapGatewayRoutes(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var forwarder = endpoints.ServiceProvider.GetRequiredService<HttpForwarder>();
+        RequestDelegate forward = forwarder.ForwardAsync;
+
+        var groups = new Dictionary<string, RouteGroupBuilder>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (id, config) in options.Routes)
+        {
+            var route = new GatewayRoute(id, config, options.Limits);
+            var group = endpoints.MapGroup(route.Pattern.RawText!);
+            group.WithMetadata(route).WithDisplayName($"gateway route {id}");
+
+            var endpoint = config.Methods.Length == 0
+                ? group.Map(string.Empty, forward)
+                : group.MapMethods(string.Empty, config.Methods, forward);
+            endpoint.WithDisplayName($"gateway route {id}");
+            groups[id] = group;
+        }
+
+        return groups;
+    }
+}

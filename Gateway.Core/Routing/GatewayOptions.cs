@@ -1,0 +1,84 @@
+namespace Gateway.Core.Routing;
+
+/// <summary>The <c>Gateway</c> configuration section, shaped like YARP's Routes/Clusters.</summary>
+public sealed record GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    public Dictionary<string, RouteConfig> Routes { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public Dictionary<string, ClusterConfig> Clusters { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public LimitsConfig Limits { get; init; } = new();
+
+    /// <summary>Peers (IP or CIDR) whose X-Forwarded-* headers are extended rather than replaced.</summary>
+    public string[] TrustedProxies { get; init; } = [];
+}
+
+/// <summary>One route: which requests it takes and where they go.</summary>
+public sealed record RouteConfig
+{
+    /// <summary>An ASP.NET Core route pattern, e.g. <c>/api/v1/quotes/{**rest}</c>.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>Allowed methods; empty means any.</summary>
+    public string[] Methods { get; init; } = [];
+
+    public string? ClusterId { get; init; }
+
+    public PathTransformConfig? Transform { get; init; }
+
+    /// <summary>Send the client's Host upstream instead of the destination's.</summary>
+    public bool PreserveHost { get; init; }
+
+    /// <summary>Overrides <see cref="LimitsConfig.MaxRequestBodySize"/> for this route.</summary>
+    public long? MaxRequestBodySize { get; init; }
+
+    /// <summary>Overrides <see cref="LimitsConfig.UpstreamTimeout"/> for this route.</summary>
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>How the client path becomes the upstream path; at most one of the two is set.</summary>
+public sealed record PathTransformConfig
+{
+    /// <summary>A literal prefix removed from the path, e.g. <c>/api/v1</c>.</summary>
+    public string? PathRemovePrefix { get; init; }
+
+    /// <summary>A pattern filled from the route's values, e.g. <c>/api/catalog/{**rest}</c>.</summary>
+    public string? PathPattern { get; init; }
+}
+
+public sealed record ClusterConfig
+{
+    public Dictionary<string, DestinationConfig> Destinations { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public HealthCheckConfig HealthCheck { get; init; } = new();
+}
+
+public sealed record DestinationConfig
+{
+    public string? Address { get; init; }
+
+    public int Weight { get; init; } = 1;
+}
+
+public sealed record HealthCheckConfig
+{
+    public string Path { get; init; } = "/health";
+
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+public sealed record LimitsConfig
+{
+    /// <summary>Bytes; Kestrel's own default. A route may raise or lower it.</summary>
+    public long MaxRequestBodySize { get; init; } = 30_000_000;
+
+    /// <summary>Bytes of all request headers together; beyond it the client gets 431.</summary>
+    public int MaxRequestHeadersTotalSize { get; init; } = 32 * 1024;
+
+    /// <summary>How long an upstream may take to send its response headers.</summary>
+    public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(100);
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing.Patterns;
+
+namespace Gateway.Core.Routing;
+
+/// <summary>
+/// A configured route as built once at start-up; carried as endpoint metadata so the forwarder and the
+/// framework's middleware (body size limit now; auth, rate limiting and CORS later) read it from the endpoint.
+/// </summary>
+public sealed class GatewayRoute : IRequestSizeLimitMetadata
+{
+    public GatewayRoute(string id, RouteConfig config, LimitsConfig limits)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(limits);
+        Id = id;
+        Config = config;
+        Pattern = RoutePatternFactory.Parse(config.Path!);
+        ClusterId = config.ClusterId!;
+        Transform = PathTransform.Create(Pattern, config.Transform);
+        MaxRequestBodySize = config.MaxRequestBodySize ?? limits.MaxRequestBodySize;
+        Timeout = config.Timeout ?? limits.UpstreamTimeout;
+    }
+
+    public string Id { get; }
+
+    public RouteConfig Config { get; }
+
+    public RoutePattern Pattern { get; }
+
+    public string ClusterId { get; }
+
+    public PathTransform Transform { get; }
+
+    public bool PreserveHost => Config.PreserveHost;
+
+    /// <summary>Time allowed until the upstream's response headers arrive; the body then streams unbounded.</summary>
+    public TimeSpan Timeout { get; }
+
+    public long? MaxRequestBodySize { get; }
+}

@@ -1,0 +1,118 @@
+using Microsoft.AspNetCore.Routing.Patterns;
+
+namespace Gateway.Core.Routing.Validation;
+
+internal static class RouteConfigValidator
+{
+    private static readonly HashSet<string> KnownMethods = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+    };
+
+    public static void Validate(string key, RouteConfig route, IReadOnlyDictionary<string, ClusterConfig> clusters, List<string> errors)
+    {
+        var pattern = ValidatePath(key, route.Path, errors);
+
+        if (string.IsNullOrWhiteSpace(route.ClusterId))
+        {
+            errors.Add($"{key}:ClusterId: a cluster is required.");
+        }
+        else if (!clusters.ContainsKey(route.ClusterId))
+        {
+            errors.Add($"{key}:ClusterId: cluster '{route.ClusterId}' is not defined under Gateway:Clusters.");
+        }
+
+        for (var i = 0; i < route.Methods.Length; i++)
+        {
+            if (!KnownMethods.Contains(route.Methods[i]))
+            {
+                errors.Add($"{key}:Methods:{i}: '{route.Methods[i]}' is not an HTTP method the gateway forwards.");
+            }
+        }
+
+        if (route.MaxRequestBodySize is < 0)
+        {
+            errors.Add($"{key}:MaxRequestBodySize: must be zero or more bytes.");
+        }
+
+        if (route.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{key}:Timeout: must be positive.");
+        }
+
+        if (route.Transform is { } transform && pattern is not null)
+        {
+            ValidateTransform($"{key}:Transform", transform, pattern, errors);
+        }
+    }
+
+    private static RoutePattern? ValidatePath(string key, string? path, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(path) || !path.StartsWith('/'))
+        {
+            errors.Add($"{key}:Path: a route pattern starting with '/' is required.");
+            return null;
+        }
+
+        try
+        {
+            return RoutePatternFactory.Parse(path);
+        }
+        catch (RoutePatternException ex)
+        {
+            errors.Add($"{key}:Path: '{path}' is not a valid route pattern ({ex.Message}).");
+            return null;
+        }
+    }
+
+    private static void ValidateTransform(string key, PathTransformConfig transform, RoutePattern routePattern, List<string> errors)
+    {
+        if (transform.PathPattern is not null && transform.PathRemovePrefix is not null)
+        {
+            errors.Add($"{key}: set PathPattern or PathRemovePrefix, not both.");
+        }
+
+        if (transform.PathRemovePrefix is { } prefix)
+        {
+            var literal = PathTransform.LiteralPrefix(routePattern);
+            var trimmed = prefix.TrimEnd('/');
+            if (!prefix.StartsWith('/') || !(literal.Equals(trimmed, StringComparison.OrdinalIgnoreCase)
+                || literal.StartsWith(trimmed + "/", StringComparison.OrdinalIgnoreCase)))
+            {
+                errors.Add($"{key}:PathRemovePrefix: '{prefix}' is not a leading part of the route path '{routePattern.RawText}'.");
+            }
+        }
+
+        if (transform.PathPattern is { } target)
+        {
+            ValidatePathPattern($"{key}:PathPattern", target, routePattern, errors);
+        }
+    }
+
+    private static void ValidatePathPattern(string key, string target, RoutePattern routePattern, List<string> errors)
+    {
+        RoutePattern parsed;
+        try
+        {
+            parsed = RoutePatternFactory.Parse(target);
+        }
+        catch (RoutePatternException ex)
+        {
+            errors.Add($"{key}: '{target}' is not a valid pattern ({ex.Message}).");
+            return;
+        }
+
+        if (!target.StartsWith('/'))
+        {
+            errors.Add($"{key}: '{target}' must start with '/'.");
+        }
+
+        foreach (var parameter in parsed.Parameters)
+        {
+            if (routePattern.GetParameter(parameter.Name) is null)
+            {
+                errors.Add($"{key}: parameter '{parameter.Name}' does not appear in the route path '{routePattern.RawText}'.");
+            }
+        }
+    }
+}
