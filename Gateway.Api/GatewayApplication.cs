@@ -1,3 +1,5 @@
+using FluentValidation;
+using Gateway.Api.Admin;
 using Gateway.Core.Hosting;
 using Gateway.Core.Routing;
 
@@ -14,10 +16,12 @@ public static class GatewayApplication
 
         builder.Services.AddGateway(builder.Configuration);
         builder.Services.AddHealthChecks();
+        builder.Services.AddSingleton<IValidator<RegisterInstanceRequest>, RegisterInstanceRequestValidator>();
 
         var app = builder.Build();
         app.UseGatewayPipeline();
         app.MapHealthChecks("/health/live");
+        app.MapAdminApi();
         app.MapGatewayRoutes();
         return app;
     }

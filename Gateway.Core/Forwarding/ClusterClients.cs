@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Gateway.Core.Discovery;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Core.Forwarding;
@@ -15,13 +16,21 @@ public sealed class ClusterClients(IHttpClientFactory factory)
     public HttpClient For(string clusterId) =>
         _clients.GetOrAdd(clusterId, static (id, f) => f.CreateClient(ClientName(id)), factory);
 
+    /// <summary>The cluster's client: resilience pipeline (outer), then per-attempt instance selection, then sockets.</summary>
     public static void Register(IServiceCollection services, string clusterId)
     {
-        services.AddHttpClient(ClientName(clusterId), client => client.Timeout = Timeout.InfiniteTimeSpan)
+        var client = services.AddHttpClient(ClientName(clusterId), client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(CreateHandler)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // The factory's per-request logging scopes cost more than the forwarding itself; the gateway logs its own.
             .RemoveAllLoggers();
+
+        client.AddResilienceHandler("cluster", (builder, context) =>
+        {
+            var registry = context.ServiceProvider.GetRequiredService<ServiceRegistry>();
+            ClusterResilience.Configure(builder, clusterId, registry.Get(clusterId).Config, registry);
+        });
+        client.AddHttpMessageHandler(services => new InstanceSelectionHandler(services.GetRequiredService<ServiceRegistry>(), clusterId));
     }
 
     /// <summary>A handler for a proxy: pooled connections, and nothing that would alter what passes through.</summary>

@@ -19,6 +19,9 @@ internal static partial class ForwarderLog
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Refused a request on route {Route}: {Reason}")]
     public static partial void Refused(ILogger logger, string route, string reason);
 
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Cluster {Cluster} of route {Route} has no destination")]
-    public static partial void NoDestination(ILogger logger, string route, string cluster);
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Service {Cluster} of route {Route} has no healthy instance")]
+    public static partial void NoHealthyInstance(ILogger logger, string route, string cluster);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Circuit of service {Cluster} is open; route {Route} answered 503 without an upstream call")]
+    public static partial void CircuitOpen(ILogger logger, string route, string cluster);
 }

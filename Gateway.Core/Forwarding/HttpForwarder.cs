@@ -1,26 +1,30 @@
 using System.Buffers;
 using System.Net;
-using Gateway.Core.Discovery;
 using Gateway.Core.Observability;
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Polly.CircuitBreaker;
 
 namespace Gateway.Core.Forwarding;
 
 /// <summary>
 /// Forwards the matched request to one destination of the route's cluster and streams both bodies; never
-/// buffers a body whole. Failures become RFC 9457 problems: 502 unreachable, 504 timeout, 413 too large.
+/// buffers a body whole. Failures become RFC 9457 problems (see <see cref="UpstreamFailures"/>).
 /// </summary>
-public sealed class HttpForwarder(
+internal sealed class HttpForwarder(
     ClusterClients clients,
-    ClusterDestinations destinations,
     UpstreamHeaders upstreamHeaders,
+    UpstreamFailures failures,
     ILogger<HttpForwarder> logger)
 {
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
     private const int BufferSize = 64 * 1024;
+
+    // Replaced per attempt by InstanceSelectionHandler with the chosen instance's address.
+    private static readonly Uri PlaceholderUri = new("http://upstream.invalid/");
 
     public async Task ForwardAsync(HttpContext context)
     {
@@ -54,80 +58,90 @@ public sealed class HttpForwarder(
             return;
         }
 
-        if (destinations.Pick(route.ClusterId) is not { } destination)
+        var retryable = IsIdempotent(request);
+        HttpContent? content = null;
+        if (HasBody(context))
         {
-            ForwarderLog.NoDestination(logger, route.Id, route.ClusterId);
-            await GatewayProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "No upstream instance is available for this route.");
-            return;
+            // A small body is read first so a retry can send it again; a large or unsized one streams, sent once.
+            if (retryable && request.ContentLength is { } length && length <= route.RetryBodyBufferLimit)
+            {
+                if (await BufferBodyAsync(context, route, (int)length) is not { } buffered)
+                {
+                    return;
+                }
+
+                content = buffered;
+            }
+            else
+            {
+                content = new StreamingRequestContent(request.Body, context.RequestAborted);
+                retryable = false;
+            }
         }
 
-        using var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), destination.BuildUri(upstreamPath.ToUriComponent(), request.QueryString.Value))
+        var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + request.QueryString.Value, retryable);
+        using var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), PlaceholderUri)
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            Content = content,
         };
-        var content = HasBody(context) ? new StreamingRequestContent(request.Body, context.RequestAborted) : null;
-        upstreamRequest.Content = content;
+        upstreamRequest.Options.Set(UpstreamCall.Key, call);
         upstreamHeaders.Copy(context, route, upstreamRequest);
-
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        cancellation.CancelAfter(route.Timeout);
 
         HttpResponseMessage response;
         try
         {
             response = await clients.For(route.ClusterId)
-                .SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, cancellation.Token);
+                .SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        catch (Exception ex) when (IsUpstreamFailure(ex))
         {
-            await HandleSendFailureAsync(context, route, destination, content, cancellation, ex);
+            await failures.HandleAsync(context, call, content as StreamingRequestContent, ex);
             return;
         }
 
         using (response)
         {
-            // The timeout bounds the wait for response headers; a long download then streams for as long as the client reads.
-            cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
+            // The timeouts bound the wait for response headers; a long download then streams for as long as the client reads.
             context.Response.StatusCode = (int)response.StatusCode;
             DownstreamHeaders.Copy(response, context.Response);
-            await CopyResponseBodyAsync(context, route, destination, response, cancellation.Token);
+            await CopyResponseBodyAsync(context, call, response, context.RequestAborted);
         }
     }
 
     private static bool HasBody(HttpContext context) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;
 
-    private async Task HandleSendFailureAsync(HttpContext context, GatewayRoute route, Destination destination,
-        StreamingRequestContent? content, CancellationTokenSource cancellation, Exception error)
-    {
-        if (content?.ClientReadError is BadHttpRequestException bad)
-        {
-            // Kestrel refused the client's body (over the limit, or malformed chunking).
-            await RefuseAsync(context, route, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? "The request body exceeds the route's limit." : "The request body could not be read.");
-            return;
-        }
+    private static bool IsIdempotent(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)
+        || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method)
+        || request.Headers.ContainsKey(IdempotencyKeyHeader);
 
-        if (context.RequestAborted.IsCancellationRequested || content?.ClientReadError is not null)
+    private static bool IsUpstreamFailure(Exception ex) =>
+        ex is HttpRequestException or OperationCanceledException or IOException or BrokenCircuitException or NoHealthyInstanceException;
+
+    private async Task<ByteArrayContent?> BufferBodyAsync(HttpContext context, GatewayRoute route, int length)
+    {
+        var body = new byte[length];
+        try
+        {
+            await context.Request.Body.ReadExactlyAsync(body, context.RequestAborted);
+            return new ByteArrayContent(body);
+        }
+        catch (BadHttpRequestException bad)
+        {
+            await RefuseAsync(context, route, bad.StatusCode, "The request body could not be read.");
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
             ForwarderLog.ClientAborted(logger, route.Id);
-            return;
         }
 
-        if (cancellation.IsCancellationRequested)
-        {
-            ForwarderLog.UpstreamTimeout(logger, route.Id, route.ClusterId, destination.Id, route.Timeout.TotalMilliseconds);
-            await GatewayProblems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "The upstream service did not answer in time.");
-            return;
-        }
-
-        ForwarderLog.UpstreamUnreachable(logger, route.Id, route.ClusterId, destination.Id, error.GetBaseException().Message);
-        await GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service could not be reached.");
+        return null;
     }
 
-    private async Task CopyResponseBodyAsync(HttpContext context, GatewayRoute route, Destination destination,
-        HttpResponseMessage response, CancellationToken cancellationToken)
+    private async Task CopyResponseBodyAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (response.Content.Headers.ContentLength == 0)
         {
@@ -151,7 +165,7 @@ public sealed class HttpForwarder(
                     if (!context.RequestAborted.IsCancellationRequested)
                     {
                         // Headers may already be on the wire: the only honest signal left is a broken connection.
-                        ForwarderLog.ResponseStreamFailed(logger, route.Id, route.ClusterId, destination.Id, ex);
+                        ForwarderLog.ResponseStreamFailed(logger, call.Route.Id, call.Route.ClusterId, call.LastInstance?.Id ?? "-", ex);
                         context.Abort();
                     }
 
@@ -170,7 +184,7 @@ public sealed class HttpForwarder(
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)
                 {
-                    ForwarderLog.ClientAborted(logger, route.Id);
+                    ForwarderLog.ClientAborted(logger, call.Route.Id);
                     return;
                 }
             }

@@ -39,10 +39,17 @@ public static class GatewayServiceCollectionExtensions
             ClusterClients.Register(services, cluster.Key);
         }
 
+        services.AddHttpClient(HealthProber.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(ClusterClients.CreateHandler)
+            .RemoveAllLoggers();
+        services.AddSingleton<ServiceRegistry>();
+        services.AddMetrics();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddHostedService<HealthProber>();
         services.AddSingleton<ClusterClients>();
-        services.AddSingleton<ClusterDestinations>();
         services.AddSingleton<TrustedProxies>();
         services.AddSingleton<UpstreamHeaders>();
+        services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<HttpForwarder>();
         return services;
     }
@@ -51,6 +58,8 @@ public static class GatewayServiceCollectionExtensions
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // Created now so its gauges exist before the first collection, not on first use.
+        app.Services.GetRequiredService<GatewayMetrics>();
         app.UseMiddleware<CorrelationIdMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

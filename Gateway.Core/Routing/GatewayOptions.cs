@@ -34,8 +34,20 @@ public sealed record RouteConfig
     /// <summary>Overrides <see cref="LimitsConfig.MaxRequestBodySize"/> for this route.</summary>
     public long? MaxRequestBodySize { get; init; }
 
-    /// <summary>Overrides <see cref="LimitsConfig.UpstreamTimeout"/> for this route.</summary>
+    /// <summary>Total time for the upstream call, retries included; overrides <see cref="LimitsConfig.UpstreamTimeout"/>.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Time for one attempt; defaults to <see cref="Timeout"/>.</summary>
+    public TimeSpan? AttemptTimeout { get; init; }
+
+    /// <summary>
+    /// Retries after the first attempt. Only idempotent methods, or requests carrying an Idempotency-Key, are ever
+    /// retried, and only when their body was small enough to buffer; everything else is sent exactly once.
+    /// </summary>
+    public int Retries { get; init; }
+
+    /// <summary>First retry delay; later ones grow exponentially, with jitter.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>How the client path becomes the upstream path; at most one of the two is set.</summary>
@@ -53,6 +65,33 @@ public sealed record ClusterConfig
     public Dictionary<string, DestinationConfig> Destinations { get; init; } = new(StringComparer.OrdinalIgnoreCase);
 
     public HealthCheckConfig HealthCheck { get; init; } = new();
+
+    public LoadBalancingPolicy LoadBalancingPolicy { get; init; } = LoadBalancingPolicy.WeightedRoundRobin;
+
+    public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
+}
+
+public enum LoadBalancingPolicy
+{
+    /// <summary>nginx's smooth weighted round-robin: even, deterministic, interleaved.</summary>
+    WeightedRoundRobin,
+
+    /// <summary>Two random healthy instances, the one with less work in flight (weighted by latency) wins.</summary>
+    PowerOfTwoChoices,
+}
+
+/// <summary>The cluster's breaker: opens when failures pass the ratio within the sampling window.</summary>
+public sealed record CircuitBreakerConfig
+{
+    public bool Enabled { get; init; } = true;
+
+    public double FailureRatio { get; init; } = 0.5;
+
+    public int MinimumThroughput { get; init; } = 10;
+
+    public TimeSpan SamplingDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan BreakDuration { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed record DestinationConfig
@@ -69,6 +108,14 @@ public sealed record HealthCheckConfig
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Consecutive failures (probes or forwarded calls) that take an instance out of rotation.</summary>
+    public int UnhealthyThreshold { get; init; } = 2;
+
+    /// <summary>Consecutive successful probes that bring an unhealthy instance back.</summary>
+    public int HealthyThreshold { get; init; } = 2;
+
+    public bool Enabled { get; init; } = true;
 }
 
 public sealed record LimitsConfig
@@ -78,6 +125,12 @@ public sealed record LimitsConfig
 
     /// <summary>Bytes of all request headers together; beyond it the client gets 431.</summary>
     public int MaxRequestHeadersTotalSize { get; init; } = 32 * 1024;
+
+    /// <summary>
+    /// Bytes up to which an idempotent request's body (with a Content-Length) is read before forwarding, so a retry
+    /// can send it again; larger or chunked bodies stream and are never retried.
+    /// </summary>
+    public int RetryBodyBufferLimit { get; init; } = 64 * 1024;
 
     /// <summary>How long an upstream may take to send its response headers.</summary>
     public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(100);

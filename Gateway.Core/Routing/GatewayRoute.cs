@@ -19,7 +19,9 @@ public sealed class GatewayRoute : IRequestSizeLimitMetadata
         ClusterId = config.ClusterId!;
         Transform = PathTransform.Create(Pattern, config.Transform);
         MaxRequestBodySize = config.MaxRequestBodySize ?? limits.MaxRequestBodySize;
+        RetryBodyBufferLimit = limits.RetryBodyBufferLimit;
         Timeout = config.Timeout ?? limits.UpstreamTimeout;
+        AttemptTimeout = config.AttemptTimeout is { } attempt && attempt < Timeout ? attempt : Timeout;
     }
 
     public string Id { get; }
@@ -34,8 +36,16 @@ public sealed class GatewayRoute : IRequestSizeLimitMetadata
 
     public bool PreserveHost => Config.PreserveHost;
 
-    /// <summary>Time allowed until the upstream's response headers arrive; the body then streams unbounded.</summary>
+    /// <summary>Time allowed, retries included, until the upstream's response headers arrive; the body then streams unbounded.</summary>
     public TimeSpan Timeout { get; }
 
+    public TimeSpan AttemptTimeout { get; }
+
+    public int Retries => Config.Retries;
+
+    public TimeSpan RetryDelay => Config.RetryDelay;
+
     public long? MaxRequestBodySize { get; }
+
+    public int RetryBodyBufferLimit { get; }
 }

@@ -33,6 +33,37 @@ internal static class ClusterConfigValidator
         {
             errors.Add($"{key}:HealthCheck: Interval and Timeout must be positive.");
         }
+
+        if (health.UnhealthyThreshold < 1 || health.HealthyThreshold < 1)
+        {
+            errors.Add($"{key}:HealthCheck: UnhealthyThreshold and HealthyThreshold must be at least 1.");
+        }
+
+        ValidateBreaker($"{key}:CircuitBreaker", cluster.CircuitBreaker, errors);
+    }
+
+    // Polly's own limits, checked here so a bad value names its key instead of failing on the first request.
+    private static void ValidateBreaker(string key, CircuitBreakerConfig breaker, List<string> errors)
+    {
+        if (!breaker.Enabled)
+        {
+            return;
+        }
+
+        if (breaker.FailureRatio is <= 0 or > 1)
+        {
+            errors.Add($"{key}:FailureRatio: must be above 0 and at most 1.");
+        }
+
+        if (breaker.MinimumThroughput < 2)
+        {
+            errors.Add($"{key}:MinimumThroughput: must be at least 2.");
+        }
+
+        if (breaker.SamplingDuration < TimeSpan.FromMilliseconds(500) || breaker.BreakDuration < TimeSpan.FromMilliseconds(500))
+        {
+            errors.Add($"{key}: SamplingDuration and BreakDuration must be at least 500 ms.");
+        }
     }
 
     private static bool IsValidAddress(string? address) =>

@@ -16,9 +16,14 @@ internal static class LimitsValidator
             errors.Add($"{key}:MaxRequestHeadersTotalSize: must be at least 1024 bytes.");
         }
 
-        if (limits.UpstreamTimeout <= TimeSpan.Zero)
+        if (limits.UpstreamTimeout < TimeSpan.FromMilliseconds(10) || limits.UpstreamTimeout > TimeSpan.FromDays(1))
         {
-            errors.Add($"{key}:UpstreamTimeout: must be positive.");
+            errors.Add($"{key}:UpstreamTimeout: must be between 10 ms and 1 day.");
+        }
+
+        if (limits.RetryBodyBufferLimit is < 0 or > 16 * 1024 * 1024)
+        {
+            errors.Add($"{key}:RetryBodyBufferLimit: must be between 0 and 16 MiB.");
         }
     }
 }

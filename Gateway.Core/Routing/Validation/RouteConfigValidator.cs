@@ -35,9 +35,25 @@ internal static class RouteConfigValidator
             errors.Add($"{key}:MaxRequestBodySize: must be zero or more bytes.");
         }
 
-        if (route.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+        // Polly's timeout strategy takes 10 ms to 1 day.
+        if (route.Timeout is { } timeout && (timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromDays(1)))
         {
-            errors.Add($"{key}:Timeout: must be positive.");
+            errors.Add($"{key}:Timeout: must be between 10 ms and 1 day.");
+        }
+
+        if (route.AttemptTimeout is { } attempt && (attempt < TimeSpan.FromMilliseconds(10) || (route.Timeout is { } total && attempt > total)))
+        {
+            errors.Add($"{key}:AttemptTimeout: must be at least 10 ms and not above Timeout.");
+        }
+
+        if (route.Retries is < 0 or > Gateway.Core.Forwarding.ClusterResilience.MaxRetries)
+        {
+            errors.Add($"{key}:Retries: must be between 0 and {Gateway.Core.Forwarding.ClusterResilience.MaxRetries}.");
+        }
+
+        if (route.RetryDelay < TimeSpan.Zero || route.RetryDelay > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{key}:RetryDelay: must be between 0 and 1 minute.");
         }
 
         if (route.Transform is { } transform && pattern is not null)

@@ -1,0 +1,92 @@
+using FluentValidation;
+using Gateway.Core.Discovery;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Polly.CircuitBreaker;
+
+namespace Gateway.Api.Admin;
+
+/// <summary>The registry's admin API. Loopback only until the auth issue puts it behind the AdminOnly policy.</summary>
+public static class AdminEndpoints
+{
+    public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
+    {
+        var admin = endpoints.MapGroup("/admin").AddEndpointFilter<LoopbackOnlyFilter>();
+        admin.MapGet("/services", ListServices);
+        admin.MapPost("/services/{service}/instances", RegisterInstance);
+        admin.MapDelete("/services/{service}/instances/{id}", RemoveInstance);
+        admin.MapGet("/circuit-breakers", ListBreakers);
+        return admin;
+    }
+
+    private static Ok<ServiceView[]> ListServices(ServiceRegistry registry) =>
+        TypedResults.Ok(registry.Clusters.Select(cluster => new ServiceView(
+            cluster.Id,
+            cluster.Config.LoadBalancingPolicy.ToString(),
+            cluster.HealthyCount,
+            cluster.Instances.Length,
+            BreakerName(registry.BreakerState(cluster.Id)),
+            cluster.Instances.Select(InstanceView.Of).ToArray())).ToArray());
+
+    private static async Task<Results<Created<InstanceView>, ValidationProblem, ProblemHttpResult>> RegisterInstance(
+        string service, RegisterInstanceRequest request, IValidator<RegisterInstanceRequest> validator,
+        ServiceRegistry registry, ILogger<RegisterInstanceRequest> logger)
+    {
+        var validation = await validator.ValidateAsync(request);
+        if (!validation.IsValid)
+        {
+            return TypedResults.ValidationProblem(validation.ToDictionary());
+        }
+
+        if (registry.Find(service) is not { } cluster)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' is not configured.");
+        }
+
+        var instance = new ServiceInstance(request.Id ?? Guid.NewGuid().ToString("N")[..12], request.Address!, request.Weight ?? 1, InstanceSource.Admin);
+        if (!cluster.TryAdd(instance))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: $"Service '{service}' already has an instance '{instance.Id}'.");
+        }
+
+        AdminLog.Changed(logger, service, instance.Id, instance.BaseAddress, "registered");
+        return TypedResults.Created($"/admin/services/{service}/instances/{instance.Id}", InstanceView.Of(instance));
+    }
+
+    private static Results<NoContent, ProblemHttpResult> RemoveInstance(string service, string id, ServiceRegistry registry, ILogger<RegisterInstanceRequest> logger)
+    {
+        if (registry.Find(service) is not { } cluster || !cluster.TryRemove(id))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
+        }
+
+        AdminLog.Changed(logger, service, id, "-", "removed");
+        return TypedResults.NoContent();
+    }
+
+    private static Ok<BreakerView[]> ListBreakers(ServiceRegistry registry) =>
+        TypedResults.Ok(registry.Clusters.Select(c => new BreakerView(c.Id, BreakerName(registry.BreakerState(c.Id)))).ToArray());
+
+    private static string BreakerName(CircuitState? state) => state switch
+    {
+        null => "none",
+        CircuitState.HalfOpen => "half-open",
+        _ => state.Value.ToString().ToLowerInvariant(),
+    };
+
+    public sealed record ServiceView(string Service, string Policy, int Healthy, int Total, string CircuitBreaker, InstanceView[] Instances);
+
+    public sealed record BreakerView(string Service, string State);
+
+    public sealed record InstanceView(string Id, string Address, int Weight, string Status, DateTimeOffset? LastCheck,
+        double EwmaMs, int InFlight, string Source)
+    {
+        public static InstanceView Of(ServiceInstance i) => new(i.Id, i.BaseAddress, i.Weight, i.Status.ToString().ToLowerInvariant(),
+            i.LastCheck, Math.Round(i.EwmaMilliseconds, 3), i.InFlight, i.Source.ToString().ToLowerInvariant());
+    }
+}
+
+internal static partial class AdminLog
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Instance {Service}/{Instance} ({Address}) {Change} through the admin API")]
+    public static partial void Changed(ILogger logger, string service, string instance, string address, string change);
+}

@@ -1,0 +1,115 @@
+namespace Gateway.Core.Discovery;
+
+public enum InstanceStatus
+{
+    Unknown,
+    Healthy,
+    Unhealthy,
+}
+
+public enum InstanceSource
+{
+    Configuration,
+    Admin,
+}
+
+/// <summary>One upstream instance: its address and weight, and what the gateway has learned about it.</summary>
+public sealed class ServiceInstance
+{
+    private const double EwmaAlpha = 0.3;
+    private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    private readonly Lock _healthLock = new();
+    private int _consecutiveFailures;
+    private int _consecutiveSuccesses;
+    private int _inFlight;
+    private long _ewmaBits;
+    private volatile InstanceStatus _status;
+    private DateTimeOffset? _lastCheck;
+
+    public ServiceInstance(string id, string address, int weight, InstanceSource source)
+    {
+        Id = id;
+        var uri = new Uri(address, UriKind.Absolute);
+        // Kept without a trailing slash so "base + /path" never doubles it.
+        BaseAddress = uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        Weight = weight;
+        Source = source;
+    }
+
+    public string Id { get; }
+
+    public string BaseAddress { get; }
+
+    public int Weight { get; }
+
+    public InstanceSource Source { get; }
+
+    public InstanceStatus Status => _status;
+
+    public DateTimeOffset? LastCheck => _lastCheck;
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Exponentially weighted moving average of response-header latency, in milliseconds (0 until measured).</summary>
+    public double EwmaMilliseconds => BitConverter.Int64BitsToDouble(Interlocked.Read(ref _ewmaBits));
+
+    /// <summary>Selection state of smooth weighted round-robin; guarded by the cluster's selection lock.</summary>
+    internal long CurrentWeight { get; set; }
+
+    public bool IsSelectable => _status != InstanceStatus.Unhealthy;
+
+    /// <summary>The upstream URI; the path was checked and escaped already, so Uri must not re-canonicalise it.</summary>
+    public Uri BuildUri(string pathAndQuery) => new(string.Concat(BaseAddress, pathAndQuery), Verbatim);
+
+    public void BeginRequest() => Interlocked.Increment(ref _inFlight);
+
+    public void EndRequest(TimeSpan latency)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        var sample = latency.TotalMilliseconds;
+        long seen, next;
+        do
+        {
+            seen = Interlocked.Read(ref _ewmaBits);
+            var current = BitConverter.Int64BitsToDouble(seen);
+            next = BitConverter.DoubleToInt64Bits(current == 0 ? sample : current + (EwmaAlpha * (sample - current)));
+        }
+        while (Interlocked.CompareExchange(ref _ewmaBits, next, seen) != seen);
+    }
+
+    /// <summary>Records a probe or forwarded-call outcome; returns the status when it changed, otherwise null.</summary>
+    public InstanceStatus? Record(bool success, int unhealthyThreshold, int healthyThreshold, bool isProbe)
+    {
+        lock (_healthLock)
+        {
+            if (isProbe)
+            {
+                _lastCheck = DateTimeOffset.UtcNow;
+            }
+
+            var before = _status;
+            if (success)
+            {
+                _consecutiveFailures = 0;
+                _consecutiveSuccesses++;
+                // A forwarded success proves nothing about an instance the probes took out; only probes bring it back.
+                if (isProbe && (before == InstanceStatus.Unknown || (before == InstanceStatus.Unhealthy && _consecutiveSuccesses >= healthyThreshold)))
+                {
+                    _status = InstanceStatus.Healthy;
+                }
+            }
+            else
+            {
+                _consecutiveSuccesses = 0;
+                _consecutiveFailures++;
+                if (before != InstanceStatus.Unhealthy && _consecutiveFailures >= unhealthyThreshold)
+                {
+                    _status = InstanceStatus.Unhealthy;
+                }
+            }
+
+            return _status == before ? null : _status;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using Gateway.Core.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+
+namespace Gateway.Core.Discovery;
+
+/// <summary>
+/// Every cluster's instances, seeded from configuration, changed at runtime through the admin API and followed
+/// on configuration reload; plus each cluster's circuit-breaker state as its resilience pipeline reports it.
+/// </summary>
+public sealed class ServiceRegistry : IDisposable
+{
+    private readonly ConcurrentDictionary<string, ServiceCluster> _clusters = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _breakers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ILogger<ServiceRegistry> _logger;
+    private readonly IDisposable? _reloadSubscription;
+
+    public ServiceRegistry(IOptionsMonitor<GatewayOptions> options, ILogger<ServiceRegistry> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _logger = logger;
+        Sync(options.CurrentValue);
+        _reloadSubscription = options.OnChange(OnReload);
+    }
+
+    public IEnumerable<ServiceCluster> Clusters => _clusters.Values.OrderBy(c => c.Id, StringComparer.Ordinal);
+
+    public ServiceCluster? Find(string clusterId) => _clusters.GetValueOrDefault(clusterId);
+
+    public ServiceCluster Get(string clusterId) =>
+        _clusters.TryGetValue(clusterId, out var cluster) ? cluster : throw new KeyNotFoundException($"Cluster '{clusterId}' is not configured.");
+
+    /// <summary>The provider a cluster's breaker reports to; created once per cluster, handed to its pipeline.</summary>
+    public CircuitBreakerStateProvider BreakerStateFor(string clusterId) => _breakers.GetOrAdd(clusterId, static _ => new CircuitBreakerStateProvider());
+
+    public CircuitState? BreakerState(string clusterId) =>
+        _breakers.TryGetValue(clusterId, out var provider) ? provider.CircuitState : null;
+
+    public void ReportStatusChange(ServiceCluster cluster, ServiceInstance instance, InstanceStatus status, string cause)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(instance);
+        if (status == InstanceStatus.Unhealthy)
+        {
+            DiscoveryLog.BecameUnhealthy(_logger, cluster.Id, instance.Id, instance.BaseAddress, cause);
+        }
+        else
+        {
+            DiscoveryLog.BecameHealthy(_logger, cluster.Id, instance.Id, instance.BaseAddress, cause);
+        }
+    }
+
+    public void Dispose() => _reloadSubscription?.Dispose();
+
+    private void OnReload(GatewayOptions options)
+    {
+        try
+        {
+            Sync(options);
+            DiscoveryLog.Reloaded(_logger, options.Clusters.Count);
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or ArgumentException or UriFormatException)
+        {
+            // A bad edit must not take down a running gateway: the previous instances stay.
+            DiscoveryLog.ReloadRejected(_logger, ex.Message);
+        }
+    }
+
+    private void Sync(GatewayOptions options)
+    {
+        foreach (var (id, config) in options.Clusters)
+        {
+            _clusters.GetOrAdd(id, static (key, c) => new ServiceCluster(key, c), config).Sync(config);
+        }
+    }
+}

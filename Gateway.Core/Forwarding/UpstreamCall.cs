@@ -1,0 +1,36 @@
+using Gateway.Core.Discovery;
+using Gateway.Core.Routing;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>
+/// What the forwarder tells the cluster's handler chain about one upstream call, carried in
+/// <see cref="HttpRequestMessage.Options"/>: the route's resilience settings, whether a retry is safe, and
+/// (filled in by <see cref="InstanceSelectionHandler"/>) which instances the attempts went to.
+/// </summary>
+public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool retryable)
+{
+    public static readonly HttpRequestOptionsKey<UpstreamCall> Key = new("Gateway.UpstreamCall");
+
+    public GatewayRoute Route { get; } = route;
+
+    /// <summary>The escaped path and query each attempt appends to its instance's base address.</summary>
+    public string PathAndQuery { get; } = pathAndQuery;
+
+    /// <summary>Idempotent (by method or Idempotency-Key) and with a body that can be sent again.</summary>
+    public bool Retryable { get; } = retryable;
+
+    public List<ServiceInstance> Attempted { get; } = new(1);
+
+    public ServiceInstance? LastInstance => Attempted.Count == 0 ? null : Attempted[^1];
+
+    public static UpstreamCall? Of(HttpRequestMessage? request) =>
+        request is not null && request.Options.TryGetValue(Key, out var call) ? call : null;
+}
+
+/// <summary>Raised when a cluster has no instance left in rotation.</summary>
+public sealed class NoHealthyInstanceException(string clusterId)
+    : Exception($"Cluster '{clusterId}' has no healthy instance.")
+{
+    public string ClusterId { get; } = clusterId;
+}

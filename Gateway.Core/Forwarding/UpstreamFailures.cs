@@ -1,0 +1,62 @@
+using System.Globalization;
+using Gateway.Core.Discovery;
+using Gateway.Core.Observability;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>
+/// Maps a failed upstream call to what the client gets: nothing when the client left; 413/400 when its body was
+/// refused; 503 with Retry-After when the breaker is open or no instance is healthy; 504 on timeout; else 502.
+/// </summary>
+internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<UpstreamFailures> logger)
+{
+    public ValueTask HandleAsync(HttpContext context, UpstreamCall call, StreamingRequestContent? content, Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(call);
+        var route = call.Route;
+        var instance = call.LastInstance?.Id ?? "-";
+
+        if (content?.ClientReadError is BadHttpRequestException bad)
+        {
+            // Kestrel refused the client's body (over the limit, or malformed chunking).
+            ForwarderLog.Refused(logger, route.Id, bad.Message);
+            return GatewayProblems.WriteAsync(context, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? "The request body exceeds the route's limit." : "The request body could not be read.");
+        }
+
+        if (context.RequestAborted.IsCancellationRequested || content?.ClientReadError is not null)
+        {
+            ForwarderLog.ClientAborted(logger, route.Id);
+            return ValueTask.CompletedTask;
+        }
+
+        switch (error)
+        {
+            case BrokenCircuitException open:
+                var retryAfter = open.RetryAfter ?? registry.Get(route.ClusterId).Config.CircuitBreaker.BreakDuration;
+                ForwarderLog.CircuitOpen(logger, route.Id, route.ClusterId);
+                return Unavailable(context, retryAfter, $"The circuit breaker of service '{route.ClusterId}' is open; no upstream call was made.");
+            case NoHealthyInstanceException:
+                ForwarderLog.NoHealthyInstance(logger, route.Id, route.ClusterId);
+                return Unavailable(context, registry.Get(route.ClusterId).Config.HealthCheck.Interval, $"Service '{route.ClusterId}' has no healthy instance.");
+            case TimeoutRejectedException or OperationCanceledException:
+                ForwarderLog.UpstreamTimeout(logger, route.Id, route.ClusterId, instance, route.Timeout.TotalMilliseconds);
+                return GatewayProblems.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "The upstream service did not answer in time.");
+            default:
+                ForwarderLog.UpstreamUnreachable(logger, route.Id, route.ClusterId, instance, error.GetBaseException().Message);
+                return GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service could not be reached.");
+        }
+    }
+
+    private static ValueTask Unavailable(HttpContext context, TimeSpan retryAfter, string detail)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return GatewayProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, detail);
+    }
+}

@@ -1,0 +1,43 @@
+using System.Diagnostics.Metrics;
+using Gateway.Core.Discovery;
+using Polly.CircuitBreaker;
+
+namespace Gateway.Core.Observability;
+
+/// <summary>
+/// The gateway's own instruments on the <c>Gateway</c> meter. Observable gauges read the registry when
+/// collected, so the request path pays nothing for them. Labels are service and instance ids from
+/// configuration, never request data, so cardinality stays bounded.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    public const string MeterName = "Gateway";
+
+    public GatewayMetrics(IMeterFactory meterFactory, ServiceRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(registry);
+        var meter = meterFactory.Create(MeterName);
+
+        meter.CreateObservableGauge("gateway_circuit_breaker_state", () => registry.Clusters
+            .Select(c => new Measurement<int>(BreakerValue(registry.BreakerState(c.Id)), new KeyValuePair<string, object?>("service", c.Id))),
+            description: "Circuit breaker per service: 0 closed, 1 open, 2 half-open.");
+
+        meter.CreateObservableGauge("gateway_upstream_instance_healthy", () => registry.Clusters
+            .SelectMany(c => c.Instances.Select(i => new Measurement<int>(i.Status == InstanceStatus.Unhealthy ? 0 : 1,
+                new KeyValuePair<string, object?>("service", c.Id), new KeyValuePair<string, object?>("instance", i.Id)))),
+            description: "1 while an upstream instance is in rotation (healthy or not yet probed), 0 when out.");
+
+        meter.CreateObservableGauge("gateway_upstream_in_flight", () => registry.Clusters
+            .SelectMany(c => c.Instances.Select(i => new Measurement<int>(i.InFlight,
+                new KeyValuePair<string, object?>("service", c.Id), new KeyValuePair<string, object?>("instance", i.Id)))),
+            description: "Requests sent to an upstream instance and not yet answered.");
+    }
+
+    private static int BreakerValue(CircuitState? state) => state switch
+    {
+        CircuitState.Open or CircuitState.Isolated => 1,
+        CircuitState.HalfOpen => 2,
+        _ => 0,
+    };
+}

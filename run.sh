@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# One-command demo: builds, starts SmartEnvios' sample upstreams and the gateway (in-memory stores, no Redis),
+# prints where to reach it, and stops everything on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+GATEWAY_PORT=${GATEWAY_PORT:-5000}
+SAMPLES_BASE_PORT=${SAMPLES_BASE_PORT:-5100}
+CONFIGURATION=${CONFIGURATION:-Release}
+QUOTES_PORT=$((SAMPLES_BASE_PORT + 1))
+TRACKING_PORT=$((SAMPLES_BASE_PORT + 2))
+CONTRACTS_PORT=$((SAMPLES_BASE_PORT + 3))
+RUN_DIR=.run
+mkdir -p "$RUN_DIR"
+
+command -v dotnet >/dev/null || { echo "run.sh needs the .NET 10 SDK (dotnet) on PATH" >&2; exit 1; }
+
+echo "Building (${CONFIGURATION})..."
+dotnet build Gateway.Api/Gateway.Api.csproj -c "$CONFIGURATION" -nologo -v quiet
+dotnet build samples/Upstreams/Upstreams.csproj -c "$CONFIGURATION" -nologo -v quiet
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "Stopped."
+}
+trap stop INT TERM EXIT
+
+dotnet "samples/Upstreams/bin/${CONFIGURATION}/net10.0/Upstreams.dll" --service all --base-port "$SAMPLES_BASE_PORT" --debug-endpoints \
+  > "$RUN_DIR/upstreams.log" 2>&1 &
+pids+=($!)
+
+# `env` because bash cannot assign variable names that contain '-'.
+env Urls="http://127.0.0.1:${GATEWAY_PORT}" \
+  Gateway__Clusters__quote-service__Destinations__quotes-1__Address="http://127.0.0.1:${QUOTES_PORT}" \
+  Gateway__Clusters__tracking-service__Destinations__tracking-1__Address="http://127.0.0.1:${TRACKING_PORT}" \
+  Gateway__Clusters__contract-service__Destinations__contracts-1__Address="http://127.0.0.1:${CONTRACTS_PORT}" \
+  dotnet "Gateway.Api/bin/${CONFIGURATION}/net10.0/Gateway.Api.dll" > "$RUN_DIR/gateway.log" 2>&1 &
+pids+=($!)
+
+wait_for() { # url name
+  for _ in $(seq 1 150); do
+    curl -fs -o /dev/null "$1" && return 0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "$2 exited; see $RUN_DIR/" >&2; exit 1; }; done
+    sleep 0.2
+  done
+  echo "$2 did not become ready at $1; see $RUN_DIR/" >&2; exit 1
+}
+wait_for "http://127.0.0.1:${QUOTES_PORT}/health" "sample upstreams"
+wait_for "http://127.0.0.1:${GATEWAY_PORT}/health/live" "gateway"
+
+GW="http://127.0.0.1:${GATEWAY_PORT}"
+cat <<TXT
+
+Gateway: ${GW}   (upstreams: quotes :${QUOTES_PORT}, tracking :${TRACKING_PORT}, contracts :${CONTRACTS_PORT}; logs in ${RUN_DIR}/)
+
+Try:
+  curl -s -X POST ${GW}/api/v1/quotes/calculate -H 'Content-Type: application/json' \\
+       -d '{"zip_code_start":"01310-100","zip_code_end":"20040-002","volumes":[{"quantity":1,"weight":2.5,"height":10,"width":20,"length":30}],"amount":150}'
+  curl -s -X POST ${GW}/api/v1/contracts -H 'Content-Type: application/json' \\
+       -d '{"quote_service_id":"correios-pac","customer_id":"c-1","type":"standard","freightContentStatement":{}}'
+  curl -s -X POST ${GW}/api/v1/tracking -H 'Content-Type: application/json' -d '{"trackingCode":"SE0000000001BR"}'
+
+Ctrl-C stops everything.
+TXT
+wait -n "${pids[@]}" || true

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole suite on a fresh machine: installs what the tests need when it is missing, builds, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+command -v dotnet >/dev/null || { echo "test.sh needs the .NET 10 SDK (dotnet) on PATH" >&2; exit 1; }
+
+# Debian packages the integration tests start for real (never mocks): install only what is missing.
+need_apt=()
+for tool_pkg in "redis-server:redis-server"; do
+  tool=${tool_pkg%%:*}; pkg=${tool_pkg##*:}
+  command -v "$tool" >/dev/null || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "Installing ${need_apt[*]}..."
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+CONFIGURATION=${CONFIGURATION:-Release}
+dotnet build Gateway.sln -c "$CONFIGURATION" -nologo -v quiet
+
+log=$(mktemp)
+set +e
+dotnet test Gateway.sln -c "$CONFIGURATION" --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain closing line for CI: "N passed, N failed".
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo "${passed} passed, ${failed} failed"
+exit "$status"
