@@ -1,5 +1,6 @@
 using FluentValidation;
 using Gateway.Api.Admin;
+using Gateway.Api.Identity;
 using Gateway.Core.Hosting;
 using Gateway.Core.Routing;
 
@@ -21,7 +22,8 @@ public static class GatewayApplication
         var app = builder.Build();
         app.UseGatewayPipeline();
         app.MapHealthChecks("/health/live");
-        app.MapAdminApi();
+        var admin = app.MapAdminApi();
+        app.MapAuthEndpoints(admin);
         app.MapGatewayRoutes();
         return app;
     }

@@ -14,6 +14,9 @@ public static class HeaderRules
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
+    public const string UserId = "X-User-Id";
+    public const string UserRoles = "X-User-Roles";
+    private const string AuthPrefix = "X-Auth-";
 
     /// <summary>RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop.</summary>
     private static readonly FrozenSet<string> HopByHop = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
@@ -24,7 +27,7 @@ public static class HeaderRules
     /// <summary>Request headers the gateway sets itself, so a client's copy is never passed on.</summary>
     private static readonly FrozenSet<string> OwnedUpstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         HeaderNames.Host, HeaderNames.Expect, CorrelationId, RequestId, GatewayVersion,
-        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded");
+        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded", UserId, UserRoles);
 
     /// <summary>Response headers the gateway sets itself on the way back.</summary>
     private static readonly FrozenSet<string> OwnedDownstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
@@ -32,8 +35,10 @@ public static class HeaderRules
 
     public static bool IsHopByHop(string name) => HopByHop.Contains(name);
 
+    /// <summary>Identity headers are the gateway's to set: a client's copy would be a spoofed identity.</summary>
     public static bool IsSkippedUpstream(string name) =>
-        HopByHop.Contains(name) || OwnedUpstream.Contains(name) || name.StartsWith(':');
+        HopByHop.Contains(name) || OwnedUpstream.Contains(name) || name.StartsWith(':')
+        || name.StartsWith(AuthPrefix, StringComparison.OrdinalIgnoreCase);
 
     public static bool IsSkippedDownstream(string name) => HopByHop.Contains(name) || OwnedDownstream.Contains(name);
 

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Reflection;
+using System.Security.Claims;
+using Gateway.Core.Identity;
 using Gateway.Core.Observability;
+using Microsoft.Net.Http.Headers;
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -22,7 +25,8 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
 
         foreach (var (name, value) in headers)
         {
-            if (HeaderRules.IsSkippedUpstream(name) || (connection.Count > 0 && HeaderRules.IsNamedIn(connection, name)))
+            if (HeaderRules.IsSkippedUpstream(name) || (connection.Count > 0 && HeaderRules.IsNamedIn(connection, name))
+                || (!route.Config.ForwardToken && name.Equals(HeaderNames.Authorization, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
@@ -40,6 +44,7 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         }
 
         AddForwarded(context, upstream.Headers);
+        AddIdentity(context.User, upstream.Headers);
         upstream.Headers.TryAddWithoutValidation(HeaderRules.CorrelationId, CorrelationId.Get(context));
         upstream.Headers.TryAddWithoutValidation(HeaderRules.GatewayVersion, GatewayVersion);
     }
@@ -62,6 +67,21 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         target.TryAddWithoutValidation(HeaderRules.ForwardedFor, peerText);
         target.TryAddWithoutValidation(HeaderRules.ForwardedProto, request.Scheme);
         target.TryAddWithoutValidation(HeaderRules.ForwardedHost, request.Host.Value);
+    }
+
+    private static void AddIdentity(ClaimsPrincipal user, System.Net.Http.Headers.HttpRequestHeaders target)
+    {
+        if (user.Identity?.IsAuthenticated != true)
+        {
+            return;
+        }
+
+        if (user.FindFirst("sub")?.Value is { } subject)
+        {
+            target.TryAddWithoutValidation(HeaderRules.UserId, subject);
+        }
+
+        target.TryAddWithoutValidation(HeaderRules.UserRoles, string.Join(',', user.FindAll(IdentityClaims.RoleClaimType).Select(c => c.Value)));
     }
 
     private static string? FirstOr(StringValues values, string? fallback) => values.Count > 0 ? values[0] : fallback;

@@ -1,5 +1,6 @@
 using Gateway.Core.Discovery;
 using Gateway.Core.Forwarding;
+using Gateway.Core.Identity;
 using Gateway.Core.Observability;
 using Gateway.Core.Routing;
 using Gateway.Core.Routing.Validation;
@@ -49,6 +50,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ClusterClients>();
         services.AddSingleton<TrustedProxies>();
         services.AddSingleton<UpstreamHeaders>();
+        services.AddGatewayIdentity(configuration);
         services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<HttpForwarder>();
         return services;
@@ -64,6 +66,9 @@ public static class GatewayServiceCollectionExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
+        app.UseCors();
+        app.UseAuthentication();
+        app.UseAuthorization();
         return app;
     }
 }

@@ -10,14 +10,20 @@ namespace Gateway.Core.Observability;
 public static class GatewayProblems
 {
     /// <summary>Writes an RFC 9457 problem through <see cref="IProblemDetailsService"/>.</summary>
-    public static ValueTask WriteAsync(HttpContext context, int status, string detail)
+    public static ValueTask WriteAsync(HttpContext context, int status, string detail, string? code = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         context.Response.StatusCode = status;
+        var problem = new ProblemDetails { Status = status, Detail = detail };
+        if (code is not null)
+        {
+            problem.Extensions["code"] = code;
+        }
+
         return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
+            ProblemDetails = problem,
         });
     }
 }

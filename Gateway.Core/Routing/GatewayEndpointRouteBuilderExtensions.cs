@@ -1,4 +1,5 @@
 using Gateway.Core.Forwarding;
+using Gateway.Core.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -31,9 +32,29 @@ public static class GatewayEndpointRouteBuilderExtensions
                 ? group.Map(string.Empty, forward)
                 : group.MapMethods(string.Empty, config.Methods, forward);
             endpoint.WithDisplayName($"gateway route {id}");
+            ApplyAccess(group, config);
             groups[id] = group;
         }
 
         return groups;
+    }
+
+    /// <summary>Authorization and CORS the framework's way, as endpoint metadata on the route's group.</summary>
+    private static void ApplyAccess(RouteGroupBuilder group, RouteConfig config)
+    {
+        switch (config.Authorization)
+        {
+            case null or "" or GatewayIdentityServiceCollectionExtensions.AnonymousPolicy:
+                group.AllowAnonymous();
+                break;
+            default:
+                group.RequireAuthorization(config.Authorization);
+                break;
+        }
+
+        if (!string.IsNullOrEmpty(config.Cors))
+        {
+            group.RequireCors(config.Cors);
+        }
     }
 }

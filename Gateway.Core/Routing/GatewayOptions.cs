@@ -13,6 +13,28 @@ public sealed record GatewayOptions
 
     /// <summary>Peers (IP or CIDR) whose X-Forwarded-* headers are extended rather than replaced.</summary>
     public string[] TrustedProxies { get; init; } = [];
+
+    public Identity.AuthConfig Auth { get; init; } = new();
+
+    public Storage.RedisConfig Redis { get; init; } = new();
+
+    public Dictionary<string, CorsPolicyConfig> Cors { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>A named CORS policy; routes refer to it by name.</summary>
+public sealed record CorsPolicyConfig
+{
+    public string[] Origins { get; init; } = [];
+
+    public string[] Methods { get; init; } = [];
+
+    public string[] Headers { get; init; } = [];
+
+    public string[] ExposedHeaders { get; init; } = [];
+
+    public bool AllowCredentials { get; init; }
+
+    public TimeSpan? PreflightMaxAge { get; init; }
 }
 
 /// <summary>One route: which requests it takes and where they go.</summary>
@@ -48,6 +70,21 @@ public sealed record RouteConfig
 
     /// <summary>First retry delay; later ones grow exponentially, with jitter.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary><c>Anonymous</c> (default), <c>Authenticated</c>, or a named policy such as <c>AdminOnly</c>.</summary>
+    public string? Authorization { get; init; }
+
+    /// <summary>The token's session id must exist in the session store.</summary>
+    public bool RequireSession { get; init; }
+
+    /// <summary>Accept the token from <c>?token=</c> (for streaming clients that cannot set headers).</summary>
+    public bool AllowQueryToken { get; init; }
+
+    /// <summary>Pass the client's Authorization header upstream; by default the gateway keeps it.</summary>
+    public bool ForwardToken { get; init; }
+
+    /// <summary>A named CORS policy from <c>Gateway:Cors:Policies</c>.</summary>
+    public string? Cors { get; init; }
 }
 
 /// <summary>How the client path becomes the upstream path; at most one of the two is set.</summary>

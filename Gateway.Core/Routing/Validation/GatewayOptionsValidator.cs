@@ -24,6 +24,20 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         foreach (var (id, route) in options.Routes)
         {
             RouteConfigValidator.Validate($"{root}:Routes:{id}", route, options.Clusters, errors);
+            AuthConfigValidator.ValidateRoute($"{root}:Routes:{id}", route, options, errors);
+            if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
+            {
+                errors.Add($"{root}:Routes:{id}:Cors: policy '{route.Cors}' is not defined under {root}:Cors.");
+            }
+        }
+
+        AuthConfigValidator.Validate($"{root}:Auth", options.Auth, errors);
+        foreach (var (policy, cors) in options.Cors)
+        {
+            if (cors.Origins.Length == 0 || (cors.AllowCredentials && cors.Origins.Contains("*")))
+            {
+                errors.Add($"{root}:Cors:{policy}:Origins: list explicit origins (and never '*' with AllowCredentials).");
+            }
         }
 
         DuplicateRouteValidator.Validate(root, options.Routes, errors);

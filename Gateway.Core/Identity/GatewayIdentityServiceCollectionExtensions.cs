@@ -1,0 +1,116 @@
+using Gateway.Core.Routing;
+using Gateway.Core.Storage;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Core.Identity;
+
+public static class GatewayIdentityServiceCollectionExtensions
+{
+    public const string AuthenticatedPolicy = "Authenticated";
+    public const string AnonymousPolicy = "Anonymous";
+
+    /// <summary>Policies every deployment has unless its configuration defines them otherwise.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> ShippedPolicies = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["AdminOnly"] = ["admin"],
+        ["CustomerOrAdmin"] = ["customer", "admin"],
+    };
+
+    /// <summary>
+    /// JwtBearer, role policies, CORS policies and the token stores (Redis when <c>Gateway:Redis</c> is set, memory
+    /// otherwise). No default authenticate scheme: only routes that require authorization look at tokens, so
+    /// anonymous traffic pays nothing for them.
+    /// </summary>
+    public static IServiceCollection AddGatewayIdentity(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<StoreHealth>();
+        services.TryAddSingleton<RedisConnection>();
+
+        var redisConfigured = configuration.GetSection("Gateway:Redis")[nameof(RedisConfig.Configuration)] is { Length: > 0 };
+        if (redisConfigured)
+        {
+            services.TryAddSingleton<RedisTokenStores>();
+            services.TryAddSingleton<ITokenRevocationStore>(sp => sp.GetRequiredService<RedisTokenStores>());
+            services.TryAddSingleton<ISessionStore>(sp => sp.GetRequiredService<RedisTokenStores>());
+        }
+        else
+        {
+            services.TryAddSingleton<InMemoryTokenStores>();
+            services.TryAddSingleton<ITokenRevocationStore>(sp => sp.GetRequiredService<InMemoryTokenStores>());
+            services.TryAddSingleton<ISessionStore>(sp => sp.GetRequiredService<InMemoryTokenStores>());
+        }
+
+        services.TryAddSingleton<GatewayJwtEvents>();
+        services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetup>();
+        services.AddAuthentication(options =>
+        {
+            options.DefaultChallengeScheme = JwtBearerDefaults.AuthenticationScheme;
+            options.DefaultForbidScheme = JwtBearerDefaults.AuthenticationScheme;
+        }).AddJwtBearer();
+
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<GatewayOptions>>((authorization, gateway) =>
+        {
+            authorization.AddPolicy(AuthenticatedPolicy, policy => policy
+                .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser());
+            foreach (var (name, roles) in Policies(gateway.Value.Auth))
+            {
+                authorization.AddPolicy(name, policy => policy
+                    .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+                    .RequireAuthenticatedUser()
+                    .RequireRole(roles));
+            }
+        });
+
+        services.AddCors();
+        services.AddOptions<CorsOptions>().Configure<IOptions<GatewayOptions>>((cors, gateway) =>
+        {
+            foreach (var (name, config) in gateway.Value.Cors)
+            {
+                cors.AddPolicy(name, policy => Apply(policy, config));
+            }
+        });
+
+        return services;
+    }
+
+    /// <summary>The configured role policies plus the shipped ones the configuration does not redefine.</summary>
+    public static IEnumerable<KeyValuePair<string, string[]>> Policies(AuthConfig auth)
+    {
+        ArgumentNullException.ThrowIfNull(auth);
+        foreach (var (name, policy) in auth.Policies)
+        {
+            yield return new(name, policy.Roles);
+        }
+
+        foreach (var (name, roles) in ShippedPolicies)
+        {
+            if (!auth.Policies.ContainsKey(name))
+            {
+                yield return new(name, roles);
+            }
+        }
+    }
+
+    private static void Apply(CorsPolicyBuilder policy, CorsPolicyConfig config)
+    {
+        policy.WithOrigins(config.Origins);
+        _ = config.Methods.Length == 0 ? policy.WithMethods("GET", "HEAD", "POST") : policy.WithMethods(config.Methods);
+        _ = config.Headers.Length == 0 ? policy : policy.WithHeaders(config.Headers);
+        policy.WithExposedHeaders([.. config.ExposedHeaders, "X-Correlation-ID"]);
+        _ = config.AllowCredentials ? policy.AllowCredentials() : policy.DisallowCredentials();
+        if (config.PreflightMaxAge is { } maxAge)
+        {
+            policy.SetPreflightMaxAge(maxAge);
+        }
+    }
+}

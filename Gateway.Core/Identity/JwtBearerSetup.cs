@@ -1,0 +1,68 @@
+using System.Text;
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gateway.Core.Identity;
+
+/// <summary>
+/// JwtBearer from <c>Gateway:Auth</c>: an OIDC authority (discovery, JWKS; an unknown key id refreshes the keys, so
+/// rotation needs no restart) or a shared HS256 secret. Issuer, audience, lifetime and signature are always
+/// validated, and the algorithm allow-list keeps the two families apart (no <c>none</c>, no HS/RS confusion).
+/// </summary>
+public sealed class JwtBearerSetup(IOptions<GatewayOptions> gateway, GatewayJwtEvents events) : IConfigureNamedOptions<JwtBearerOptions>
+{
+    private static readonly string[] AsymmetricAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
+    public void Configure(string? name, JwtBearerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (name != JwtBearerDefaults.AuthenticationScheme)
+        {
+            return;
+        }
+
+        var auth = gateway.Value.Auth;
+        options.MapInboundClaims = false;
+        options.SaveToken = false;
+        options.IncludeErrorDetails = false;
+        options.Events = events;
+        var parameters = options.TokenValidationParameters;
+        parameters.NameClaimType = "sub";
+        parameters.RoleClaimType = IdentityClaims.RoleClaimType;
+        parameters.ValidateIssuer = true;
+        parameters.ValidateAudience = true;
+        parameters.ValidateLifetime = true;
+        parameters.RequireExpirationTime = true;
+        parameters.ValidateIssuerSigningKey = true;
+        parameters.RequireSignedTokens = true;
+        parameters.ClockSkew = auth.ClockSkew;
+        parameters.ValidAudience = auth.Audience;
+
+        if (!string.IsNullOrWhiteSpace(auth.Authority))
+        {
+            options.Authority = auth.Authority;
+            options.RequireHttpsMetadata = auth.RequireHttpsMetadata;
+            options.RefreshOnIssuerKeyNotFound = true;
+            parameters.ValidAlgorithms = AsymmetricAlgorithms;
+            if (!string.IsNullOrWhiteSpace(auth.Issuer))
+            {
+                parameters.ValidIssuer = auth.Issuer;
+            }
+        }
+        else if (!string.IsNullOrWhiteSpace(auth.SigningKey))
+        {
+            parameters.ValidIssuer = auth.Issuer;
+            parameters.IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(auth.SigningKey));
+            parameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+        }
+    }
+
+    public void Configure(JwtBearerOptions options) => Configure(Options.DefaultName, options);
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Core.Storage;
+
+/// <summary>
+/// Tracks outages of the shared stores: the first failure of an outage is logged (not every failed call), the
+/// recovery is logged once, and every failed call is counted in <c>gateway_store_errors_total{store}</c>.
+/// </summary>
+public sealed partial class StoreHealth
+{
+    private readonly ILogger<StoreHealth> _logger;
+    private readonly Counter<long> _errors;
+    private int _down;
+
+    public StoreHealth(IMeterFactory meterFactory, ILogger<StoreHealth> logger)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _logger = logger;
+        _errors = meterFactory.Create(Observability.GatewayMetrics.MeterName)
+            .CreateCounter<long>("gateway_store_errors_total", description: "Calls to a shared store (Redis) that failed or timed out.");
+    }
+
+    public bool IsDown => Volatile.Read(ref _down) == 1;
+
+    public void Failed(string store, Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        _errors.Add(1, new KeyValuePair<string, object?>("store", store));
+        if (Interlocked.Exchange(ref _down, 1) == 0)
+        {
+            OutageStarted(_logger, store, error.GetType().Name, error.Message);
+        }
+    }
+
+    public void Succeeded(string store)
+    {
+        if (Volatile.Read(ref _down) == 1 && Interlocked.Exchange(ref _down, 0) == 1)
+        {
+            OutageEnded(_logger, store);
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Store {Store} unreachable ({ErrorType}: {Error}); further failures are counted, not logged, until it recovers")]
+    private static partial void OutageStarted(ILogger logger, string store, string errorType, string error);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Store {Store} reachable again")]
+    private static partial void OutageEnded(ILogger logger, string store);
+}
