@@ -11,8 +11,16 @@ internal static class GatewayConfigFile
 {
     public const string Key = "GATEWAY_CONFIG";
 
+    /// <summary>SmartEnvios' services share their HS256 secret as <c>JWT_SECRET</c>; it maps onto Gateway:Auth:SigningKey.</summary>
+    public const string SharedSecretVariable = "JWT_SECRET";
+
     public static void Apply(ConfigurationManager configuration)
     {
+        if (configuration[SharedSecretVariable] is { Length: > 0 } secret && string.IsNullOrEmpty(configuration["Gateway:Auth:SigningKey"]))
+        {
+            configuration.AddInMemoryCollection([new("Gateway:Auth:SigningKey", secret)]);
+        }
+
         var path = configuration[Key];
         if (string.IsNullOrWhiteSpace(path))
         {
