@@ -2,6 +2,7 @@ using FluentValidation;
 using Gateway.Api.Admin;
 using Gateway.Api.Identity;
 using Gateway.Core.Hosting;
+using Gateway.Core.RateLimiting;
 using Gateway.Core.Routing;
 
 namespace Gateway.Api;
@@ -21,7 +22,7 @@ public static class GatewayApplication
 
         var app = builder.Build();
         app.UseGatewayPipeline();
-        app.MapHealthChecks("/health/live");
+        app.MapHealthChecks("/health/live").WithMetadata(new RateLimitPolicyMetadata("health", "health"));
         var admin = app.MapAdminApi();
         app.MapAuthEndpoints(admin);
         app.MapGatewayRoutes();

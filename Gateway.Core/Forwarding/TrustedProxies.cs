@@ -18,6 +18,36 @@ public sealed class TrustedProxies
         _networks = entries.Where(e => e.Contains('/', StringComparison.Ordinal)).Select(IPNetwork.Parse).ToArray();
     }
 
+    /// <summary>
+    /// The client's address: the peer, or when the peer is a trusted proxy, the right-most X-Forwarded-For entry
+    /// that is not itself a trusted proxy (entries further left were written by the client and prove nothing).
+    /// </summary>
+    public IPAddress? ClientAddress(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var peer = context.Connection.RemoteIpAddress;
+        if (!IsTrusted(peer))
+        {
+            return peer;
+        }
+
+        var chain = context.Request.Headers[HeaderRules.ForwardedFor].ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        for (var i = chain.Length - 1; i >= 0; i--)
+        {
+            if (!IPAddress.TryParse(chain[i], out var hop))
+            {
+                return peer;
+            }
+
+            if (!IsTrusted(hop))
+            {
+                return hop;
+            }
+        }
+
+        return peer;
+    }
+
     public bool IsTrusted(IPAddress? peer)
     {
         if (peer is null)

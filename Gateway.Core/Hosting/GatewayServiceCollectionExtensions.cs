@@ -1,6 +1,7 @@
 using Gateway.Core.Discovery;
 using Gateway.Core.Forwarding;
 using Gateway.Core.Identity;
+using Gateway.Core.RateLimiting;
 using Gateway.Core.Observability;
 using Gateway.Core.Routing;
 using Gateway.Core.Routing.Validation;
@@ -51,6 +52,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<TrustedProxies>();
         services.AddSingleton<UpstreamHeaders>();
         services.AddGatewayIdentity(configuration);
+        services.AddGatewayRateLimiting();
         services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<HttpForwarder>();
         return services;
@@ -69,6 +71,8 @@ public static class GatewayServiceCollectionExtensions
         app.UseCors();
         app.UseAuthentication();
         app.UseAuthorization();
+        // After authorization, so a route's limit can count per user; after routing, so it sees the endpoint.
+        app.UseRateLimiter();
         return app;
     }
 }

@@ -19,6 +19,8 @@ public sealed record GatewayOptions
     public Storage.RedisConfig Redis { get; init; } = new();
 
     public Dictionary<string, CorsPolicyConfig> Cors { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public RateLimiting.RateLimitingConfig RateLimiting { get; init; } = new();
 }
 
 /// <summary>A named CORS policy; routes refer to it by name.</summary>
@@ -85,6 +87,9 @@ public sealed record RouteConfig
 
     /// <summary>A named CORS policy from <c>Gateway:Cors:Policies</c>.</summary>
     public string? Cors { get; init; }
+
+    /// <summary>A named policy from <c>Gateway:RateLimiting:Policies</c>; none = only the user-class limits apply.</summary>
+    public string? RateLimitPolicy { get; init; }
 }
 
 /// <summary>How the client path becomes the upstream path; at most one of the two is set.</summary>

@@ -7,7 +7,7 @@ namespace Gateway.Core.Routing;
 /// A configured route as built once at start-up; carried as endpoint metadata so the forwarder and the
 /// framework's middleware (body size limit now; auth, rate limiting and CORS later) read it from the endpoint.
 /// </summary>
-public sealed class GatewayRoute : IRequestSizeLimitMetadata
+public sealed class GatewayRoute : IRequestSizeLimitMetadata, RateLimiting.IRateLimitPolicyMetadata
 {
     public GatewayRoute(string id, RouteConfig config, LimitsConfig limits)
     {
@@ -48,4 +48,8 @@ public sealed class GatewayRoute : IRequestSizeLimitMetadata
     public long? MaxRequestBodySize { get; }
 
     public int RetryBodyBufferLimit { get; }
+
+    public string? PolicyName => Config.RateLimitPolicy;
+
+    public string RouteName => Id;
 }

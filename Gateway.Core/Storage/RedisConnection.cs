@@ -44,6 +44,9 @@ public sealed class RedisConnection : IDisposable
         configuration.SyncTimeout = timeout;
         configuration.ConnectTimeout = Math.Max(timeout, 1000);
         configuration.ClientName ??= "gateway";
+        // While disconnected, fail at once instead of queueing: the caller's fail-open/closed mode decides, and
+        // an outage must not add a timeout's worth of latency to every request.
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
         return ConnectionMultiplexer.Connect(configuration);
     }
 }

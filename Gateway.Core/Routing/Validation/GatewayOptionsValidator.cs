@@ -25,6 +25,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         {
             RouteConfigValidator.Validate($"{root}:Routes:{id}", route, options.Clusters, errors);
             AuthConfigValidator.ValidateRoute($"{root}:Routes:{id}", route, options, errors);
+            RateLimitingValidator.ValidateRoute($"{root}:Routes:{id}", route, options.RateLimiting, errors);
             if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
             {
                 errors.Add($"{root}:Routes:{id}:Cors: policy '{route.Cors}' is not defined under {root}:Cors.");
@@ -32,6 +33,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         AuthConfigValidator.Validate($"{root}:Auth", options.Auth, errors);
+        RateLimitingValidator.Validate($"{root}:RateLimiting", options.RateLimiting, errors);
         foreach (var (policy, cors) in options.Cors)
         {
             if (cors.Origins.Length == 0 || (cors.AllowCredentials && cors.Origins.Contains("*")))

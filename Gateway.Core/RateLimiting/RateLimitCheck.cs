@@ -1,0 +1,43 @@
+namespace Gateway.Core.RateLimiting;
+
+/// <summary>One policy to pass for one request: the policy, the partition's key and the store that decides.</summary>
+internal sealed class RateLimitCheck(string policyName, RateLimitPolicyConfig policy, string key, IRateLimitStore store)
+{
+    public string PolicyName { get; } = policyName;
+
+    public RateLimitPolicyConfig Policy { get; } = policy;
+
+    public string Key { get; } = key;
+
+    public IRateLimitStore Store { get; } = store;
+
+    public RateLimitDecision? Decision { get; set; }
+
+    /// <summary>The store failed and the policy fails open: this check no longer constrains the request.</summary>
+    public bool Skipped { get; set; }
+}
+
+/// <summary>The checks of one request, kept as a request feature between the limiter's sync and async calls.</summary>
+internal sealed class RateLimitEvaluation(string route, string userType, List<RateLimitCheck> checks)
+{
+    public string Route { get; } = route;
+
+    public string UserType { get; set; } = userType;
+
+    public List<RateLimitCheck> Checks { get; } = checks;
+
+    /// <summary>A bearer token came on a route that did not authenticate: the user's class needs it read first.</summary>
+    public bool NeedsAuthentication { get; set; }
+
+    public bool HeadersRegistered { get; set; }
+
+    public GatewayRateLimitLease? Lease { get; set; }
+
+    public RateLimitCheck? Denied => Checks.FirstOrDefault(c => c.Decision is { Allowed: false });
+
+    /// <summary>The check closest to refusing: its figures go in the X-RateLimit-* headers.</summary>
+    public RateLimitCheck? Binding => Checks.Where(c => c.Decision is not null)
+        .OrderBy(c => c.Decision!.Value.Allowed ? 1 : 0)
+        .ThenBy(c => c.Decision!.Value.Remaining)
+        .FirstOrDefault();
+}
