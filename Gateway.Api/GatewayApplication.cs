@@ -2,7 +2,8 @@ using FluentValidation;
 using Gateway.Api.Admin;
 using Gateway.Api.Identity;
 using Gateway.Core.Hosting;
-using Gateway.Core.RateLimiting;
+using Gateway.Api.Health;
+using Gateway.Api.Hosting;
 using Gateway.Core.Routing;
 
 namespace Gateway.Api;
@@ -16,13 +17,20 @@ public static class GatewayApplication
         GatewayConfigFile.Apply(builder.Configuration);
         configure?.Invoke(builder);
 
+        builder.AddGatewayTelemetry();
         builder.Services.AddGateway(builder.Configuration);
-        builder.Services.AddHealthChecks();
+        builder.Services.AddGatewayHealthChecks(builder.Configuration);
         builder.Services.AddSingleton<IValidator<RegisterInstanceRequest>, RegisterInstanceRequestValidator>();
 
         var app = builder.Build();
         app.UseGatewayPipeline();
-        app.MapHealthChecks("/health/live").WithMetadata(new RateLimitPolicyMetadata("health", "health"));
+        app.MapGatewayHealth();
+        var metrics = app.MapPrometheusScrapingEndpoint("/metrics");
+        if (app.Configuration["Gateway:Admin:MetricsAuthorization"] is { Length: > 0 } metricsPolicy)
+        {
+            metrics.RequireAuthorization(metricsPolicy);
+        }
+
         var admin = app.MapAdminApi();
         app.MapAuthEndpoints(admin);
         app.MapGatewayRoutes();

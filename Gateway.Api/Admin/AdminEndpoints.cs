@@ -10,7 +10,9 @@ public static class AdminEndpoints
 {
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
-        var admin = endpoints.MapGroup("/admin").AddEndpointFilter<LoopbackOnlyFilter>();
+        var admin = endpoints.MapGroup("/admin");
+        var policy = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Gateway.Core.Routing.GatewayOptions>>().Value.Admin.Authorization;
+        _ = string.IsNullOrEmpty(policy) ? admin.AddEndpointFilter<LoopbackOnlyFilter>() : admin.RequireAuthorization(policy);
         admin.MapGet("/services", ListServices);
         admin.MapPost("/services/{service}/instances", RegisterInstance);
         admin.MapDelete("/services/{service}/instances/{id}", RemoveInstance);

@@ -10,6 +10,7 @@ public static class HeaderRules
     public const string CorrelationId = "X-Correlation-ID";
     public const string RequestId = "X-Request-ID";
     public const string ResponseTime = "X-Response-Time";
+    public const string TraceId = "X-Trace-ID";
     public const string GatewayVersion = "X-Gateway-Version";
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
@@ -31,7 +32,7 @@ public static class HeaderRules
 
     /// <summary>Response headers the gateway sets itself on the way back.</summary>
     private static readonly FrozenSet<string> OwnedDownstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
-        CorrelationId, ResponseTime);
+        CorrelationId, ResponseTime, TraceId);
 
     public static bool IsHopByHop(string name) => HopByHop.Contains(name);
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using Gateway.Core.Observability;
 using Gateway.Core.Routing;
@@ -37,6 +38,10 @@ internal sealed class HttpForwarder(
             statusCodePages.Enabled = false;
         }
 
+        var proxy = new ProxyRequestFeature(route.Id, route.ClusterId);
+        context.Features.Set(proxy);
+        Activity.Current?.SetTag("gateway.route", route.Id).SetTag("gateway.cluster", route.ClusterId);
+
         var request = context.Request;
         if (!UpstreamPath.IsSafe(request.Path))
         {
@@ -71,6 +76,7 @@ internal sealed class HttpForwarder(
                 }
 
                 content = buffered;
+                proxy.BytesIn = length;
             }
             else
             {
@@ -79,7 +85,7 @@ internal sealed class HttpForwarder(
             }
         }
 
-        var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + request.QueryString.Value, retryable);
+        var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + request.QueryString.Value, retryable, proxy);
         using var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), PlaceholderUri)
         {
             Version = HttpVersion.Version11,
@@ -97,16 +103,19 @@ internal sealed class HttpForwarder(
         }
         catch (Exception ex) when (IsUpstreamFailure(ex))
         {
+            proxy.BytesIn = (content as StreamingRequestContent)?.BytesSent ?? proxy.BytesIn;
             await failures.HandleAsync(context, call, content as StreamingRequestContent, ex);
             return;
         }
+
+        proxy.BytesIn = (content as StreamingRequestContent)?.BytesSent ?? proxy.BytesIn;
 
         using (response)
         {
             // The timeouts bound the wait for response headers; a long download then streams for as long as the client reads.
             context.Response.StatusCode = (int)response.StatusCode;
             DownstreamHeaders.Copy(response, context.Response);
-            await CopyResponseBodyAsync(context, call, response, context.RequestAborted);
+            proxy.BytesOut = await CopyResponseBodyAsync(context, call, response, context.RequestAborted);
         }
     }
 
@@ -141,11 +150,13 @@ internal sealed class HttpForwarder(
         return null;
     }
 
-    private async Task CopyResponseBodyAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>Copies the body as it arrives; returns the bytes the client was sent.</summary>
+    private async Task<long> CopyResponseBodyAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        long copied = 0;
         if (response.Content.Headers.ContentLength == 0)
         {
-            return;
+            return copied;
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -169,23 +180,24 @@ internal sealed class HttpForwarder(
                         context.Abort();
                     }
 
-                    return;
+                    return copied;
                 }
 
                 if (read == 0)
                 {
-                    return;
+                    return copied;
                 }
 
                 try
                 {
                     // Kestrel flushes each write, so bytes reach the client as the upstream produces them.
                     await downstream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    copied += read;
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)
                 {
                     ForwarderLog.ClientAborted(logger, call.Route.Id);
-                    return;
+                    return copied;
                 }
             }
         }

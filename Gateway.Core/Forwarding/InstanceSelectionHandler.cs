@@ -17,7 +17,14 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         var cluster = registry.Get(clusterId);
         var instance = cluster.Pick(call.Attempted) ?? throw new NoHealthyInstanceException(clusterId);
         call.Attempted.Add(instance);
+        call.Telemetry.Instance = instance.Id;
+        call.Telemetry.Attempts = call.Attempted.Count;
         request.RequestUri = instance.BuildUri(call.PathAndQuery);
+        Activity.Current?.AddEvent(new ActivityEvent("gateway.attempt", tags: new ActivityTagsCollection
+        {
+            ["gateway.instance"] = instance.Id,
+            ["gateway.attempt"] = call.Attempted.Count,
+        }));
 
         var health = cluster.Config.HealthCheck;
         var started = Stopwatch.GetTimestamp();

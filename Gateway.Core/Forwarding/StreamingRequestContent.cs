@@ -13,6 +13,8 @@ internal sealed class StreamingRequestContent(Stream clientBody, CancellationTok
 
     public Exception? ClientReadError { get; private set; }
 
+    public long BytesSent { get; private set; }
+
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         SerializeToStreamAsync(stream, context, CancellationToken.None);
 
@@ -40,6 +42,7 @@ internal sealed class StreamingRequestContent(Stream clientBody, CancellationTok
                 }
 
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                BytesSent += read;
             }
         }
         finally

@@ -8,7 +8,7 @@ namespace Gateway.Core.Forwarding;
 /// <see cref="HttpRequestMessage.Options"/>: the route's resilience settings, whether a retry is safe, and
 /// (filled in by <see cref="InstanceSelectionHandler"/>) which instances the attempts went to.
 /// </summary>
-public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool retryable)
+public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool retryable, Observability.ProxyRequestFeature telemetry)
 {
     public static readonly HttpRequestOptionsKey<UpstreamCall> Key = new("Gateway.UpstreamCall");
 
@@ -21,6 +21,9 @@ public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool r
     public bool Retryable { get; } = retryable;
 
     public List<ServiceInstance> Attempted { get; } = new(1);
+
+    /// <summary>Where the attempts are recorded for the access log.</summary>
+    public Observability.ProxyRequestFeature Telemetry { get; } = telemetry;
 
     public ServiceInstance? LastInstance => Attempted.Count == 0 ? null : Attempted[^1];
 

@@ -38,6 +38,7 @@ internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<Upstrea
         switch (error)
         {
             case BrokenCircuitException open:
+                System.Diagnostics.Activity.Current?.AddEvent(new System.Diagnostics.ActivityEvent("gateway.circuit_open"));
                 var retryAfter = open.RetryAfter ?? registry.Get(route.ClusterId).Config.CircuitBreaker.BreakDuration;
                 ForwarderLog.CircuitOpen(logger, route.Id, route.ClusterId);
                 return Unavailable(context, retryAfter, $"The circuit breaker of service '{route.ClusterId}' is open; no upstream call was made.");

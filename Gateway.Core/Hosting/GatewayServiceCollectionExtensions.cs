@@ -47,6 +47,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ServiceRegistry>();
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<GatewayTelemetry>();
         services.AddHostedService<HealthProber>();
         services.AddSingleton<ClusterClients>();
         services.AddSingleton<TrustedProxies>();
@@ -65,6 +66,7 @@ public static class GatewayServiceCollectionExtensions
         // Created now so its gauges exist before the first collection, not on first use.
         app.Services.GetRequiredService<GatewayMetrics>();
         app.UseMiddleware<CorrelationIdMiddleware>();
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();

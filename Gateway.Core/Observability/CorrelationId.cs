@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Gateway.Core.Forwarding;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Core.Observability;
 
@@ -26,9 +27,9 @@ public static class CorrelationId
 /// Keeps a client's correlation id when it is a sane token, otherwise makes one; returns it on every response
 /// (errors included) together with the time the gateway took until the headers went out.
 /// </summary>
-public sealed class CorrelationIdMiddleware(RequestDelegate next)
+public sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
 {
-    public Task InvokeAsync(HttpContext context)
+    public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var headers = context.Request.Headers;
@@ -47,10 +48,35 @@ public sealed class CorrelationIdMiddleware(RequestDelegate next)
             var feature = ctx.Features.Get<CorrelationIdFeature>()!;
             var elapsed = Stopwatch.GetElapsedTime(feature.StartTimestamp);
             ctx.Response.Headers[HeaderRules.CorrelationId] = feature.Id;
+            if (Activity.Current is { } activity)
+            {
+                ctx.Response.Headers[HeaderRules.TraceId] = activity.TraceId.ToHexString();
+            }
+
             ctx.Response.Headers[HeaderRules.ResponseTime] = elapsed.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + "ms";
             return Task.CompletedTask;
         }, context);
 
-        return next(context);
+        // A logging scope, so every line written for this request carries CorrelationId.
+        using (logger.BeginScope(new CorrelationScope(id)))
+        {
+            await next(context);
+        }
+    }
+
+    private sealed class CorrelationScope(string id) : IReadOnlyList<KeyValuePair<string, object>>
+    {
+        public int Count => 1;
+
+        public KeyValuePair<string, object> this[int index] => index == 0 ? new("CorrelationId", id) : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<KeyValuePair<string, object>> GetEnumerator()
+        {
+            yield return this[0];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => "CorrelationId:" + id;
     }
 }

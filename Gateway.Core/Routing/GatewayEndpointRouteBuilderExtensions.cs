@@ -4,11 +4,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.Routing;
 
-public static class GatewayEndpointRouteBuilderExtensions
+public static partial class GatewayEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps each configured route as a route group whose single endpoint forwards. The groups are returned by
@@ -19,6 +20,7 @@ public static class GatewayEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<GatewayOptions>>().Value;
         var forwarder = endpoints.ServiceProvider.GetRequiredService<HttpForwarder>();
+        var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Routes");
         RequestDelegate forward = forwarder.ForwardAsync;
 
         var groups = new Dictionary<string, RouteGroupBuilder>(StringComparer.OrdinalIgnoreCase);
@@ -34,9 +36,32 @@ public static class GatewayEndpointRouteBuilderExtensions
             endpoint.WithDisplayName($"gateway route {id}");
             ApplyAccess(group, config);
             groups[id] = group;
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                RouteLog.Route(logger, id, config.Methods.Length == 0 ? "*" : string.Join(',', config.Methods), config.Path!, config.ClusterId!,
+                    config.Authorization ?? "Anonymous", config.RateLimitPolicy ?? "-");
+            }
+        }
+
+        foreach (var (id, cluster) in options.Clusters)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var instances = string.Join(", ", cluster.Destinations.Select(d => $"{d.Key}={d.Value.Address} w{d.Value.Weight}"));
+                RouteLog.Cluster(logger, id, cluster.Destinations.Count, instances, cluster.LoadBalancingPolicy);
+            }
         }
 
         return groups;
+    }
+
+    private static partial class RouteLog
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Route {Route}: {Methods} {Path} -> {Cluster} (authorization {Authorization}, rate limit {RateLimitPolicy})")]
+        public static partial void Route(ILogger logger, string route, string methods, string path, string cluster, string authorization, string rateLimitPolicy);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Cluster {Cluster}: {Count} instances [{Instances}], {Policy}")]
+        public static partial void Cluster(ILogger logger, string cluster, int count, string instances, LoadBalancingPolicy policy);
     }
 
     /// <summary>Authorization and CORS the framework's way, as endpoint metadata on the route's group.</summary>

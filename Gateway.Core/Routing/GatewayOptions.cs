@@ -21,6 +21,18 @@ public sealed record GatewayOptions
     public Dictionary<string, CorsPolicyConfig> Cors { get; init; } = new(StringComparer.OrdinalIgnoreCase);
 
     public RateLimiting.RateLimitingConfig RateLimiting { get; init; } = new();
+
+    public AdminConfig Admin { get; init; } = new();
+}
+
+/// <summary>Who may reach the admin API and the metrics endpoint.</summary>
+public sealed record AdminConfig
+{
+    /// <summary>A policy (e.g. <c>AdminOnly</c>) for <c>/admin</c>; none = loopback callers only.</summary>
+    public string? Authorization { get; init; }
+
+    /// <summary>A policy for <c>/metrics</c>; none = open (scraped from inside the network).</summary>
+    public string? MetricsAuthorization { get; init; }
 }
 
 /// <summary>A named CORS policy; routes refer to it by name.</summary>
@@ -109,6 +121,9 @@ public sealed record ClusterConfig
     public HealthCheckConfig HealthCheck { get; init; } = new();
 
     public LoadBalancingPolicy LoadBalancingPolicy { get; init; } = LoadBalancingPolicy.WeightedRoundRobin;
+
+    /// <summary>The gateway is not ready (<c>/health/ready</c>) while a required service has no instance in rotation.</summary>
+    public bool Required { get; init; } = true;
 
     public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
 }

@@ -61,13 +61,18 @@ internal static class AuthConfigValidator
     public static void ValidateRoute(string key, RouteConfig route, GatewayOptions options, List<string> errors)
     {
         var name = route.Authorization;
+        if ((string.IsNullOrEmpty(name) || name.Equals(GatewayIdentityServiceCollectionExtensions.AnonymousPolicy, StringComparison.Ordinal)) && route.RequireSession)
+        {
+            errors.Add($"{key}:RequireSession: needs an Authorization other than Anonymous.");
+        }
+
+        ValidatePolicyName($"{key}:Authorization", name, options, errors);
+    }
+
+    public static void ValidatePolicyName(string key, string? name, GatewayOptions options, List<string> errors)
+    {
         if (string.IsNullOrEmpty(name) || name.Equals(GatewayIdentityServiceCollectionExtensions.AnonymousPolicy, StringComparison.Ordinal))
         {
-            if (route.RequireSession)
-            {
-                errors.Add($"{key}:RequireSession: needs an Authorization other than Anonymous.");
-            }
-
             return;
         }
 
@@ -75,11 +80,11 @@ internal static class AuthConfigValidator
             || GatewayIdentityServiceCollectionExtensions.Policies(options.Auth).Any(p => p.Key.Equals(name, StringComparison.OrdinalIgnoreCase));
         if (!known)
         {
-            errors.Add($"{key}:Authorization: policy '{name}' is not Anonymous, Authenticated or defined under Gateway:Auth:Policies.");
+            errors.Add($"{key}: policy '{name}' is not Anonymous, Authenticated or defined under Gateway:Auth:Policies.");
         }
         else if (!options.Auth.IsConfigured)
         {
-            errors.Add($"{key}:Authorization: '{name}' needs Gateway:Auth:Authority or Gateway:Auth:SigningKey.");
+            errors.Add($"{key}: '{name}' needs Gateway:Auth:Authority or Gateway:Auth:SigningKey.");
         }
     }
 }

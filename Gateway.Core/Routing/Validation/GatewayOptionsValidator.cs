@@ -33,6 +33,8 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         AuthConfigValidator.Validate($"{root}:Auth", options.Auth, errors);
+        AuthConfigValidator.ValidatePolicyName($"{root}:Admin:Authorization", options.Admin.Authorization, options, errors);
+        AuthConfigValidator.ValidatePolicyName($"{root}:Admin:MetricsAuthorization", options.Admin.MetricsAuthorization, options, errors);
         RateLimitingValidator.Validate($"{root}:RateLimiting", options.RateLimiting, errors);
         foreach (var (policy, cors) in options.Cors)
         {

@@ -1,0 +1,69 @@
+using Gateway.Core.Discovery;
+using Gateway.Core.Observability.Health;
+using Gateway.Core.RateLimiting;
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Gateway.Api.Health;
+
+/// <summary>
+/// <c>/health/live</c> (the process), <c>/health/ready</c> (Redis when configured, every required service in
+/// rotation), <c>/health</c> (everything, in the seed's shape) and <c>/health/{service}</c>. Never authenticated;
+/// limited only by the <c>health</c> policy (the seed's 1000/min).
+/// </summary>
+public static class HealthEndpoints
+{
+    public const string ReadyTag = "ready";
+
+    public static IHealthChecksBuilder AddGatewayHealthChecks(this IServiceCollection services, IConfiguration configuration)
+    {
+        var checks = services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", HealthStatus.Unhealthy, [RedisHealthCheck.Tag, ReadyTag])
+            .AddCheck<OidcAuthorityHealthCheck>("oidc-authority", HealthStatus.Unhealthy, [RedisHealthCheck.Tag]);
+        services.AddHttpClient(OidcAuthorityHealthCheck.ClientName).RemoveAllLoggers();
+
+        foreach (var cluster in configuration.GetSection("Gateway:Clusters").GetChildren())
+        {
+            var id = cluster.Key;
+            var required = !bool.TryParse(cluster[nameof(ClusterConfig.Required)], out var value) || value;
+            checks.Add(new HealthCheckRegistration("service:" + id,
+                sp => new ServiceHealthCheck(sp.GetRequiredService<ServiceRegistry>(), id),
+                HealthStatus.Unhealthy,
+                required ? [ServiceHealthCheck.Tag, ReadyTag] : [ServiceHealthCheck.Tag]));
+        }
+
+        return checks;
+    }
+
+    public static void MapGatewayHealth(this IEndpointRouteBuilder endpoints)
+    {
+        var health = new RateLimitPolicyMetadata("health", "health");
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false })
+            .WithMetadata(health).AllowAnonymous();
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) })
+            .WithMetadata(health).AllowAnonymous();
+        endpoints.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync })
+            .WithMetadata(health).AllowAnonymous();
+        endpoints.MapGet("/health/{service}", ServiceHealth).WithMetadata(health).AllowAnonymous();
+    }
+
+    private static IResult ServiceHealth(string service, ServiceRegistry registry)
+    {
+        if (registry.Find(service) is not { } cluster)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' is not configured.");
+        }
+
+        var instances = cluster.Instances;
+        var body = new
+        {
+            service = cluster.Id,
+            status = instances.Any(i => i.IsSelectable) ? "healthy" : "unhealthy",
+            healthy = instances.Count(i => i.Status == InstanceStatus.Healthy),
+            total = instances.Length,
+            instances = instances.Select(Admin.AdminEndpoints.InstanceView.Of).ToArray(),
+        };
+        return TypedResults.Json(body, statusCode: body.status == "healthy" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+}

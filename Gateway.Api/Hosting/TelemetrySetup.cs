@@ -1,0 +1,83 @@
+using Gateway.Core.Forwarding;
+using Gateway.Core.Observability;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Serilog;
+using Serilog.Formatting.Compact;
+using Serilog.Sinks.OpenTelemetry;
+
+namespace Gateway.Api.Hosting;
+
+/// <summary>
+/// Traces, metrics and logs. Metrics always (Prometheus scrape on <c>/metrics</c>); traces and OTLP export only
+/// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, configured by the standard <c>OTEL_*</c> variables. Logs go
+/// through Serilog: compact JSON on the console, and OTLP (the collector forwards them to Elasticsearch).
+/// </summary>
+internal static class TelemetrySetup
+{
+    public static void AddGatewayTelemetry(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var otlpEndpoint = configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var exportOtlp = !string.IsNullOrWhiteSpace(otlpEndpoint);
+        var serviceName = configuration["OTEL_SERVICE_NAME"] ?? "gateway";
+        var instanceId = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: UpstreamHeaders.GatewayVersion, serviceInstanceId: instanceId))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(GatewayMetrics.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddPrometheusExporter();
+                if (exportOtlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
+
+        if (exportOtlp)
+        {
+            otel.WithTracing(tracing => tracing
+                .AddSource(GatewayTelemetry.ActivitySourceName)
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments("/metrics"))
+                .AddHttpClientInstrumentation()
+                .AddOtlpExporter());
+        }
+
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(configuration)
+                .Enrich.FromLogContext()
+                .Enrich.With<TraceEnricher>()
+                .WriteTo.Console(new CompactJsonFormatter());
+            if (exportOtlp)
+            {
+                logger.WriteTo.OpenTelemetry(options =>
+                {
+                    var grpc = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc";
+                    options.Protocol = grpc ? OtlpProtocol.Grpc : OtlpProtocol.HttpProtobuf;
+                    options.Endpoint = grpc ? otlpEndpoint! : otlpEndpoint!.TrimEnd('/') + "/v1/logs";
+                    options.ResourceAttributes = new Dictionary<string, object>
+                    {
+                        ["service.name"] = serviceName,
+                        ["service.version"] = UpstreamHeaders.GatewayVersion,
+                        ["service.instance.id"] = instanceId,
+                    };
+                });
+            }
+        });
+    }
+}
+
+/// <summary>Every log line carries the current trace and span ids (and the correlation id from the request scope).</summary>
+internal sealed class TraceEnricher : Serilog.Core.ILogEventEnricher
+{
+    public void Enrich(Serilog.Events.LogEvent logEvent, Serilog.Core.ILogEventPropertyFactory propertyFactory)
+    {
+        if (System.Diagnostics.Activity.Current is { } activity)
+        {
+            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("TraceId", activity.TraceId.ToHexString()));
+            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("SpanId", activity.SpanId.ToHexString()));
+        }
+    }
+}

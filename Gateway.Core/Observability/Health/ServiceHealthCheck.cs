@@ -1,0 +1,26 @@
+using Gateway.Core.Discovery;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Gateway.Core.Observability.Health;
+
+/// <summary>A service is healthy while at least one of its instances is in rotation (healthy, or not yet probed).</summary>
+public sealed class ServiceHealthCheck(ServiceRegistry registry, string clusterId) : IHealthCheck
+{
+    public const string Tag = "microservice";
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var instances = registry.Get(clusterId).Instances;
+        var healthy = instances.Count(i => i.Status == InstanceStatus.Healthy);
+        var inRotation = instances.Count(i => i.IsSelectable);
+        var data = new Dictionary<string, object>
+        {
+            ["healthy"] = healthy,
+            ["unknown"] = inRotation - healthy,
+            ["total"] = instances.Length,
+        };
+        return Task.FromResult(inRotation > 0
+            ? new HealthCheckResult(HealthStatus.Healthy, $"{healthy}/{instances.Length} instances healthy", data: data)
+            : new HealthCheckResult(context.Registration.FailureStatus, $"service '{clusterId}' has no instance in rotation", data: data));
+    }
+}

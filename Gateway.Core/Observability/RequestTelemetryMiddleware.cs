@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Gateway.Core.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Core.Observability;
+
+/// <summary>
+/// One access-log line and one set of request metrics per request, written when the response is complete. The
+/// path is logged without its query string (it may carry a token); headers are never logged.
+/// </summary>
+public sealed partial class RequestTelemetryMiddleware(RequestDelegate next, GatewayTelemetry telemetry, ILogger<RequestTelemetryMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var proxy = context.Features.Get<ProxyRequestFeature>();
+            var route = proxy?.Route ?? context.GetEndpoint()?.Metadata.GetMetadata<IRateLimitPolicyMetadata>()?.RouteName ?? "-";
+            var service = proxy?.Cluster ?? "-";
+            var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode;
+            telemetry.Record(context.Request.Method, route, service, status, elapsed.TotalSeconds);
+
+            var level = status >= 500 ? LogLevel.Error : status >= 400 ? LogLevel.Warning : LogLevel.Information;
+            if (logger.IsEnabled(level))
+            {
+#pragma warning disable CA1873 // guarded by IsEnabled just above
+                AccessLog(logger, level, context.Request.Method, context.Request.Path.Value ?? "/", route, service, proxy?.Instance ?? "-",
+                    status, Math.Round(elapsed.TotalMilliseconds, 3), proxy?.BytesIn ?? context.Request.ContentLength ?? 0,
+                    proxy?.BytesOut ?? context.Response.ContentLength ?? 0, proxy?.Attempts ?? 0);
+#pragma warning restore CA1873
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 5000, Message = "{Method} {Path} route={Route} cluster={Cluster} instance={Instance} status={StatusCode} elapsed_ms={ElapsedMs} bytes_in={BytesIn} bytes_out={BytesOut} attempts={Attempts}")]
+    private static partial void AccessLog(ILogger logger, LogLevel level, string method, string path, string route, string cluster, string instance,
+        int statusCode, double elapsedMs, long bytesIn, long bytesOut, int attempts);
+}
