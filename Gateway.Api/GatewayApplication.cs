@@ -2,6 +2,7 @@ using FluentValidation;
 using Gateway.Api.Admin;
 using Gateway.Api.Identity;
 using Gateway.Core.Hosting;
+using Gateway.Api.Flows;
 using Gateway.Api.Health;
 using Gateway.Api.Hosting;
 using Gateway.Core.Routing;
@@ -33,6 +34,7 @@ public static class GatewayApplication
 
         var admin = app.MapAdminApi();
         app.MapAuthEndpoints(admin);
+        app.MapFreightFlow();
         app.MapGatewayRoutes();
         return app;
     }

@@ -15,6 +15,7 @@ public static class HeaderRules
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
+    public const string IdempotencyKey = "Idempotency-Key";
     public const string UserId = "X-User-Id";
     public const string UserRoles = "X-User-Roles";
     private const string AuthPrefix = "X-Auth-";

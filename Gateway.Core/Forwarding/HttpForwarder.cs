@@ -19,9 +19,9 @@ internal sealed class HttpForwarder(
     ClusterClients clients,
     UpstreamHeaders upstreamHeaders,
     UpstreamFailures failures,
+    Flows.RouteBodyValidation bodyValidation,
     ILogger<HttpForwarder> logger)
 {
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
     private const int BufferSize = 64 * 1024;
 
     // Replaced per attempt by InstanceSelectionHandler with the chosen instance's address.
@@ -60,6 +60,11 @@ internal sealed class HttpForwarder(
             && context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } max && declared > max)
         {
             await RefuseAsync(context, route, StatusCodes.Status413PayloadTooLarge, $"The request body exceeds the route's limit of {max} bytes.");
+            return;
+        }
+
+        if (route.Config.Validation is not null && !await bodyValidation.ValidateAsync(context, route))
+        {
             return;
         }
 
@@ -125,7 +130,7 @@ internal sealed class HttpForwarder(
     private static bool IsIdempotent(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)
         || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method)
-        || request.Headers.ContainsKey(IdempotencyKeyHeader);
+        || request.Headers.ContainsKey(HeaderRules.IdempotencyKey);
 
     private static bool IsUpstreamFailure(Exception ex) =>
         ex is HttpRequestException or OperationCanceledException or IOException or BrokenCircuitException or NoHealthyInstanceException;

@@ -1,4 +1,5 @@
 using Gateway.Core.Discovery;
+using Gateway.Core.Flows;
 using Gateway.Core.Forwarding;
 using Gateway.Core.Identity;
 using Gateway.Core.RateLimiting;
@@ -54,6 +55,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<UpstreamHeaders>();
         services.AddGatewayIdentity(configuration);
         services.AddGatewayRateLimiting();
+        services.AddGatewayFlows(configuration);
         services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<HttpForwarder>();
         return services;

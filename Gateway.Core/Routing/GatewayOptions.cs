@@ -23,6 +23,8 @@ public sealed record GatewayOptions
     public RateLimiting.RateLimitingConfig RateLimiting { get; init; } = new();
 
     public AdminConfig Admin { get; init; } = new();
+
+    public Flows.FlowsConfig Flows { get; init; } = new();
 }
 
 /// <summary>Who may reach the admin API and the metrics endpoint.</summary>
@@ -99,6 +101,12 @@ public sealed record RouteConfig
 
     /// <summary>A named CORS policy from <c>Gateway:Cors:Policies</c>.</summary>
     public string? Cors { get; init; }
+
+    /// <summary>Validate the body at the gateway before forwarding: <c>QuoteRequest</c>; none = pass it through.</summary>
+    public string? Validation { get; init; }
+
+    /// <summary>Bytes of body read for <see cref="Validation"/>; over it → 413.</summary>
+    public long ValidationMaxBodySize { get; init; } = 64 * 1024;
 
     /// <summary>A named policy from <c>Gateway:RateLimiting:Policies</c>; none = only the user-class limits apply.</summary>
     public string? RateLimitPolicy { get; init; }

@@ -56,6 +56,16 @@ internal static class RouteConfigValidator
             errors.Add($"{key}:RetryDelay: must be between 0 and 1 minute.");
         }
 
+        if (route.Validation is { } validation && !Flows.RouteBodyValidation.Known.Contains(validation))
+        {
+            errors.Add($"{key}:Validation: '{validation}' is not a known validation ({string.Join(", ", Flows.RouteBodyValidation.Known)}).");
+        }
+
+        if (route.ValidationMaxBodySize is < 1 or > 16 * 1024 * 1024)
+        {
+            errors.Add($"{key}:ValidationMaxBodySize: must be between 1 byte and 16 MiB.");
+        }
+
         if (route.Transform is { } transform && pattern is not null)
         {
             ValidateTransform($"{key}:Transform", transform, pattern, errors);
