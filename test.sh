@@ -7,7 +7,7 @@ command -v dotnet >/dev/null || { echo "test.sh needs the .NET 10 SDK (dotnet) o
 
 # Debian packages the integration tests start for real (never mocks): install only what is missing.
 need_apt=()
-for tool_pkg in "redis-server:redis-server"; do
+for tool_pkg in "redis-server:redis-server" "redis-cli:redis-tools" "prometheus:prometheus" "node:nodejs" "npm:npm"; do
   tool=${tool_pkg%%:*}; pkg=${tool_pkg##*:}
   command -v "$tool" >/dev/null || need_apt+=("$pkg")
 done
@@ -16,6 +16,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]}..."
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# The real OIDC provider and OTLP receiver the suite starts (versions pinned in testinfra/package-lock.json).
+if [ ! -d testinfra/node_modules ] || [ testinfra/package-lock.json -nt testinfra/node_modules/.package-lock.json ]; then
+  (cd testinfra && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 CONFIGURATION=${CONFIGURATION:-Release}
