@@ -49,7 +49,9 @@ internal static class TelemetrySetup
             logger.ReadFrom.Configuration(configuration)
                 .Enrich.FromLogContext()
                 .Enrich.With<TraceEnricher>()
-                .WriteTo.Console(new CompactJsonFormatter());
+                // Off the request path: a background writer with a bounded buffer that drops rather than blocks
+                // when the console cannot keep up (a slow log reader must not slow the gateway).
+                .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()), bufferSize: 20_000, blockWhenFull: false);
             if (exportOtlp)
             {
                 logger.WriteTo.OpenTelemetry(options =>
