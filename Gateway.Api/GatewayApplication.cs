@@ -14,7 +14,8 @@ public static class GatewayApplication
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The app's own folder, not the caller's: appsettings.json is found wherever the gateway is started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         GatewayConfigFile.Apply(builder.Configuration);
         configure?.Invoke(builder);
 
