@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
-using Polly.CircuitBreaker;
+using Polly;
 
 namespace Gateway.Core.Forwarding;
 
@@ -133,7 +133,7 @@ internal sealed class HttpForwarder(
         || request.Headers.ContainsKey(HeaderRules.IdempotencyKey);
 
     private static bool IsUpstreamFailure(Exception ex) =>
-        ex is HttpRequestException or OperationCanceledException or IOException or BrokenCircuitException or NoHealthyInstanceException;
+        ex is HttpRequestException or OperationCanceledException or IOException or ExecutionRejectedException or NoHealthyInstanceException;
 
     private async Task<ByteArrayContent?> BufferBodyAsync(HttpContext context, GatewayRoute route, int length)
     {

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// A real program the tests start (gateway, sample upstreams, redis-server, node peers), with its output captured.
+/// Disposing ends it by its own PID, and only it.
+/// </summary>
+public sealed class ExternalProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    private ExternalProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public IReadOnlyCollection<string> Output => _lines;
+
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Repo.Root,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var wrapper = new ExternalProcess(process);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) wrapper._lines.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) wrapper._lines.Enqueue(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return wrapper;
+    }
+
+    /// <summary>Waits for a line containing <paramref name="marker"/> and returns it.</summary>
+    public async Task<string> WaitForLineAsync(string marker, TimeSpan timeout)
+    {
+        string? found = null;
+        await Poll.UntilAsync(() =>
+        {
+            found = _lines.FirstOrDefault(l => l.Contains(marker, StringComparison.Ordinal));
+            if (found is null && _process.HasExited)
+            {
+                throw new InvalidOperationException($"{_process.StartInfo.FileName} exited ({_process.ExitCode}) before '{marker}':\n{string.Join('\n', _lines.TakeLast(30))}");
+            }
+
+            return found is not null;
+        }, timeout, $"'{marker}' from {_process.StartInfo.FileName}");
+        return found!;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        try
+        {
+            // SIGTERM first (graceful), then SIGKILL if it does not go within the deadline.
+            Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+    }
+}

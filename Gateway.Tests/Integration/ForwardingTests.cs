@@ -1,0 +1,183 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>Routing, error mapping, headers and correlation ids, over real loopback sockets.</summary>
+public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<ForwardingFixture>
+{
+    private HttpClient Client => fixture.Gateway.Client;
+
+    [Fact]
+    public async Task Get_and_post_are_forwarded_with_the_prefix_stripped_and_the_query_intact()
+    {
+        var get = await Client.GetFromJsonAsync<JsonElement>("/api/v1/quotes/items/7?b=2&a=%20x");
+        get.GetProperty("path").GetString().Should().Be("/quotes/items/7");
+        get.GetProperty("query").GetString().Should().Be("?b=2&a=%20x");
+
+        using var post = await Client.PostAsync("/api/v1/quotes/calculate", new StringContent("{\"a\":1}"));
+        var body = await post.Content.ReadFromJsonAsync<JsonElement>();
+        body.GetProperty("method").GetString().Should().Be("POST");
+        body.GetProperty("bodyLength").GetInt64().Should().Be(7);
+    }
+
+    [Fact]
+    public async Task A_method_the_route_does_not_allow_gets_405_problem_with_Allow()
+    {
+        using var response = await Client.DeleteAsync("/api/v1/quotes/x");
+        response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        response.Content.Headers.Allow.Should().BeEquivalentTo("GET", "POST", "PUT");
+        await ProblemAssertions.ShouldBeProblemAsync(response, 405);
+    }
+
+    [Fact]
+    public async Task An_unknown_path_gets_404_problem_even_for_a_browser()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/nowhere");
+        request.Headers.Accept.ParseAdd("text/html");
+        using var response = await Client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        await ProblemAssertions.ShouldBeProblemAsync(response, 404);
+    }
+
+    [Fact]
+    public async Task An_unreachable_upstream_gets_502_problem()
+    {
+        using var response = await Client.GetAsync("/api/v1/dead/x");
+        response.StatusCode.Should().Be(HttpStatusCode.BadGateway);
+        await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+    }
+
+    [Fact]
+    public async Task An_upstream_slower_than_the_route_timeout_gets_504_problem_and_is_cancelled()
+    {
+        fixture.ResetSignals();
+        using var response = await Client.GetAsync("/api/v1/timeout");
+        response.StatusCode.Should().Be(HttpStatusCode.GatewayTimeout);
+        await ProblemAssertions.ShouldBeProblemAsync(response, 504);
+        await fixture.HangAborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_body_over_the_route_limit_gets_413_and_never_reaches_the_upstream()
+    {
+        var before = fixture.Upstream.Count("/quotes/too-big");
+        using var declared = await Client.PostAsync("/api/v1/small/too-big", new ByteArrayContent(new byte[5000]));
+        declared.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        await ProblemAssertions.ShouldBeProblemAsync(declared, 413);
+        fixture.Upstream.Count("/quotes/too-big").Should().Be(before);
+
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, "/api/v1/small/too-big-chunked") { Content = new StreamContent(new MemoryStream(new byte[5000])) };
+        chunked.Headers.TransferEncodingChunked = true;
+        using var chunkedResponse = await Client.SendAsync(chunked);
+        chunkedResponse.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task Headers_over_the_total_limit_get_431()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/x");
+        request.Headers.TryAddWithoutValidation("X-Big", new string('a', 10_000));
+        using var response = await Client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.RequestHeaderFieldsTooLarge);
+    }
+
+    [Fact]
+    public async Task End_to_end_headers_pass_both_ways_and_hop_by_hop_ones_are_dropped()
+    {
+        var path = "/quotes/hop-" + Guid.NewGuid().ToString("N");
+        var head = $"GET /api/v1{path} HTTP/1.1\nHost: client.example\nX-Custom: kept\nConnection: X-Secret, keep-alive\nX-Secret: 1\nKeep-Alive: timeout=5\nTE: trailers\nProxy-Connection: keep-alive\nX-User-Id: spoofed\nX-Auth-Role: admin\n";
+        var raw = await RawHttp.SendAsync(fixture.Gateway.Port, head);
+        raw.Status.Should().Be(200);
+        var seen = fixture.Upstream.Received.Single(r => r.Path == path).Headers;
+        seen.Should().ContainKey("X-Custom").WhoseValue.Should().Be("kept");
+        seen.Keys.Should().NotContain(["X-Secret", "Keep-Alive", "TE", "Proxy-Connection", "X-User-Id", "X-Auth-Role"]);
+        seen["Host"].Should().Be($"127.0.0.1:{fixture.Upstream.Port}");
+        seen["X-Forwarded-For"].Should().Be("127.0.0.1");
+        seen["X-Forwarded-Proto"].Should().Be("http");
+        seen["X-Forwarded-Host"].Should().Be("client.example");
+        seen.Should().ContainKey("X-Gateway-Version");
+
+        using var response = await Client.GetAsync("/api/v1/quotes/headers-out");
+        response.Headers.GetValues("X-Upstream-Custom").Should().Equal("yes");
+        response.Headers.Contains("X-Hop").Should().BeFalse();
+        response.Headers.Contains("Keep-Alive").Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Host_is_the_clients_only_where_the_route_preserves_it()
+    {
+        var path = "/quotes/preserve-" + Guid.NewGuid().ToString("N");
+        var raw = await RawHttp.SendAsync(fixture.Gateway.Port, $"GET /api/v1/preserve{path["/quotes".Length..]} HTTP/1.1\nHost: shop.example\n");
+        raw.Status.Should().Be(200);
+        fixture.Upstream.Received.Single(r => r.Path == path).Headers["Host"].Should().Be("shop.example");
+    }
+
+    [Fact]
+    public async Task A_clients_forwarded_chain_is_replaced_unless_the_peer_is_a_trusted_proxy()
+    {
+        var path = "/quotes/xff-" + Guid.NewGuid().ToString("N");
+        await RawHttp.SendAsync(fixture.Gateway.Port, $"GET /api/v1{path} HTTP/1.1\nHost: a\nX-Forwarded-For: 6.6.6.6\n");
+        fixture.Upstream.Received.Single(r => r.Path == path).Headers["X-Forwarded-For"].Should().Be("127.0.0.1");
+
+        await using var trusting = await TestGateway.StartAsync(GatewayConfig.Quotes(fixture.Upstream.Url).Set("Gateway:TrustedProxies:0", "127.0.0.1"));
+        var trustedPath = "/quotes/xff-trusted-" + Guid.NewGuid().ToString("N");
+        await RawHttp.SendAsync(trusting.Port, $"GET /api/v1{trustedPath} HTTP/1.1\nHost: a\nX-Forwarded-For: 203.0.113.9\nX-Forwarded-Proto: https\n");
+        var seen = fixture.Upstream.Received.Single(r => r.Path == trustedPath).Headers;
+        seen["X-Forwarded-For"].Should().Be("203.0.113.9, 127.0.0.1");
+        seen["X-Forwarded-Proto"].Should().Be("https");
+    }
+
+    [Theory]
+    [InlineData("X-Correlation-ID", "order-42.abc_DEF", true)]
+    [InlineData("X-Request-ID", "req-7", true)]
+    [InlineData("X-Correlation-ID", "has space", false)]
+    [InlineData("X-Correlation-ID", null, false)]
+    public async Task A_sane_correlation_id_is_kept_and_anything_else_replaced(string header, string? value, bool kept)
+    {
+        var path = "/quotes/corr-" + Guid.NewGuid().ToString("N");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1" + path);
+        request.Headers.TryAddWithoutValidation(header, value ?? new string('x', 129));
+        using var response = await Client.SendAsync(request);
+        var returned = response.Headers.GetValues("X-Correlation-ID").Single();
+        fixture.Upstream.Received.Single(r => r.Path == path).Headers["X-Correlation-ID"].Should().Be(returned);
+        if (kept)
+        {
+            returned.Should().Be(value);
+        }
+        else
+        {
+            returned.Should().NotBe(value).And.MatchRegex("^[0-9a-f]{32}$");
+        }
+
+        response.Headers.Contains("X-Response-Time").Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Errors_carry_the_callers_correlation_id_too()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/dead/x");
+        request.Headers.Add("X-Correlation-ID", "trace-me-502");
+        using var response = await Client.SendAsync(request);
+        response.Headers.GetValues("X-Correlation-ID").Should().Equal("trace-me-502");
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("correlationId").GetString().Should().Be("trace-me-502");
+    }
+}
+
+internal static class ProblemAssertions
+{
+    public static async Task<JsonElement> ShouldBeProblemAsync(HttpResponseMessage response, int status)
+    {
+        response.Content.Headers.ContentType?.MediaType.Should().Be("application/problem+json");
+        var text = await response.Content.ReadAsStringAsync();
+        text.Should().NotContain("   at ", "no stack trace may leak");
+        var problem = JsonDocument.Parse(text).RootElement;
+        problem.GetProperty("status").GetInt32().Should().Be(status);
+        problem.GetProperty("title").GetString().Should().NotBeNullOrEmpty();
+        problem.GetProperty("correlationId").GetString().Should().NotBeNullOrEmpty();
+        problem.GetProperty("traceId").GetString().Should().NotBeNullOrEmpty();
+        return problem;
+    }
+}
