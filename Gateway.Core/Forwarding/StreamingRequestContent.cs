@@ -42,6 +42,9 @@ internal sealed class StreamingRequestContent(Stream clientBody, CancellationTok
                 }
 
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                // Without a flush SocketsHttpHandler holds small chunks in its buffer until more arrive: a slow
+                // uploader's first bytes would not reach the upstream until it had sent a buffer's worth.
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 BytesSent += read;
             }
         }
