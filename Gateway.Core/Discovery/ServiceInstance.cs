@@ -92,7 +92,11 @@ public sealed class ServiceInstance
             if (success)
             {
                 _consecutiveFailures = 0;
-                _consecutiveSuccesses++;
+                if (isProbe)
+                {
+                    _consecutiveSuccesses++;
+                }
+
                 // A forwarded success proves nothing about an instance the probes took out; only probes bring it back.
                 if (isProbe && (before == InstanceStatus.Unknown || (before == InstanceStatus.Unhealthy && _consecutiveSuccesses >= healthyThreshold)))
                 {

@@ -1,0 +1,114 @@
+using Gateway.Core.Routing;
+using Gateway.Core.Routing.Validation;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Unit;
+
+/// <summary>A bad configuration fails at start-up with a message naming the key.</summary>
+public sealed class ConfigValidationTests
+{
+    private static GatewayConfig Valid() => GatewayConfig.Quotes("http://127.0.0.1:5101");
+
+    private static string[] Errors(GatewayConfig config)
+    {
+        var options = new ConfigurationBuilder().AddInMemoryCollection(config.Settings).Build()
+            .GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
+        var result = new GatewayOptionsValidator().Validate(null, options);
+        return result.Failed ? result.Failures!.ToArray() : [];
+    }
+
+    [Fact]
+    public void A_valid_configuration_passes() => Errors(Valid()).Should().BeEmpty();
+
+    [Theory]
+    [InlineData("Gateway:Routes:quotes:ClusterId", "nope", "Gateway:Routes:quotes:ClusterId")]
+    [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Address", "not a url", "Gateway:Clusters:quote-service:Destinations:quote-service-1:Address")]
+    [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Address", "ftp://h/x", "Address")]
+    [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Address", "http://h/x?q=1", "Address")]
+    [InlineData("Gateway:Routes:quotes:Path", "/api/{**rest}/x", "Gateway:Routes:quotes:Path")]
+    [InlineData("Gateway:Routes:quotes:Path", "no-slash", "Gateway:Routes:quotes:Path")]
+    [InlineData("Gateway:Routes:quotes:Transform:PathRemovePrefix", "/api/v2", "Gateway:Routes:quotes:Transform:PathRemovePrefix")]
+    [InlineData("Gateway:Routes:quotes:Transform:PathPattern", "/x/{missing}", "Gateway:Routes:quotes:Transform:PathPattern")]
+    [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Weight", "0", "Weight")]
+    [InlineData("Gateway:TrustedProxies:0", "not-an-ip", "Gateway:TrustedProxies:0")]
+    [InlineData("Gateway:Routes:quotes:Methods:0", "FETCH", "Gateway:Routes:quotes:Methods:0")]
+    [InlineData("Gateway:Routes:quotes:Retries", "50", "Gateway:Routes:quotes:Retries")]
+    [InlineData("Gateway:Routes:quotes:Authorization", "Nobody", "Gateway:Routes:quotes:Authorization")]
+    [InlineData("Gateway:Routes:quotes:RateLimitPolicy", "missing", "Gateway:Routes:quotes:RateLimitPolicy")]
+    [InlineData("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio", "0", "Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio")]
+    [InlineData("Gateway:Auth:SigningKey", "short", "Gateway:Auth:SigningKey")]
+    public void Each_mistake_is_reported_by_its_key(string key, string value, string named)
+    {
+        Errors(Valid().Set(key, value)).Should().Contain(e => e.Contains(named, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Two_routes_with_the_same_pattern_and_method_are_duplicates()
+    {
+        var config = Valid().Route("copy", "/api/v1/quotes/{**other}", "quote-service", "GET");
+        Errors(config).Should().ContainSingle(e => e.Contains("duplicates", StringComparison.Ordinal))
+            .Which.Should().MatchRegex("^Gateway:Routes:(copy|quotes):Path: .*duplicates route '(copy|quotes)'");
+    }
+
+    [Fact]
+    public void The_same_pattern_with_disjoint_methods_is_not_a_duplicate()
+    {
+        Errors(Valid().Route("deletes", "/api/v1/quotes/{**rest}", "quote-service", "DELETE")).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_route_needing_a_token_without_auth_configured_is_refused()
+    {
+        Errors(Valid().Set("Gateway:Routes:quotes:Authorization", "Authenticated"))
+            .Should().Contain(e => e.Contains("Gateway:Routes:quotes:Authorization", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_real_host_fails_fast_at_start_up_naming_the_key()
+    {
+        FluentActions.Invoking(() => TestGateway.Build(Valid().Set("Gateway:Routes:quotes:ClusterId", "nope")))
+            .Should().Throw<OptionsValidationException>().WithMessage("*Gateway:Routes:quotes:ClusterId*");
+    }
+
+    [Theory]
+    [InlineData("appsettings.json", new[] { "quotes", "quote-calculate", "tracking", "contracts", "webhooks" })]
+    [InlineData("gateway.bcommerce.json", new[] { "clients", "catalog", "admin-catalog", "cart", "orders" })]
+    public void Both_shipped_configurations_validate(string file, string[] routes)
+    {
+        var configuration = new ConfigurationBuilder().AddJsonFile(Repo.File("Gateway.Api", file)).Build();
+        var options = configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>()!;
+        // The shared secret comes from the environment (JWT_SECRET); stand one in for SmartEnvios.
+        if (options.Auth.Authority is null)
+        {
+            options = options with { Auth = options.Auth with { SigningKey = new string('k', 32) } };
+        }
+
+        var result = new GatewayOptionsValidator().Validate(null, options);
+        result.Failed.Should().BeFalse(result.FailureMessage);
+        options.Routes.Keys.Should().BeEquivalentTo(routes);
+    }
+
+    [Fact]
+    public void The_shipped_smartenvios_routes_match_the_seed()
+    {
+        var options = new ConfigurationBuilder().AddJsonFile(Repo.File("Gateway.Api", "appsettings.json")).Build()
+            .GetSection(GatewayOptions.SectionName).Get<GatewayOptions>()!;
+        options.Routes["quotes"].Methods.Should().BeEquivalentTo("GET", "POST");
+        options.Routes["tracking"].Methods.Should().BeEquivalentTo("GET", "POST");
+        options.Routes["contracts"].Methods.Should().BeEquivalentTo("GET", "POST", "PUT", "DELETE");
+        options.Routes["webhooks"].Methods.Should().BeEquivalentTo("POST");
+        options.Routes["webhooks"].ClusterId.Should().Be("tracking-service");
+        options.Routes.Values.Should().OnlyContain(r => r.Transform!.PathRemovePrefix == "/api/v1");
+        options.Routes["contracts"].Authorization.Should().Be("Authenticated");
+        (options.Routes["quotes"].Timeout, options.Routes["quotes"].Retries).Should().Be((TimeSpan.FromSeconds(10), 3));
+        (options.Routes["tracking"].Timeout, options.Routes["tracking"].Retries).Should().Be((TimeSpan.FromSeconds(5), 2));
+        (options.Routes["contracts"].Timeout, options.Routes["contracts"].Retries).Should().Be((TimeSpan.FromSeconds(15), 2));
+        (options.Routes["webhooks"].Timeout, options.Routes["webhooks"].Retries).Should().Be((TimeSpan.FromSeconds(30), 0));
+        options.RateLimiting.Policies["quotes"].PermitLimit.Should().Be(100);
+        options.RateLimiting.Policies["tracking"].PermitLimit.Should().Be(200);
+        options.RateLimiting.Policies["contracts"].PermitLimit.Should().Be(50);
+        options.RateLimiting.Policies["health"].PermitLimit.Should().Be(1000);
+    }
+}

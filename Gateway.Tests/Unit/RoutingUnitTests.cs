@@ -1,0 +1,90 @@
+using Gateway.Core.Forwarding;
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.Primitives;
+
+namespace Gateway.Tests.Unit;
+
+public sealed class RoutingUnitTests
+{
+    [Theory]
+    [InlineData("/api/v1/quotes/x", "/quotes/x")]
+    [InlineData("/api/v1/quotes", "/quotes")]
+    [InlineData("/api/v1/quotes/a/b/c", "/quotes/a/b/c")]
+    public void Remove_prefix_strips_the_prefix_only(string path, string expected)
+    {
+        var transform = PathTransform.Create(RoutePatternFactory.Parse("/api/v1/quotes/{**rest}"), new PathTransformConfig { PathRemovePrefix = "/api/v1" });
+        transform.Apply(new PathString(path), new RouteValueDictionary()).Value.Should().Be(expected);
+        transform.TargetPrefix.Should().Be("/quotes");
+    }
+
+    [Theory]
+    [InlineData("items/42", "/api/catalog/items/42")]
+    [InlineData("a/b/c", "/api/catalog/a/b/c")]
+    [InlineData("", "/api/catalog")]
+    public void A_pattern_is_filled_from_the_route_values(string rest, string expected)
+    {
+        var transform = PathTransform.Create(RoutePatternFactory.Parse("/api/admin/catalog/{**rest}"), new PathTransformConfig { PathPattern = "/api/catalog/{**rest}" });
+        transform.Apply(new PathString("/ignored"), new RouteValueDictionary { ["rest"] = rest }).Value.Should().Be(expected);
+        transform.TargetPrefix.Should().Be("/api/catalog");
+    }
+
+    [Fact]
+    public void Without_a_transform_the_path_passes_as_it_is()
+    {
+        var transform = PathTransform.Create(RoutePatternFactory.Parse("/api/cart/{**rest}"), null);
+        transform.Apply(new PathString("/api/cart/1"), new RouteValueDictionary()).Value.Should().Be("/api/cart/1");
+        transform.TargetPrefix.Should().Be("/api/cart");
+    }
+
+    [Theory]
+    [InlineData("Connection", true)]
+    [InlineData("keep-alive", true)]
+    [InlineData("Proxy-Connection", true)]
+    [InlineData("TE", true)]
+    [InlineData("Trailer", true)]
+    [InlineData("Transfer-Encoding", true)]
+    [InlineData("Upgrade", true)]
+    [InlineData("Content-Type", false)]
+    [InlineData("X-Custom", false)]
+    public void Hop_by_hop_headers_are_known(string name, bool hopByHop) => HeaderRules.IsHopByHop(name).Should().Be(hopByHop);
+
+    [Fact]
+    public void Headers_named_in_Connection_are_hop_by_hop_too()
+    {
+        HeaderRules.IsNamedIn(new StringValues("keep-alive, X-Secret"), "x-secret").Should().BeTrue();
+        HeaderRules.IsNamedIn(new StringValues("close"), "X-Secret").Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("abc-123_DEF.x", true)]
+    [InlineData("", false)]
+    [InlineData("has space", false)]
+    [InlineData("tab\there", false)]
+    [InlineData("é", false)]
+    public void Only_short_visible_tokens_are_sane(string value, bool sane) => HeaderRules.IsSaneToken(value).Should().Be(sane);
+
+    [Fact]
+    public void A_token_of_129_characters_is_not_sane() => HeaderRules.IsSaneToken(new string('a', 129)).Should().BeFalse();
+
+    [Theory]
+    [InlineData("/quotes/a", true)]
+    [InlineData("/quotes/a b", true)]
+    [InlineData("/quotes/../x", false)]
+    [InlineData("/quotes/./x", false)]
+    [InlineData("/quotes/%2Fx", false)]
+    [InlineData("/quotes/%2e", false)]
+    [InlineData("/quotes/a\\b", false)]
+    [InlineData("/quotes/a\u0001", false)]
+    public void Paths_that_could_be_decoded_again_are_unsafe(string path, bool safe) => UpstreamPath.IsSafe(new PathString(path)).Should().Be(safe);
+
+    [Theory]
+    [InlineData("/quotes", "/quotes", true)]
+    [InlineData("/quotes/x", "/quotes", true)]
+    [InlineData("/quotesx", "/quotes", false)]
+    [InlineData("/admin", "/quotes", false)]
+    public void The_upstream_path_must_stay_under_the_target(string path, string prefix, bool under) =>
+        UpstreamPath.IsUnder(new PathString(path), prefix).Should().Be(under);
+}
