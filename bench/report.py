@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Parses wrk output into CSV rows, and turns the rows into the Performance table (medians over rounds)."""
+import csv
+import re
+import statistics
+import sys
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse(target: str, conns: str, round_: str) -> None:
+    text = sys.stdin.read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    print(f"{target},{conns},{round_},{rps:.0f},{p50:.3f},{p99:.3f},{non2xx.group(1) if non2xx else 0}")
+
+
+def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str) -> None:
+    rows = list(csv.DictReader(open(raw)))
+    rss = {name: int(kb) for name, kb in (line.strip().split(",") for line in open(rss_file) if line.strip())}
+    medians = {}
+    for row in rows:
+        medians.setdefault((row["target"], int(row["conns"])), []).append(row)
+    result = {}
+    for key, group in medians.items():
+        result[key] = {m: statistics.median(float(r[m]) for r in group) for m in ("rps", "p50_ms", "p99_ms")}
+        result[key]["non2xx"] = sum(int(r["non2xx"]) for r in group)
+    targets = list(dict.fromkeys(r["target"] for r in rows))
+    conns = sorted({int(r["conns"]) for r in rows})
+    print(f"Medians of {rounds} interleaved rounds of `wrk -t2 -c<N> -d{duration}s --latency`, GET of a 41-byte JSON body, "
+          f"{cores} cores shared by wrk, the proxy and the upstream.\n")
+    print("| target | conns | req/s | p50 ms | p99 ms | req/s vs YARP | p99 vs YARP | peak RSS MB | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in conns:
+        yarp = result.get(("yarp", c))
+        for t in targets:
+            r = result.get((t, c))
+            if not r:
+                continue
+            ratio = f"{r['rps'] / yarp['rps']:.2f}x" if yarp else "-"
+            p99 = f"{r['p99_ms'] / yarp['p99_ms']:.2f}x" if yarp else "-"
+            mem = f"{rss[t] / 1024:.0f}" if t in rss else "-"
+            print(f"| {t} | {c} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {ratio} | {p99} | {mem} | {r['non2xx']} |")
+    print()
+    verdicts = []
+    for c in conns:
+        g, y = result.get(("gateway", c)), result.get(("yarp", c))
+        if g and y:
+            verdicts.append((f"gateway throughput >= 0.9x YARP at {c} conns", g["rps"] / y["rps"] >= 0.9, f"{g['rps'] / y['rps']:.2f}x"))
+            verdicts.append((f"gateway p99 <= 1.2x YARP at {c} conns", g["p99_ms"] / y["p99_ms"] <= 1.2, f"{g['p99_ms'] / y['p99_ms']:.2f}x"))
+        g3 = result.get(("gateway-3x", c))
+        if g and g3:
+            verdicts.append((f"three-instance WRR >= 0.9x single instance at {c} conns", g3["rps"] / g["rps"] >= 0.9, f"{g3['rps'] / g['rps']:.2f}x"))
+    if "gateway" in rss and "yarp" in rss:
+        verdicts.append(("gateway peak RSS <= 1.5x YARP", rss["gateway"] / rss["yarp"] <= 1.5, f"{rss['gateway'] / rss['yarp']:.2f}x"))
+    for name, ok, figure in verdicts:
+        print(f"- {'PASS' if ok else 'FAIL'}: {name} ({figure})")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "parse":
+        parse(*sys.argv[2:5])
+    else:
+        table(*sys.argv[2:7])
