@@ -33,8 +33,9 @@ status=${PIPESTATUS[0]}
 set -e
 
 # One plain closing line for CI: "N passed, N failed".
-passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+# awk alone: a grep finding no "Failed:" line would end the script under pipefail.
+passed=$(awk '/^ *Passed: +[0-9]+/ {s+=$2} END {print s+0}' "$log")
+failed=$(awk '/^ *Failed: +[0-9]+/ {s+=$2} END {print s+0}' "$log")
 rm -f "$log"
 echo "${passed} passed, ${failed} failed"
 exit "$status"
