@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-5}
+WARMUP=${BENCH_WARMUP:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-"32 256"}
 TARGETS=${BENCH_TARGETS:-"direct gateway yarp gateway-3x"}
 OUT=bench/results
@@ -78,8 +79,12 @@ run_wrk() { # target conns round
   python3 bench/report.py parse "$1" "$2" "$3" <<<"$text" >>"$RAW"
 }
 
-echo "Warming up..."
-for target in $TARGETS; do timeout 30 wrk -t2 -c32 -d3s "${URL[$target]}" >/dev/null; done
+# Long enough for tiered JIT to finish on every target (the gateway has more code to tier up than YARP;
+# a 3 s warm-up measured its JIT, not its steady state). Same warm-up for all targets.
+echo "Warming up (${WARMUP}s per target per connection count)..."
+for conns in $CONNECTIONS; do
+  for target in $TARGETS; do timeout $((WARMUP + 30)) wrk -t2 -c"$conns" -d"${WARMUP}s" "${URL[$target]}" >/dev/null; done
+done
 
 echo "target,conns,round,rps,p50_ms,p99_ms,non2xx" >"$RAW"
 started=$(date +%s)

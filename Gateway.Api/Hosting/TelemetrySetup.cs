@@ -28,10 +28,12 @@ internal static class TelemetrySetup
             .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: UpstreamHeaders.GatewayVersion, serviceInstanceId: instanceId))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(GatewayMetrics.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddPrometheusExporter();
+                metrics.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter();
                 if (exportOtlp)
                 {
-                    metrics.AddOtlpExporter();
+                    // The framework's own HTTP metrics duplicate the gateway's per-request ones and cost a histogram
+                    // record per request each; they are exported only where a collector asked for telemetry.
+                    metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddOtlpExporter();
                 }
             });
 
@@ -44,11 +46,18 @@ internal static class TelemetrySetup
                 .AddOtlpExporter());
         }
 
+        builder.Services.AddHttpContextAccessor();
+        // Polly reports every attempt of every call; the access log already has attempts, and its events for
+        // retries, timeouts and breaker transitions still come through.
+        builder.Services.Configure<Polly.Telemetry.TelemetryOptions>(options => options.SeverityProvider = static args =>
+            args.Event.EventName == "ExecutionAttempt" && args.Event.Severity < Polly.Telemetry.ResilienceEventSeverity.Warning
+                ? Polly.Telemetry.ResilienceEventSeverity.None
+                : args.Event.Severity);
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.ReadFrom.Configuration(configuration)
                 .Enrich.FromLogContext()
-                .Enrich.With<TraceEnricher>()
+                .Enrich.With(new RequestEnricher(services.GetRequiredService<IHttpContextAccessor>()))
                 // Off the request path: a background writer with a bounded buffer that drops rather than blocks
                 // when the console cannot keep up (a slow log reader must not slow the gateway).
                 .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()), bufferSize: 20_000, blockWhenFull: false);
@@ -71,11 +80,20 @@ internal static class TelemetrySetup
     }
 }
 
-/// <summary>Every log line carries the current trace and span ids (and the correlation id from the request scope).</summary>
-internal sealed class TraceEnricher : Serilog.Core.ILogEventEnricher
+/// <summary>
+/// Every log line written while a request runs carries its correlation id, and every line inside a trace its
+/// trace and span ids. Read from the request and the current activity, which exist anyway, instead of a
+/// per-request logging scope.
+/// </summary>
+internal sealed class RequestEnricher(IHttpContextAccessor accessor) : Serilog.Core.ILogEventEnricher
 {
     public void Enrich(Serilog.Events.LogEvent logEvent, Serilog.Core.ILogEventPropertyFactory propertyFactory)
     {
+        if (accessor.HttpContext?.Features.Get<CorrelationIdFeature>() is { } correlation)
+        {
+            logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("CorrelationId", correlation.Id));
+        }
+
         if (System.Diagnostics.Activity.Current is { } activity)
         {
             logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("TraceId", activity.TraceId.ToHexString()));

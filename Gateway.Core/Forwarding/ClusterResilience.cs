@@ -9,26 +9,24 @@ namespace Gateway.Core.Forwarding;
 
 /// <summary>
 /// One pipeline per cluster, so the breaker counts the whole cluster; timeouts and retries vary per route
-/// and are read from the request's <see cref="UpstreamCall"/>. Order (outermost first): total timeout → retry →
-/// circuit breaker → attempt timeout, the standard handler's order, so an attempt that times out is a failure
-/// the breaker sees, and an open breaker answers before any attempt.
+/// and are read from the request's <see cref="UpstreamCall"/>. Order (outermost first): retry → circuit breaker →
+/// attempt timeout, the standard handler's order, so an attempt that times out is a failure the breaker sees, and
+/// an open breaker answers before any attempt. The route's total timeout is not a strategy of its own: each
+/// attempt's timeout is cut to what is left of the total, and no retry starts once it is spent. Same outcome as an
+/// outer timeout strategy, with one timer per attempt instead of two.
 /// </summary>
 public static class ClusterResilience
 {
     /// <summary>Upper bound for any route's retries; a route's own count is enforced per request.</summary>
     public const int MaxRetries = 10;
 
+    private static readonly TimeSpan Expired = TimeSpan.FromMilliseconds(1);
+
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> builder, string clusterId, ClusterConfig cluster, ServiceRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(registry);
-
-        builder.AddTimeout(new HttpTimeoutStrategyOptions
-        {
-            Name = "total",
-            TimeoutGenerator = static args => ValueTask.FromResult(CallOf(args.Context)?.Route.Timeout ?? TimeSpan.FromSeconds(100)),
-        });
 
         builder.AddRetry(new HttpRetryStrategyOptions
         {
@@ -55,10 +53,19 @@ public static class ClusterResilience
         builder.AddTimeout(new HttpTimeoutStrategyOptions
         {
             Name = "attempt",
-            TimeoutGenerator = static args => ValueTask.FromResult(CallOf(args.Context) is { } call
-                ? call.Route.AttemptTimeout
-                : TimeSpan.FromSeconds(100)),
+            TimeoutGenerator = static args => ValueTask.FromResult(AttemptTimeout(CallOf(args.Context))),
         });
+    }
+
+    internal static TimeSpan AttemptTimeout(UpstreamCall? call)
+    {
+        if (call is null)
+        {
+            return TimeSpan.FromSeconds(100);
+        }
+
+        var remaining = call.Remaining;
+        return remaining <= TimeSpan.Zero ? Expired : remaining < call.Route.AttemptTimeout ? remaining : call.Route.AttemptTimeout;
     }
 
     private static UpstreamCall? CallOf(ResilienceContext context) => UpstreamCall.Of(context.GetRequestMessage());
@@ -66,7 +73,8 @@ public static class ClusterResilience
     private static bool ShouldRetry(RetryPredicateArguments<HttpResponseMessage> args)
     {
         var call = CallOf(args.Context);
-        if (call is null || !call.Retryable || args.AttemptNumber >= call.Route.Retries)
+        if (call is null || !call.Retryable || args.AttemptNumber >= call.Route.Retries
+            || call.Remaining <= MinimumDelay(call, args.AttemptNumber))
         {
             return false;
         }
@@ -77,11 +85,17 @@ public static class ClusterResilience
             : false;
     }
 
+    private static TimeSpan MinimumDelay(UpstreamCall call, int attempt) => call.Route.RetryDelay * Math.Pow(2, attempt) * 0.5;
+
     private static TimeSpan RetryDelay(ResilienceContext context, int attempt)
     {
-        var baseDelay = CallOf(context)?.Route.RetryDelay ?? TimeSpan.FromMilliseconds(100);
-        var exponential = baseDelay * Math.Pow(2, attempt);
+        var call = CallOf(context);
+        if (call is null)
+        {
+            return TimeSpan.FromMilliseconds(100);
+        }
+
         // Full jitter between half and the whole delay keeps replicas from retrying in lockstep.
-        return exponential * (0.5 + (Random.Shared.NextDouble() * 0.5));
+        return MinimumDelay(call, attempt) * (1 + Random.Shared.NextDouble());
     }
 }

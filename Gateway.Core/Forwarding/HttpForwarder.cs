@@ -23,6 +23,7 @@ internal sealed class HttpForwarder(
     ILogger<HttpForwarder> logger)
 {
     private const int BufferSize = 64 * 1024;
+    private const long DrainableBodyLimit = 1024 * 1024;
 
     // Replaced per attempt by InstanceSelectionHandler with the chosen instance's address.
     private static readonly Uri PlaceholderUri = new("http://upstream.invalid/");
@@ -40,7 +41,11 @@ internal sealed class HttpForwarder(
 
         var proxy = new ProxyRequestFeature(route.Id, route.ClusterId);
         context.Features.Set(proxy);
-        Activity.Current?.SetTag("gateway.route", route.Id).SetTag("gateway.cluster", route.ClusterId);
+        // Only a span that is exported gets tags: setting them takes the activity's lock on every request.
+        if (Activity.Current is { Recorded: true } activity)
+        {
+            activity.SetTag("gateway.route", route.Id).SetTag("gateway.cluster", route.ClusterId);
+        }
 
         var request = context.Request;
         if (!UpstreamPath.IsSafe(request.Path))
@@ -57,8 +62,20 @@ internal sealed class HttpForwarder(
         }
 
         if (request.ContentLength is { } declared
-            && context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } max && declared > max)
+            && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { MaxRequestBodySize: { } max } sizeFeature && declared > max)
         {
+            // Kestrel drains an unread body after the response so the client can read it; a body over the limit would
+            // make that drain fail and reset the connection before the client sees the 413. A modest body is let
+            // through the drain (never upstream); a large one gets Connection: close instead.
+            if (declared <= DrainableBodyLimit && !sizeFeature.IsReadOnly)
+            {
+                sizeFeature.MaxRequestBodySize = declared;
+            }
+            else
+            {
+                context.Response.Headers.Connection = "close";
+            }
+
             await RefuseAsync(context, route, StatusCodes.Status413PayloadTooLarge, $"The request body exceeds the route's limit of {max} bytes.");
             return;
         }

@@ -20,11 +20,14 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         call.Telemetry.Instance = instance.Id;
         call.Telemetry.Attempts = call.Attempted.Count;
         request.RequestUri = instance.BuildUri(call.PathAndQuery);
-        Activity.Current?.AddEvent(new ActivityEvent("gateway.attempt", tags: new ActivityTagsCollection
+        if (Activity.Current is { Recorded: true } activity)
         {
-            ["gateway.instance"] = instance.Id,
-            ["gateway.attempt"] = call.Attempted.Count,
-        }));
+            activity.AddEvent(new ActivityEvent("gateway.attempt", tags: new ActivityTagsCollection
+            {
+                ["gateway.instance"] = instance.Id,
+                ["gateway.attempt"] = call.Attempted.Count,
+            }));
+        }
 
         var health = cluster.Config.HealthCheck;
         var started = Stopwatch.GetTimestamp();

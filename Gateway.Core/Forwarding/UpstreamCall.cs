@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Gateway.Core.Discovery;
 using Gateway.Core.Routing;
 
@@ -12,6 +13,8 @@ public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool r
 {
     public static readonly HttpRequestOptionsKey<UpstreamCall> Key = new("Gateway.UpstreamCall");
 
+    private readonly long _started = Stopwatch.GetTimestamp();
+
     public GatewayRoute Route { get; } = route;
 
     /// <summary>The escaped path and query each attempt appends to its instance's base address.</summary>
@@ -24,6 +27,9 @@ public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool r
 
     /// <summary>Where the attempts are recorded for the access log.</summary>
     public Observability.ProxyRequestFeature Telemetry { get; } = telemetry;
+
+    /// <summary>What is left of the route's total timeout, counted from when the call was made.</summary>
+    public TimeSpan Remaining => Route.Timeout - Stopwatch.GetElapsedTime(_started);
 
     public ServiceInstance? LastInstance => Attempted.Count == 0 ? null : Attempted[^1];
 

@@ -73,10 +73,14 @@ public static class GatewayServiceCollectionExtensions
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseCors();
+        // There is no default authenticate scheme (see AddGatewayIdentity): every policy names the JwtBearer
+        // scheme, so the authorization middleware authenticates exactly the endpoints that require a token.
         app.UseAuthentication();
         app.UseAuthorization();
         // After authorization, so a route's limit can count per user; after routing, so it sees the endpoint.
-        app.UseRateLimiter();
+        // Only where a limit applies: the middleware's global-limiter path costs a partition lookup per request.
+        var limiter = app.Services.GetRequiredService<GatewayRateLimiter>();
+        app.UseWhen(limiter.Applies, branch => branch.UseRateLimiter());
         return app;
     }
 }

@@ -50,6 +50,10 @@ public static class GatewayIdentityServiceCollectionExtensions
 
         services.TryAddSingleton<GatewayJwtEvents>();
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetup>();
+        // A lone scheme would otherwise become the default and run the token handler on every request, public
+        // routes included; policies name the scheme instead (and the rate limiter classifies bearers lazily).
+        // AuthenticationOptions reads this documented switch; it has no public property for it.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddAuthentication(options =>
         {
             options.DefaultChallengeScheme = JwtBearerDefaults.AuthenticationScheme;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Gateway.Core.Forwarding;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace Gateway.Core.Observability;
 
@@ -25,11 +24,13 @@ public static class CorrelationId
 
 /// <summary>
 /// Keeps a client's correlation id when it is a sane token, otherwise makes one; returns it on every response
-/// (errors included) together with the time the gateway took until the headers went out.
+/// (errors included) together with the time the gateway took until the headers went out. Log lines get it from
+/// the request's feature (see the log enricher), not from a logging scope: a scope per request costs more than
+/// the rest of the log plumbing.
 /// </summary>
-public sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
+public sealed class CorrelationIdMiddleware(RequestDelegate next)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var headers = context.Request.Headers;
@@ -57,26 +58,6 @@ public sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Correl
             return Task.CompletedTask;
         }, context);
 
-        // A logging scope, so every line written for this request carries CorrelationId.
-        using (logger.BeginScope(new CorrelationScope(id)))
-        {
-            await next(context);
-        }
-    }
-
-    private sealed class CorrelationScope(string id) : IReadOnlyList<KeyValuePair<string, object>>
-    {
-        public int Count => 1;
-
-        public KeyValuePair<string, object> this[int index] => index == 0 ? new("CorrelationId", id) : throw new ArgumentOutOfRangeException(nameof(index));
-
-        public IEnumerator<KeyValuePair<string, object>> GetEnumerator()
-        {
-            yield return this[0];
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-
-        public override string ToString() => "CorrelationId:" + id;
+        return next(context);
     }
 }

@@ -30,6 +30,14 @@ public sealed class GatewayRateLimiter(
 
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
+    /// <summary>Whether any limit can apply to the request's endpoint: a route policy, or a user class on a gateway route.</summary>
+    public bool Applies(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.GetEndpoint()?.Metadata.GetMetadata<IRateLimitPolicyMetadata>() is { } metadata
+            && ((metadata.PolicyName is { } name && _config.Policies.ContainsKey(name)) || (metadata is GatewayRoute && _config.UserClasses.Count > 0));
+    }
+
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
     {
         ArgumentNullException.ThrowIfNull(resource);
