@@ -52,7 +52,7 @@ public sealed class SmoothWeightedRoundRobin : ILoadBalancer
     }
 }
 
-/// <summary>Power of two choices: of two random selectable instances, the one with the lower (in-flight + 1) × latency.</summary>
+/// <summary>Power of two choices: of two random selectable instances, the one with fewer requests in flight, then the faster.</summary>
 public sealed class PowerOfTwoChoices : ILoadBalancer
 {
     public ServiceInstance? Pick(ServiceInstance[] candidates, IReadOnlyCollection<ServiceInstance>? exclude)
@@ -79,9 +79,11 @@ public sealed class PowerOfTwoChoices : ILoadBalancer
             second++;
         }
 
-        return Score(eligible[first]) <= Score(eligible[second]) ? eligible[first] : eligible[second];
+        return IsBetter(eligible[first], eligible[second]) ? eligible[first] : eligible[second];
     }
 
-    // An unmeasured instance scores as 1 ms, so new instances get traffic and a latency figure quickly.
-    private static double Score(ServiceInstance instance) => (instance.InFlight + 1) * Math.Max(instance.EwmaMilliseconds, 1);
+    // Fewer requests in flight wins; latency only breaks ties. A product of the two let one slow first request
+    // (a cold connection) outweigh a request stuck in flight on an instance with no latency figure yet.
+    private static bool IsBetter(ServiceInstance a, ServiceInstance b) =>
+        a.InFlight != b.InFlight ? a.InFlight < b.InFlight : a.EwmaMilliseconds <= b.EwmaMilliseconds;
 }

@@ -29,21 +29,25 @@ public sealed class TestGateway : IAsyncDisposable
 
     public int Port => Address.Port;
 
-    public static async Task<TestGateway> StartAsync(GatewayConfig config)
+    public static async Task<TestGateway> StartAsync(GatewayConfig config, Action<WebApplicationBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var app = Build(config);
+        var app = Build(config, configure);
         await app.StartAsync();
         return new TestGateway(app, new Uri(app.Urls.First()));
     }
 
     /// <summary>Builds without starting: configuration errors surface here, as they would at start-up.</summary>
-    public static WebApplication Build(GatewayConfig config)
+    public static WebApplication Build(GatewayConfig config, Action<WebApplicationBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         return GatewayApplication.Build(
             ["--urls", "http://127.0.0.1:0", $"--GATEWAY_CONFIG={EmptyConfig}"],
-            builder => builder.Configuration.AddInMemoryCollection(config.Settings));
+            builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(config.Settings);
+                configure?.Invoke(builder);
+            });
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>Instances added and removed at runtime: through the admin API, and by a configuration reload.</summary>
+public sealed class RegistryAdminTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task An_instance_registered_through_the_admin_API_takes_traffic_and_leaves_when_removed()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(a.Url).Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false));
+
+        using (var created = await gateway.Client.PostAsJsonAsync("/admin/services/quote-service/instances", new { id = "b", address = b.Url, weight = 1 }))
+        {
+            created.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        var answers = await Many(gateway, 10);
+        answers.Count(x => x == "a").Should().Be(5);
+        answers.Count(x => x == "b").Should().Be(5);
+
+        using (var duplicate = await gateway.Client.PostAsJsonAsync("/admin/services/quote-service/instances", new { id = "b", address = b.Url }))
+        {
+            await ProblemAssertions.ShouldBeProblemAsync(duplicate, 409);
+        }
+
+        using (var removed = await gateway.Client.DeleteAsync("/admin/services/quote-service/instances/b"))
+        {
+            removed.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        (await Many(gateway, 6)).Should().AllBe("a");
+        using var missing = await gateway.Client.DeleteAsync("/admin/services/quote-service/instances/b");
+        await ProblemAssertions.ShouldBeProblemAsync(missing, 404);
+    }
+
+    [Theory]
+    [InlineData("""{ "id": "x", "address": "not a url" }""", "Address")]
+    [InlineData("""{ "id": "x", "address": "ftp://127.0.0.1:21" }""", "Address")]
+    [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1", "weight": 0 }""", "Weight")]
+    [InlineData("""{ "id": "", "address": "http://127.0.0.1:1" }""", "Id")]
+    public async Task A_bad_registration_is_a_400_problem_naming_the_field(string body, string field)
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(a.Url).Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false));
+
+        using var response = await gateway.Client.PostAsync("/admin/services/quote-service/instances", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, 400);
+        problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Should().Contain(name => name.Equals(field, StringComparison.OrdinalIgnoreCase));
+        (await Many(gateway, 2)).Should().AllBe("a", "nothing was registered");
+    }
+
+    [Fact]
+    public async Task Registering_on_an_unknown_service_is_a_404_problem()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(a.Url));
+        using var response = await gateway.Client.PostAsJsonAsync("/admin/services/nope/instances", new { id = "x", address = a.Url });
+        await ProblemAssertions.ShouldBeProblemAsync(response, 404);
+    }
+
+    [Fact]
+    public async Task A_configuration_reload_adds_and_removes_instances_without_dropping_a_request_in_flight()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "destinations.json");
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
+        var config = GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false);
+        await using var gateway = await TestGateway.StartAsync(config, builder => builder.Configuration.AddJsonFile(file, optional: false, reloadOnChange: true));
+        (await Many(gateway, 3)).Should().AllBe("a");
+
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url), ("b", b.Url)));
+        await Poll.UntilAsync(async () => (await Many(gateway, 2)).Contains("b"), Deadline, "the added instance to take traffic");
+
+        // Two held requests, one per instance (round-robin); then a is removed while its request is in flight.
+        var held = Enumerable.Range(0, 2).Select(async _ =>
+        {
+            using var response = await gateway.Client.GetAsync("/api/v1/quotes/hold");
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }).ToArray();
+        await Task.WhenAll(a.Holding.Task, b.Holding.Task).WaitAsync(Deadline);
+        await File.WriteAllTextAsync(file, Destinations(("b", b.Url)));
+        await Poll.UntilAsync(async () => (await Many(gateway, 4)).All(x => x == "b"), Deadline, "the removed instance to leave rotation");
+        a.Release.TrySetResult();
+        b.Release.TrySetResult();
+        var results = await Task.WhenAll(held).WaitAsync(Deadline);
+        results.Should().AllSatisfy(r => r.StatusCode.Should().Be(HttpStatusCode.OK));
+        results.Select(r => r.Body).Should().BeEquivalentTo(["a", "b"], "the request in flight on the removed instance completes");
+    }
+
+    private static string Destinations(params (string Id, string Url)[] destinations) => JsonSerializer.Serialize(new
+    {
+        Gateway = new { Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = destinations.ToDictionary(d => d.Id, d => new { Address = d.Url }) } } },
+    });
+
+    private static async Task<List<string>> Many(TestGateway gateway, int count)
+    {
+        var answers = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            answers.Add(await gateway.Client.GetStringAsync("/api/v1/quotes/who"));
+        }
+
+        return answers;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>Retries, timeouts and the circuit breaker, counted at the upstreams.</summary>
+[Collection(MetricsCollection.Name)]
+public sealed class ResilienceTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_GET_answered_5xx_is_retried_on_the_other_instance()
+    {
+        await using var failing = await NamedUpstream.StartAsync("failing");
+        await using var healthy = await NamedUpstream.StartAsync("healthy");
+        failing.Status = 503;
+        await using var gateway = await TestGateway.StartAsync(Passive(GatewayConfig.Quotes(failing.Url, healthy.Url)).Set("Gateway:Routes:quotes:Retries", 1));
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/api/v1/quotes/status");
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            (await response.Content.ReadAsStringAsync()).Should().Be("healthy");
+        }
+
+        healthy.Upstream.Count("/quotes/status").Should().Be(10, "every request ends on the healthy instance");
+        failing.Upstream.Count("/quotes/status").Should().Be(5, "round-robin sends every other first attempt to the failing one, and never a retry");
+    }
+
+    [Fact]
+    public async Task A_POST_without_an_idempotency_key_is_sent_exactly_once_whatever_the_retry_setting()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        a.Status = b.Status = 503;
+        await using var gateway = await TestGateway.StartAsync(Passive(GatewayConfig.Quotes(a.Url, b.Url))
+            .Set("Gateway:Routes:quotes:Retries", 3)
+            .Set("Gateway:Routes:quotes:RetryDelay", "00:00:00.010")
+            .Set("Gateway:Limits:RetryBodyBufferLimit", 1024));
+
+        using (var once = await gateway.Client.PostAsync("/api/v1/quotes/status", JsonContent.Create(new { quote = 1 })))
+        {
+            once.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the upstream's own answer passes through");
+        }
+
+        Sent(a, b).Should().Be(1);
+
+        using (var keyed = new HttpRequestMessage(HttpMethod.Post, "/api/v1/quotes/status") { Content = new StringContent("""{"quote":2}""", System.Text.Encoding.UTF8, "application/json") })
+        {
+            keyed.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+            using var response = await gateway.Client.SendAsync(keyed);
+        }
+
+        Sent(a, b).Should().Be(1 + 4, "a keyed POST is retried: one attempt and three retries");
+        a.Upstream.Count("/quotes/status").Should().BeGreaterThan(1);
+        b.Upstream.Count("/quotes/status").Should().BeGreaterThan(1, "retries move to the other instance");
+
+        using (var big = new HttpRequestMessage(HttpMethod.Post, "/api/v1/quotes/status") { Content = new ByteArrayContent(new byte[4096]) })
+        {
+            big.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+            using var response = await gateway.Client.SendAsync(big);
+        }
+
+        Sent(a, b).Should().Be(1 + 4 + 1, "a body over the retry buffer streams and is sent once");
+    }
+
+    [Fact]
+    public async Task Attempt_timeouts_are_retried_and_the_total_timeout_ends_in_a_504_problem()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var gateway = await TestGateway.StartAsync(Passive(GatewayConfig.Quotes(a.Url))
+            .Set("Gateway:Routes:quotes:Timeout", "00:00:01.200")
+            .Set("Gateway:Routes:quotes:AttemptTimeout", "00:00:00.300")
+            .Set("Gateway:Routes:quotes:Retries", 5)
+            .Set("Gateway:Routes:quotes:RetryDelay", "00:00:00.050"));
+
+        var clock = Stopwatch.StartNew();
+        using var response = await gateway.Client.GetAsync("/api/v1/quotes/hold");
+        clock.Stop();
+
+        response.StatusCode.Should().Be(HttpStatusCode.GatewayTimeout);
+        await ProblemAssertions.ShouldBeProblemAsync(response, 504);
+        a.Upstream.Count("/quotes/hold").Should().BeInRange(2, 4, "each 300 ms attempt times out and is retried until 1.2 s are spent");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3), "the total timeout bounds the whole call");
+    }
+
+    [Fact]
+    public async Task The_breaker_opens_answers_503_without_calling_upstream_then_half_opens_and_closes_on_success()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        a.Status = 500;
+        await using var gateway = await TestGateway.StartAsync(Passive(GatewayConfig.Quotes(a.Url))
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:Enabled", true)
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio", 0.5)
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:MinimumThroughput", 4)
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:SamplingDuration", "00:00:10")
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:BreakDuration", "00:00:01"));
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var failed = await gateway.Client.GetAsync("/api/v1/quotes/status");
+            failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        }
+
+        var calls = a.Upstream.Count("/quotes/status");
+        var clock = Stopwatch.StartNew();
+        using (var open = await gateway.Client.GetAsync("/api/v1/quotes/status"))
+        {
+            clock.Stop();
+            open.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            open.Headers.RetryAfter.Should().NotBeNull();
+            (await ProblemAssertions.ShouldBeProblemAsync(open, 503)).GetProperty("title").GetString().Should().Be("Service Unavailable");
+        }
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1), "an open breaker answers at once");
+        a.Upstream.Count("/quotes/status").Should().Be(calls, "no upstream call while the breaker is open");
+        (await BreakerState(gateway)).Should().Be("open");
+        (await gateway.Client.GetStringAsync("/metrics")).Should().MatchRegex(BreakerGauge(1));
+
+        a.Status = 200;
+        await Poll.UntilAsync(async () =>
+        {
+            using var response = await gateway.Client.GetAsync("/api/v1/quotes/status");
+            return response.StatusCode == HttpStatusCode.OK;
+        }, Deadline, "the half-open probe request to succeed");
+        (await BreakerState(gateway)).Should().Be("closed");
+        (await gateway.Client.GetStringAsync("/metrics")).Should().MatchRegex(BreakerGauge(0));
+    }
+
+    /// <summary>No probes, and passive detection slow enough not to take an instance out during the test.</summary>
+    private static GatewayConfig Passive(GatewayConfig config) => config
+        .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+        .Set("Gateway:Clusters:quote-service:HealthCheck:UnhealthyThreshold", 1000)
+        .Set("Gateway:Routes:quotes:RetryDelay", "00:00:00.010");
+
+    private static string BreakerGauge(int state) => $$"""(?m)^gateway_circuit_breaker_state\{[^}]*service="quote-service"[^}]*\} {{state}}( |$)""";
+
+    private static int Sent(NamedUpstream a, NamedUpstream b) => a.Upstream.Count("/quotes/status") + b.Upstream.Count("/quotes/status");
+
+    private static async Task<string?> BreakerState(TestGateway gateway)
+    {
+        var breakers = await gateway.Client.GetFromJsonAsync<JsonElement>("/admin/circuit-breakers");
+        return breakers.EnumerateArray().Single(b => b.GetProperty("service").GetString() == "quote-service").GetProperty("state").GetString();
+    }
+}
