@@ -51,6 +51,32 @@ public sealed class LoadBalancingTests
     }
 
     [Fact]
+    public async Task An_unhealthy_instance_is_never_picked()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        await using var sick = await NamedUpstream.StartAsync("sick");
+        sick.ProbeHangs = true;
+        var config = GatewayConfig.Quotes(a.Url, sick.Url, b.Url)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Path", "/probe")
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Interval", "00:00:00.100")
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Timeout", "00:00:00.200")
+            .Set("Gateway:Clusters:quote-service:HealthCheck:UnhealthyThreshold", 1);
+        await using var gateway = await TestGateway.StartAsync(config);
+        await Poll.UntilAsync(async () => await StatusOf(gateway, "quote-service-2") == "unhealthy", Deadline, "the sick instance's probe to time out");
+
+        var answers = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            answers.Add(await gateway.Client.GetStringAsync("/api/v1/quotes/who"));
+        }
+
+        answers.Should().NotContain("sick");
+        answers.Count(x => x == "a").Should().Be(20);
+        answers.Count(x => x == "b").Should().Be(20);
+    }
+
+    [Fact]
     public async Task Power_of_two_choices_sends_new_requests_to_the_instance_with_nothing_in_flight()
     {
         await using var a = await NamedUpstream.StartAsync("a");
@@ -127,16 +153,18 @@ public sealed class LoadBalancingTests
         var config = GatewayConfig.Quotes(hanging.Url, fine.Url)
             .Set("Gateway:Clusters:quote-service:HealthCheck:Path", "/probe")
             .Set("Gateway:Clusters:quote-service:HealthCheck:Interval", "00:00:00.100")
-            .Set("Gateway:Clusters:quote-service:HealthCheck:Timeout", "00:00:01")
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Timeout", "00:00:03")
             .Set("Gateway:Clusters:quote-service:HealthCheck:UnhealthyThreshold", 2)
             .Set("Gateway:Clusters:quote-service:HealthCheck:HealthyThreshold", 3);
         hanging.ProbeHangs = true;
         await using var gateway = await TestGateway.StartAsync(config);
 
-        // While the first instance's probe hangs for a whole second, the other keeps being probed every 100 ms.
+        // While the first instance's probe hangs (up to its 3 s timeout), the other keeps being probed every 100 ms.
         await hanging.ProbeStarted.Task.WaitAsync(Deadline);
         var before = fine.Probes;
-        await Poll.UntilAsync(() => fine.Probes >= before + 5, TimeSpan.FromSeconds(0.95), "five probes of the healthy instance during one hanging probe");
+        var hangingBefore = hanging.Probes;
+        await Poll.UntilAsync(() => fine.Probes >= before + 5, TimeSpan.FromSeconds(2.5), "five probes of the healthy instance during one hanging probe");
+        hanging.Probes.Should().Be(hangingBefore, "the hanging probe has not finished, so the other instance's probes did not wait for it");
 
         await Poll.UntilAsync(async () => await StatusOf(gateway, "quote-service-1") == "unhealthy", Deadline, "two failed probes");
         hanging.ProbeHangs = false;
@@ -228,7 +256,8 @@ internal sealed class NamedUpstream : IAsyncDisposable
         {
             app.MapGet("/quotes/who", () => name);
             app.MapMethods("/quotes/status", ["GET", "POST", "PUT"], () => Results.Text(name, statusCode: named.Status));
-            app.MapGet("/quotes/hold", async () =>
+            app.MapPost("/quotes/reset", (HttpContext context) => context.Abort());
+            app.MapMethods("/quotes/hold", ["GET", "POST"], async () =>
             {
                 named.Holding.TrySetResult();
                 await named.Release.Task.WaitAsync(TimeSpan.FromSeconds(30));

@@ -70,6 +70,40 @@ public sealed class ResilienceTests
         Sent(a, b).Should().Be(1 + 4 + 1, "a body over the retry buffer streams and is sent once");
     }
 
+    [Theory]
+    [InlineData("/quotes/status")]
+    [InlineData("/quotes/reset")]
+    [InlineData("/quotes/hold")]
+    public async Task Under_503s_resets_and_timeouts_a_POST_without_a_key_arrives_once_and_one_with_a_key_at_most_once_per_attempt(string fault)
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        a.Status = b.Status = 503;
+        await using var gateway = await TestGateway.StartAsync(Passive(GatewayConfig.Quotes(a.Url, b.Url))
+            .Set("Gateway:Routes:quotes:Retries", 2)
+            .Set("Gateway:Routes:quotes:AttemptTimeout", "00:00:00.300")
+            .Set("Gateway:Routes:quotes:Timeout", "00:00:05"));
+        int Arrived() => a.Upstream.Count(fault) + b.Upstream.Count(fault);
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await gateway.Client.PostAsync("/api/v1" + fault, new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+            ((int)response.StatusCode).Should().BeGreaterThanOrEqualTo(500);
+            Arrived().Should().Be(i + 1, "a POST without Idempotency-Key is never sent twice");
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var keyed = new HttpRequestMessage(HttpMethod.Post, "/api/v1" + fault) { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+            keyed.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+            using var response = await gateway.Client.SendAsync(keyed);
+        }
+
+        Arrived().Should().Be(5 + (3 * 3), "each keyed POST is sent once per attempt: one try and two retries");
+        a.Release.TrySetResult();
+        b.Release.TrySetResult();
+    }
+
     [Fact]
     public async Task Attempt_timeouts_are_retried_and_the_total_timeout_ends_in_a_504_problem()
     {
@@ -133,9 +167,10 @@ public sealed class ResilienceTests
         (await gateway.Client.GetStringAsync("/metrics")).Should().MatchRegex(BreakerGauge(0));
     }
 
-    /// <summary>No probes, and passive detection slow enough not to take an instance out during the test.</summary>
+    /// <summary>No probes, no breaker (unless a test turns it on), and passive detection slow enough not to take an instance out.</summary>
     private static GatewayConfig Passive(GatewayConfig config) => config
         .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+        .Set("Gateway:Clusters:quote-service:CircuitBreaker:Enabled", false)
         .Set("Gateway:Clusters:quote-service:HealthCheck:UnhealthyThreshold", 1000)
         .Set("Gateway:Routes:quotes:RetryDelay", "00:00:00.010");
 
