@@ -33,6 +33,7 @@ public static class GatewayIdentityServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StoreHealth>();
         services.TryAddSingleton<RedisConnection>();
+        services.AddHostedService<RedisStartup>();
 
         var redisConfigured = configuration.GetSection("Gateway:Redis")[nameof(RedisConfig.Configuration)] is { Length: > 0 };
         if (redisConfigured)
