@@ -30,6 +30,10 @@ public sealed class ApproximateRateLimitStore(RedisConnection redis, TimeProvide
 
     private readonly ConcurrentDictionary<string, LocalBatch> _batches = new(StringComparer.Ordinal);
 
+    // One refill in flight per key: concurrent requests that find the batch empty wait for the same grant instead
+    // of each taking a batch and overwriting the others' (which would throw permits away).
+    private readonly ConcurrentDictionary<string, Lazy<Task<Grant>>> _refills = new(StringComparer.Ordinal);
+
     public RateLimitDecision? TryDecide(string key, RateLimitPolicyConfig policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -39,24 +43,48 @@ public sealed class ApproximateRateLimitStore(RedisConnection redis, TimeProvide
     public async ValueTask<RateLimitDecision> DecideAsync(string key, RateLimitPolicyConfig policy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        if (TryDecide(key, policy) is { } local)
+        while (true)
         {
-            return local;
-        }
+            if (TryDecide(key, policy) is { } local)
+            {
+                return local;
+            }
 
+            var refill = _refills.GetOrAdd(key, k => new Lazy<Task<Grant>>(() => RefillAsync(k, policy)));
+            Grant grant;
+            try
+            {
+                grant = await refill.Value.ConfigureAwait(false);
+            }
+            finally
+            {
+                _refills.TryRemove(new KeyValuePair<string, Lazy<Task<Grant>>>(key, refill));
+            }
+
+            if (grant.Granted == 0)
+            {
+                return RateLimitDecision.Deny(policy.PermitLimit, grant.Reset, grant.Reset);
+            }
+
+            // Others waiting on the same grant may have spent it already: then take the next one.
+        }
+    }
+
+    private async Task<Grant> RefillAsync(string key, RateLimitPolicyConfig policy)
+    {
         var result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(GrantScript, [redis.Key(key)],
             [policy.PermitLimit, (long)policy.Window.TotalMilliseconds, policy.BatchSize]).ConfigureAwait(false))!;
         var granted = (long)result[0];
         var reset = TimeSpan.FromMilliseconds((long)result[1]);
-        if (granted == 0)
+        if (granted > 0)
         {
-            return RateLimitDecision.Deny(policy.PermitLimit, reset, reset);
+            _batches[key] = new LocalBatch(granted, time.GetUtcNow() + reset, policy.PermitLimit - (long)result[2]);
         }
 
-        var batch = new LocalBatch(granted - 1, time.GetUtcNow() + reset, policy.PermitLimit - (long)result[2]);
-        _batches[key] = batch;
-        return RateLimitDecision.Admit(policy.PermitLimit, batch.Remaining, reset);
+        return new Grant(granted, reset);
     }
+
+    private readonly record struct Grant(long Granted, TimeSpan Reset);
 
     /// <summary>Permits this replica holds for one window; what is left of the shared budget is an estimate.</summary>
     private sealed class LocalBatch(long tokens, DateTimeOffset expires, long unclaimedElsewhere)
