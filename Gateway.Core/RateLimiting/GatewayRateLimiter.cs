@@ -163,13 +163,20 @@ public sealed class GatewayRateLimiter(
         var principal = result.Succeeded ? result.Principal! : context.User;
         evaluation.NeedsAuthentication = false;
         evaluation.UserType = UserType(principal);
+        // The route's checks were keyed before the token was read: key them again by the user it names.
+        var original = context.User;
+        context.User = principal;
+        for (var i = 0; i < evaluation.Checks.Count; i++)
+        {
+            evaluation.Checks[i] = NewCheck(evaluation.Checks[i].PolicyName, evaluation.Checks[i].Policy, context);
+        }
+
         if (_config.UserClasses.TryGetValue(evaluation.UserType, out var classPolicy))
         {
-            var original = context.User;
-            context.User = principal;
             evaluation.Checks.Insert(0, NewCheck("class-" + evaluation.UserType, classPolicy, context));
-            context.User = original;
         }
+
+        context.User = original;
     }
 
     /// <summary>A denied request may wait for the window to free a permit, if the policy has room in its queue.</summary>
