@@ -17,6 +17,12 @@ public sealed record AuthConfig
     /// <summary>Only tests may turn this off (an http authority on loopback).</summary>
     public bool RequireHttpsMetadata { get; init; } = true;
 
+    /// <summary>
+    /// Shortest time between two JWKS fetches forced by a token signed with an unknown key (a rotation); bounds how
+    /// often tokens with made-up key ids can make the gateway call the authority.
+    /// </summary>
+    public TimeSpan KeyRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The claim holding the session id checked on routes that require a session.</summary>

@@ -60,6 +60,7 @@ public static class GatewayIdentityServiceCollectionExtensions
             options.DefaultChallengeScheme = JwtBearerDefaults.AuthenticationScheme;
             options.DefaultForbidScheme = JwtBearerDefaults.AuthenticationScheme;
         }).AddJwtBearer();
+        services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwtBearerKeyRotation>();
 
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure<IOptions<GatewayOptions>>((authorization, gateway) =>

@@ -50,6 +50,7 @@ public sealed class JwtBearerSetup(IOptions<GatewayOptions> gateway, GatewayJwtE
             options.Authority = auth.Authority;
             options.RequireHttpsMetadata = auth.RequireHttpsMetadata;
             options.RefreshOnIssuerKeyNotFound = true;
+            options.RefreshInterval = auth.KeyRefreshInterval;
             parameters.ValidAlgorithms = AsymmetricAlgorithms;
             if (!string.IsNullOrWhiteSpace(auth.Issuer))
             {
@@ -66,3 +67,23 @@ public sealed class JwtBearerSetup(IOptions<GatewayOptions> gateway, GatewayJwtE
 
     public void Configure(JwtBearerOptions options) => Configure(Options.DefaultName, options);
 }
+
+/// <summary>
+/// Runs after JwtBearer's own post-configuration has created the metadata manager: a key the authority stopped
+/// publishing must stop validating. IdentityModel would otherwise fall back to its "last known good" metadata
+/// for an hour, which keeps a rotated-out (perhaps compromised) key trusted.
+/// </summary>
+internal sealed class JwtBearerKeyRotation : IPostConfigureOptions<JwtBearerOptions>
+{
+    public void PostConfigure(string? name, JwtBearerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.ConfigurationManager is Microsoft.IdentityModel.Tokens.BaseConfigurationManager manager)
+        {
+            manager.UseLastKnownGoodConfiguration = false;
+        }
+
+        options.TokenValidationParameters.ValidateWithLKG = false;
+    }
+}
+
