@@ -107,7 +107,10 @@ internal sealed class HttpForwarder(
             }
         }
 
-        var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + request.QueryString.Value, retryable, proxy);
+        var query = route.Config.AllowQueryToken && !route.Config.ForwardToken
+            ? UpstreamPath.WithoutParameter(request.QueryString, Identity.GatewayJwtEvents.QueryTokenParameter)
+            : request.QueryString.Value;
+        var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + query, retryable, proxy);
         using var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), PlaceholderUri)
         {
             Version = HttpVersion.Version11,
