@@ -169,6 +169,7 @@ public sealed class RateLimitRedisTests : IAsyncLifetime
         GatewayConfig.Quotes(upstream)
             .Set("Gateway:Redis:Configuration", redis)
             .Set("Gateway:Redis:KeyPrefix", $"gw-{Guid.NewGuid():N}:")
+            .Set("Gateway:Redis:OperationTimeout", "00:00:05")
             .Set("Gateway:Routes:quotes:RateLimitPolicy", "limited")
             .Set("Gateway:RateLimiting:Policies:limited:PermitLimit", limit)
             .Set("Gateway:RateLimiting:Policies:limited:Window", window)
