@@ -42,7 +42,8 @@ internal static class TelemetrySetup
             otel.WithTracing(tracing => tracing
                 .AddSource(GatewayTelemetry.ActivitySourceName)
                 .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments("/metrics"))
-                .AddHttpClientInstrumentation()
+                // Only calls made for a request (or a flow step): background health probes would be one trace each.
+                .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = _ => System.Diagnostics.Activity.Current is not null)
                 .AddOtlpExporter());
         }
 
@@ -58,6 +59,7 @@ internal static class TelemetrySetup
             logger.ReadFrom.Configuration(configuration)
                 .Enrich.FromLogContext()
                 .Enrich.With(new RequestEnricher(services.GetRequiredService<IHttpContextAccessor>()))
+                .Enrich.With<QueryStringRedactor>()
                 // Off the request path: a background writer with a bounded buffer that drops rather than blocks
                 // when the console cannot keep up (a slow log reader must not slow the gateway).
                 .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()), bufferSize: 20_000, blockWhenFull: false);
@@ -65,7 +67,8 @@ internal static class TelemetrySetup
             {
                 logger.WriteTo.OpenTelemetry(options =>
                 {
-                    var grpc = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc";
+                    // Same default as the SDK's trace and metric exporters (gRPC), so all three reach one endpoint.
+                    var grpc = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] is null or "" or "grpc";
                     options.Protocol = grpc ? OtlpProtocol.Grpc : OtlpProtocol.HttpProtobuf;
                     options.Endpoint = grpc ? otlpEndpoint! : otlpEndpoint!.TrimEnd('/') + "/v1/logs";
                     options.ResourceAttributes = new Dictionary<string, object>
@@ -101,3 +104,21 @@ internal sealed class RequestEnricher(IHttpContextAccessor accessor) : Serilog.C
         }
     }
 }
+
+/// <summary>
+/// ASP.NET Core's own request lines carry the raw query string, which may hold a token (<c>?token=</c>) or other
+/// secrets; whatever levels the configuration sets, a logged query string keeps its parameter names only.
+/// </summary>
+internal sealed class QueryStringRedactor : Serilog.Core.ILogEventEnricher
+{
+    public void Enrich(Serilog.Events.LogEvent logEvent, Serilog.Core.ILogEventPropertyFactory propertyFactory)
+    {
+        if (logEvent.Properties.TryGetValue("QueryString", out var value)
+            && value is Serilog.Events.ScalarValue { Value: string { Length: > 1 } query })
+        {
+            var names = query.TrimStart('?').Split('&').Select(part => part.Split('=', 2)[0] + "=***");
+            logEvent.AddOrUpdateProperty(propertyFactory.CreateProperty("QueryString", "?" + string.Join('&', names)));
+        }
+    }
+}
+

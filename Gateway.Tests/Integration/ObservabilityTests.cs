@@ -1,0 +1,213 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>
+/// Traces, logs, metrics and health as an operator sees them: the gateway as its own process, a real OTLP receiver
+/// (@elastic/mockotlpserver) and a real Prometheus on loopback.
+/// </summary>
+public sealed class ObservabilityTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(40);
+
+    [Fact]
+    public async Task Spans_reach_the_OTLP_receiver_with_the_upstream_call_as_a_child_of_the_server_span_and_the_same_trace_upstream()
+    {
+        await using var sink = ExternalProcess.Start("node", [Repo.File("testinfra", "otlp-sink.cjs")], workingDirectory: Repo.File("testinfra"));
+        var ready = await sink.WaitForLineAsync("OTLP_READY", TimeSpan.FromSeconds(30));
+        var otlpHttp = ready.Split(' ').Single(p => p.StartsWith("http=", StringComparison.Ordinal))[5..];
+        var query = ready.Split(' ').Single(p => p.StartsWith("query=", StringComparison.Ordinal))[6..];
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.Quotes(upstream.Url), new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpHttp,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_SERVICE_NAME"] = "gateway-under-test",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        });
+
+        using var response = await gateway.Client.GetAsync("/api/v1/quotes/traced");
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var traceId = response.Headers.GetValues("X-Trace-ID").Single();
+        var traceparent = upstream.Received.Single(r => r.Path == "/quotes/traced").Headers["traceparent"].Split('-');
+        traceparent[1].Should().Be(traceId, "the upstream continues the gateway's trace");
+
+        using var http = new HttpClient();
+        JsonElement[] spans = [];
+        await Poll.UntilAsync(async () =>
+        {
+            spans = (await http.GetFromJsonAsync<JsonElement[]>(query + "/spans"))!.Where(s => s.GetProperty("traceId").GetString() == traceId).ToArray();
+            return spans.Length >= 2;
+        }, Deadline, "the server and client spans of the request");
+
+        var server = spans.Single(s => Kind(s) == "SERVER");
+        var client = spans.Single(s => Kind(s) == "CLIENT");
+        client.GetProperty("parentSpanId").GetString().Should().Be(server.GetProperty("spanId").GetString(), "the upstream call is a child of the server span");
+        traceparent[2].Should().Be(client.GetProperty("spanId").GetString(), "the upstream's parent is the gateway's client span");
+        server.GetProperty("service").GetString().Should().Be("gateway-under-test");
+        server.GetProperty("attributes").GetProperty("gateway.route").GetString().Should().Be("quotes");
+        server.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("name").GetString()).Should().Contain("gateway.attempt");
+    }
+
+    [Fact]
+    public async Task Every_log_line_is_JSON_with_the_requests_correlation_id_and_no_secret_ever_appears()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var config = GatewayConfig.Quotes(upstream.Url).WithSharedSecret()
+            .Route("private", "/api/v1/private/{**rest}", "quote-service", "GET").Set("Gateway:Routes:private:Authorization", "Authenticated")
+            .Set("Gateway:Routes:private:Transform:PathRemovePrefix", "/api/v1")
+            .Route("dead", "/api/v1/dead/{**rest}", "dead-service", "GET")
+            .Cluster("dead-service", $"http://127.0.0.1:{Ports.Free()}")
+            .Set("Gateway:Clusters:dead-service:HealthCheck:Enabled", false);
+        await using var gateway = await GatewayProcess.StartAsync(config);
+        var token = Tokens.Hs256();
+
+        var ok = await Send(gateway, "/api/v1/private/x", "corr-ok", token, cookie: "session=cookie-secret-value");
+        ok.Should().Be(HttpStatusCode.OK);
+        (await Send(gateway, "/api/v1/private/x?token=" + token, "corr-401", null, null)).Should().Be(HttpStatusCode.Unauthorized);
+        (await Send(gateway, "/api/v1/dead/x", "corr-502", null, null)).Should().Be(HttpStatusCode.BadGateway);
+
+        await Poll.UntilAsync(() => AccessLine(gateway, "corr-502") is not null, Deadline, "the access log of the last request");
+        var lines = gateway.Output.ToList();
+        foreach (var line in lines)
+        {
+            var act = () => JsonDocument.Parse(line);
+            act.Should().NotThrow($"every console line is JSON: {line}");
+            line.Should().NotContain(token).And.NotContain("cookie-secret-value").And.NotContain(token[^16..]);
+        }
+
+        var access = AccessLine(gateway, "corr-ok")!.Value;
+        access.TryGetProperty("@l", out _).Should().BeFalse("a 200 is Information, the compact format's default level");
+        access.GetProperty("Route").GetString().Should().Be("private");
+        access.GetProperty("Cluster").GetString().Should().Be("quote-service");
+        access.GetProperty("StatusCode").GetInt32().Should().Be(200);
+        access.GetProperty("ElapsedMs").GetDouble().Should().BePositive();
+        access.GetProperty("TraceId").GetString().Should().MatchRegex("^[0-9a-f]{32}$");
+        access.GetProperty("SpanId").GetString().Should().MatchRegex("^[0-9a-f]{16}$");
+        AccessLine(gateway, "corr-401")!.Value.GetProperty("@l").GetString().Should().Be("Warning");
+        AccessLine(gateway, "corr-502")!.Value.GetProperty("@l").GetString().Should().Be("Error");
+        AccessLine(gateway, "corr-401")!.Value.GetProperty("Path").GetString().Should().Be("/api/v1/private/x", "the query string is not logged");
+
+        var startup = string.Join('\n', lines.Where(l => !l.Contains("\"AccessLog\"", StringComparison.Ordinal)));
+        startup.Should().Contain("quotes").And.Contain("private").And.Contain("dead-service", "start-up logs the loaded routes and clusters");
+    }
+
+    [Fact]
+    public async Task A_real_Prometheus_scrapes_request_counts_by_route_and_status_with_bounded_labels()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.Quotes(upstream.Url));
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await gateway.Client.GetAsync($"/api/v1/quotes/item-{i}?q={i}");
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        var directory = Directory.CreateTempSubdirectory("gw-prom-").FullName;
+        var promPort = Ports.Free();
+        var configFile = Path.Combine(directory, "prometheus.yml");
+        await File.WriteAllTextAsync(configFile, $"""
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: gateway
+                static_configs:
+                  - targets: ["127.0.0.1:{gateway.Address.Port}"]
+            """);
+        await using var prometheus = ExternalProcess.Start("prometheus", [$"--config.file={configFile}", $"--storage.tsdb.path={Path.Combine(directory, "data")}",
+            $"--web.listen-address=127.0.0.1:{promPort}", "--log.level=warn"]);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{promPort}") };
+
+        JsonElement result = default;
+        await Poll.UntilAsync(async () =>
+        {
+            var answer = await http.GetFromJsonAsync<JsonElement>("/api/v1/query?query=" + Uri.EscapeDataString("gateway_requests_total{route=\"quotes\",status_code=\"200\"}"));
+            result = answer.GetProperty("data").GetProperty("result");
+            return result.GetArrayLength() > 0;
+        }, Deadline, "Prometheus' first scrape of the gateway");
+
+        result.GetArrayLength().Should().Be(1, "thirty distinct paths are one series: the label is the route, never the path");
+        result[0].GetProperty("metric").GetProperty("method").GetString().Should().Be("GET");
+        result[0].GetProperty("metric").GetProperty("service").GetString().Should().Be("quote-service");
+        double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture).Should().Be(30);
+        var series = await http.GetFromJsonAsync<JsonElement>("/api/v1/series?match[]=" + Uri.EscapeDataString("{__name__=~\"gateway_.*\"}"));
+        series.GetProperty("data").EnumerateArray().Should().NotContain(s => s.GetRawText().Contains("item-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Health_is_503_naming_the_service_while_its_instances_are_down_and_200_when_they_return()
+    {
+        var upstream = await TestUpstream.StartAsync();
+        var port = upstream.Port;
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(upstream.Url)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Interval", "00:00:00.100")
+            .Set("Gateway:Clusters:quote-service:HealthCheck:UnhealthyThreshold", 1)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:HealthyThreshold", 1));
+        await Poll.UntilAsync(async () => (await gateway.Client.GetAsync("/health")).StatusCode == HttpStatusCode.OK, Deadline, "healthy at start");
+
+        await upstream.DisposeAsync();
+        await Poll.UntilAsync(async () => (await gateway.Client.GetAsync("/health")).StatusCode == HttpStatusCode.ServiceUnavailable, Deadline, "the health to turn 503");
+        using var serviceHealth = await gateway.Client.GetAsync("/health/quote-service");
+        var body = JsonDocument.Parse(await serviceHealth.Content.ReadAsStringAsync()).RootElement;
+        using (var down = await gateway.Client.GetAsync("/health"))
+        {
+            var report = JsonDocument.Parse(await down.Content.ReadAsStringAsync()).RootElement;
+            report.GetProperty("status").GetString().Should().Be("unhealthy");
+            report.GetProperty("checks").GetProperty("microservices").GetProperty("quote-service").GetProperty("status").GetString().Should().Be("unhealthy");
+            report.GetProperty("metadata").GetProperty("version").GetString().Should().NotBeNullOrEmpty();
+        }
+
+        (await gateway.Client.GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        (await gateway.Client.GetAsync("/health/live")).StatusCode.Should().Be(HttpStatusCode.OK, "the process itself is fine");
+        body.GetRawText().Should().Contain("quote-service-1");
+
+        await using var revived = await TestUpstream.StartAsync(port: port);
+        await Poll.UntilAsync(async () => (await gateway.Client.GetAsync("/health")).StatusCode == HttpStatusCode.OK, Deadline, "the health to be 200 again");
+    }
+
+    private static async Task<HttpStatusCode> Send(GatewayProcess gateway, string path, string correlationId, string? token, string? cookie)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("X-Correlation-ID", correlationId);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (cookie is not null)
+        {
+            request.Headers.Add("Cookie", cookie);
+        }
+
+        using var response = await gateway.Client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private static JsonElement? AccessLine(GatewayProcess gateway, string correlationId)
+    {
+        foreach (var line in gateway.Output)
+        {
+            if (line.Contains("\"AccessLog\"", StringComparison.Ordinal) && line.Contains(correlationId, StringComparison.Ordinal))
+            {
+                var element = JsonDocument.Parse(line).RootElement;
+                if (element.TryGetProperty("CorrelationId", out var id) && id.GetString() == correlationId)
+                {
+                    return element;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static string Kind(JsonElement span) => span.GetProperty("kind").ValueKind == JsonValueKind.Number
+        ? span.GetProperty("kind").GetInt32() switch { 2 => "SERVER", 3 => "CLIENT", _ => "OTHER" }
+        : span.GetProperty("kind").GetString()!.Replace("SPAN_KIND_", string.Empty, StringComparison.Ordinal);
+}
