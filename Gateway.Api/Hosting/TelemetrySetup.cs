@@ -16,6 +16,10 @@ namespace Gateway.Api.Hosting;
 /// </summary>
 internal static class TelemetrySetup
 {
+    // The filter may run with the new client activity already current: then it needs a parent of its own.
+    private static bool HasParent(System.Diagnostics.Activity? current) =>
+        current is not null && (current.OperationName != "System.Net.Http.HttpRequestOut" || current.ParentSpanId != default);
+
     public static void AddGatewayTelemetry(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
@@ -43,7 +47,7 @@ internal static class TelemetrySetup
                 .AddSource(GatewayTelemetry.ActivitySourceName)
                 .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments("/metrics"))
                 // Only calls made for a request (or a flow step): background health probes would be one trace each.
-                .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = _ => System.Diagnostics.Activity.Current is not null)
+                .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = _ => HasParent(System.Diagnostics.Activity.Current))
                 .AddOtlpExporter());
         }
 
