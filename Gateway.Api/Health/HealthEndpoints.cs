@@ -27,9 +27,11 @@ public static class HealthEndpoints
         {
             var id = cluster.Key;
             var required = !bool.TryParse(cluster[nameof(ClusterConfig.Required)], out var value) || value;
+            // An optional service that is down degrades /health (still 200, and named) rather than failing it:
+            // only a required one makes the gateway unhealthy, as it makes it unready.
             checks.Add(new HealthCheckRegistration("service:" + id,
                 sp => new ServiceHealthCheck(sp.GetRequiredService<ServiceRegistry>(), id),
-                HealthStatus.Unhealthy,
+                required ? HealthStatus.Unhealthy : HealthStatus.Degraded,
                 required ? [ServiceHealthCheck.Tag, ReadyTag] : [ServiceHealthCheck.Tag]));
         }
 
