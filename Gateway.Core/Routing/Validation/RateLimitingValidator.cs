@@ -13,6 +13,13 @@ internal static class RateLimitingValidator
             ValidatePolicy($"{key}:Policies:{name}", policy, errors);
         }
 
+        // Health endpoints take the policy named "health"; probes and load balancers must always get through, so
+        // it may never allow fewer than the seed's 1000 requests a minute.
+        if (config.Policies.TryGetValue("health", out var health) && health.PermitLimit * (TimeSpan.FromMinutes(1) / health.Window) < 1000)
+        {
+            errors.Add($"{key}:Policies:health:PermitLimit: health endpoints are never limited below 1000 requests a minute ({health.PermitLimit} per {health.Window}).");
+        }
+
         foreach (var (name, policy) in config.UserClasses)
         {
             if (!UserClasses.Contains(name, StringComparer.OrdinalIgnoreCase))
