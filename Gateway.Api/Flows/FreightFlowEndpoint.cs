@@ -50,6 +50,12 @@ public static class FreightFlowEndpoint
             return;
         }
 
+        if (!RouteBodyValidation.IsJsonOrAbsent(context.Request))
+        {
+            await RouteBodyValidation.WriteUnsupportedMediaTypeAsync(context);
+            return;
+        }
+
         if (await ReadBodyAsync(context) is not { } body)
         {
             return;

@@ -3,6 +3,7 @@ using FluentValidation;
 using Gateway.Core.Observability;
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Core.Flows;
@@ -23,6 +24,12 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(route);
+        if (!IsJsonOrAbsent(context.Request))
+        {
+            await WriteUnsupportedMediaTypeAsync(context);
+            return false;
+        }
+
         var cap = route.Config.ValidationMaxBodySize;
         if (context.Request.ContentLength > cap)
         {
@@ -74,6 +81,22 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
         context.Request.ContentLength = body.Length;
         return true;
     }
+
+    /// <summary>
+    /// A body that is there must say it is JSON. Without this check a <c>text/plain</c> body that parses passes
+    /// validation and reaches the service, which refuses it (or, for the flow, is acted on as if it were JSON).
+    /// </summary>
+    public static bool IsJsonOrAbsent(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var hasBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
+        return !hasBody || request.HasJsonContentType();
+    }
+
+    /// <summary>415 for a body that is not JSON, before any of it is read.</summary>
+    public static ValueTask WriteUnsupportedMediaTypeAsync(HttpContext context) =>
+        GatewayProblems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType,
+            "The body must be JSON (Content-Type: application/json).", "unsupported_media_type");
 
     private static async Task<byte[]> ReadAsync(Stream source, long cap, CancellationToken cancellationToken)
     {
