@@ -44,6 +44,17 @@ public sealed class ConfigValidationTests
         Errors(Valid().Set(key, value)).Should().Contain(e => e.Contains(named, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(999, "00:01:00", true)]
+    [InlineData(1000, "00:01:00", false)]
+    [InlineData(10, "00:00:01", true)]
+    [InlineData(20, "00:00:01", false)]
+    public void A_health_policy_may_not_limit_health_endpoints_below_1000_a_minute(int permits, string window, bool refused)
+    {
+        var config = Valid().Set("Gateway:RateLimiting:Policies:health:PermitLimit", permits).Set("Gateway:RateLimiting:Policies:health:Window", window);
+        Errors(config).Any(e => e.StartsWith("Gateway:RateLimiting:Policies:health:PermitLimit", StringComparison.Ordinal)).Should().Be(refused);
+    }
+
     [Fact]
     public void Two_routes_with_the_same_pattern_and_method_are_duplicates()
     {
