@@ -20,7 +20,7 @@ def parse(target: str, conns: str, round_: str) -> None:
     print(f"{target},{conns},{round_},{rps:.0f},{p50:.3f},{p99:.3f},{non2xx.group(1) if non2xx else 0}")
 
 
-def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str) -> None:
+def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis_file: str = "") -> None:
     rows = list(csv.DictReader(open(raw)))
     rss = {name: int(kb) for name, kb in (line.strip().split(",") for line in open(rss_file) if line.strip())}
     medians = {}
@@ -56,14 +56,32 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str) -> No
         g3 = result.get(("gateway-3x", c))
         if g and g3:
             verdicts.append((f"three-instance WRR >= 0.9x single instance at {c} conns", g3["rps"] / g["rps"] >= 0.9, f"{g3['rps'] / g['rps']:.2f}x"))
+        for target, floor, what in (("gateway-auth", 0.8, "authenticated route (HS256 + revocation check)"),
+                                    ("gateway-rl-exact", 0.7, "rate-limited route, exact on Redis"),
+                                    ("gateway-rl-approx", 0.9, "rate-limited route, approximate on Redis"),
+                                    ("gateway-traced", 0.8, "tracing 100 % + metrics + access logs")):
+            t = result.get((target, c))
+            if g and t:
+                verdicts.append((f"{what} >= {floor}x the plain gateway route at {c} conns", t["rps"] / g["rps"] >= floor, f"{t['rps'] / g['rps']:.2f}x"))
     if "gateway" in rss and "yarp" in rss:
         verdicts.append(("gateway peak RSS <= 1.5x YARP", rss["gateway"] / rss["yarp"] <= 1.5, f"{rss['gateway'] / rss['yarp']:.2f}x"))
     for name, ok, figure in verdicts:
         print(f"- {'PASS' if ok else 'FAIL'}: {name} ({figure})")
+    if redis_file:
+        calls = {}
+        for line in open(redis_file):
+            if line.strip():
+                target, c, n, requests = line.strip().split(",")
+                calls.setdefault(target, [0, 0])
+                calls[target][0] += int(n)
+                calls[target][1] += int(requests)
+        for target, (n, requests) in sorted(calls.items()):
+            if requests:
+                print(f"- Redis script calls per request, {target}: {n / requests:.3f} ({n} calls for {requests} requests, INFO commandstats)")
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "parse":
         parse(*sys.argv[2:5])
     else:
-        table(*sys.argv[2:7])
+        table(*sys.argv[2:8])

@@ -9,17 +9,29 @@ ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-5}
 WARMUP=${BENCH_WARMUP:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-"32 256"}
-TARGETS=${BENCH_TARGETS:-"direct gateway yarp gateway-3x"}
+TARGETS=${BENCH_TARGETS:-"direct gateway yarp gateway-3x gateway-auth gateway-rl-exact gateway-rl-approx gateway-traced"}
 OUT=bench/results
 mkdir -p "$OUT"
 RAW="$OUT/raw.csv"
 LOGS="$OUT/logs"
 mkdir -p "$LOGS"
 
-if ! command -v wrk >/dev/null; then
+need=()
+for tool_pkg in wrk:wrk redis-server:redis-server redis-cli:redis-tools node:nodejs npm:npm openssl:openssl; do
+  command -v "${tool_pkg%%:*}" >/dev/null || need+=("${tool_pkg##*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+[ -d testinfra/node_modules ] || (cd testinfra && npm ci --no-audit --no-fund --loglevel=error)
+
+JWT_SECRET=bench-secret-0123456789abcdef0123456789
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+now=$(date +%s)
+TOKEN_HEADER=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+TOKEN_PAYLOAD=$(printf '{"iss":"smartenvios","aud":"smartenvios-api","sub":"bench","iat":%s,"nbf":%s,"exp":%s,"jti":"bench-%s"}' "$now" "$now" $((now + 7200)) "$now" | b64url)
+TOKEN="$TOKEN_HEADER.$TOKEN_PAYLOAD.$(printf '%s.%s' "$TOKEN_HEADER" "$TOKEN_PAYLOAD" | openssl dgst -sha256 -hmac "$JWT_SECRET" -binary | b64url)"
 
 echo "Building (Release)..."
 for project in Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj bench/YarpBaseline/YarpBaseline.csproj; do
@@ -36,16 +48,21 @@ wait_ready() { # url
   echo "not ready: $1" >&2; exit 1
 }
 
-upstream() { # port -> starts one quotes instance
-  dotnet samples/Upstreams/bin/Release/net10.0/Upstreams.dll --service quotes --port "$1" --debug-endpoints >"$LOGS/upstream-$1.log" 2>&1 &
+upstream() { # ports (comma-separated) -> one quotes process listening on each: the instances of a cluster
+  dotnet samples/Upstreams/bin/Release/net10.0/Upstreams.dll --service quotes --port "$1" --debug-endpoints >"$LOGS/upstream.log" 2>&1 &
   pids+=($!)
-  wait_ready "http://127.0.0.1:$1/health"
+  for port in ${1//,/ }; do wait_ready "http://127.0.0.1:$port/health"; done
 }
 
-gateway() { # name port destinations...
+EXTRA_ENV=()
+gateway() { # name port destinations...   (plus EXTRA_ENV)
   local name=$1 port=$2; shift 2
-  local env=(Urls="http://127.0.0.1:$port" JWT_SECRET=bench-secret-0123456789abcdef0123456789 Serilog__MinimumLevel__Default=Warning
-             Gateway__Routes__quotes__RateLimitPolicy= Gateway__Clusters__quote-service__HealthCheck__Interval=00:00:05)
+  # The shipped SmartEnvios config, its quotes rate limit off (YARP has none), plus one authenticated bench route.
+  local env=(Urls="http://127.0.0.1:$port" JWT_SECRET=$JWT_SECRET Serilog__MinimumLevel__Default=Warning
+             Gateway__Routes__quotes__RateLimitPolicy= Gateway__Clusters__quote-service__HealthCheck__Interval=00:00:05
+             Gateway__Routes__authbench__Path='/bench/auth/{**rest}' Gateway__Routes__authbench__ClusterId=quote-service
+             Gateway__Routes__authbench__Methods__0=GET Gateway__Routes__authbench__Authorization=Authenticated
+             Gateway__Routes__authbench__Transform__PathRemovePrefix=/bench/auth "${EXTRA_ENV[@]}")
   local i=1
   for address in "$@"; do env+=("Gateway__Clusters__quote-service__Destinations__quotes-${i}__Address=$address"); i=$((i + 1)); done
   env "${env[@]}" dotnet Gateway.Api/bin/Release/net10.0/Gateway.Api.dll >"$LOGS/$name.log" 2>&1 &
@@ -54,10 +71,51 @@ gateway() { # name port destinations...
   wait_ready "http://127.0.0.1:$port/health/live"
 }
 
-U1=$(freeport); upstream "$U1"
+# One upstream process for every target; the three-instance cluster is three of its ports, so the comparison
+# with the single instance measures the gateway's balancing, not three processes fighting over two cores.
+U1=$(freeport); U2=$(freeport); U3=$(freeport); upstream "$U1,$U2,$U3"
 declare -A URL
 URL[direct]="http://127.0.0.1:$U1/quotes/_debug/hello"
-if [[ " $TARGETS " == *" gateway "* ]]; then P=$(freeport); gateway gateway "$P" "http://127.0.0.1:$U1"; URL[gateway]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"; fi
+declare -A HDR
+if [[ " $TARGETS " == *" gateway "* || " $TARGETS " == *" gateway-auth "* ]]; then
+  P=$(freeport); gateway gateway "$P" "http://127.0.0.1:$U1"
+  URL[gateway]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"
+  # Same process: a route that validates an HS256 token and checks its revocation on every request.
+  URL[gateway-auth]="http://127.0.0.1:$P/bench/auth/quotes/_debug/hello"; HDR[gateway-auth]="Authorization: Bearer $TOKEN"
+fi
+if [[ " $TARGETS " == *" gateway-rl-"* ]]; then
+  REDIS_PORT=$(freeport); REDIS_DIR=$(mktemp -d)
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/redis.log" 2>&1 &
+  pids+=($!)
+  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+  # Two rate-limited copies of the quotes route on Redis, a limit never reached: exact (one script call per
+  # request) and approximate (batches of 1000 permits). Compared with the unlimited route of the "gateway" process.
+  EXTRA_ENV=(Gateway__Redis__Configuration="127.0.0.1:$REDIS_PORT"
+    Gateway__RateLimiting__Policies__bench-exact__PermitLimit=1000000000 Gateway__RateLimiting__Policies__bench-exact__Mode=Exact
+    Gateway__RateLimiting__Policies__bench-approx__PermitLimit=1000000000 Gateway__RateLimiting__Policies__bench-approx__Mode=Approximate
+    Gateway__RateLimiting__Policies__bench-approx__BatchSize=1000 Gateway__RateLimiting__Policies__bench-approx__Algorithm=FixedWindow
+    Gateway__Routes__rlexact__Path='/bench/exact/{**rest}' Gateway__Routes__rlexact__ClusterId=quote-service Gateway__Routes__rlexact__Methods__0=GET
+    Gateway__Routes__rlexact__Transform__PathRemovePrefix=/bench/exact Gateway__Routes__rlexact__RateLimitPolicy=bench-exact
+    Gateway__Routes__rlapprox__Path='/bench/approx/{**rest}' Gateway__Routes__rlapprox__ClusterId=quote-service Gateway__Routes__rlapprox__Methods__0=GET
+    Gateway__Routes__rlapprox__Transform__PathRemovePrefix=/bench/approx Gateway__Routes__rlapprox__RateLimitPolicy=bench-approx)
+  P=$(freeport); gateway gateway-redis "$P" "http://127.0.0.1:$U1"; EXTRA_ENV=()
+  URL[gateway-rl-exact]="http://127.0.0.1:$P/bench/exact/quotes/_debug/hello"
+  URL[gateway-rl-approx]="http://127.0.0.1:$P/bench/approx/quotes/_debug/hello"
+fi
+if [[ " $TARGETS " == *" gateway-traced "* ]]; then
+  # A local OTLP/HTTP receiver that accepts and discards (an empty protobuf answer is a valid export
+  # response): the cost measured is the gateway's, not a collector's decoding on the same two cores.
+  OTLP_PORT=$(freeport)
+  node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.setHeader('content-type','application/x-protobuf');s.end();});}).listen($OTLP_PORT,'127.0.0.1')" >"$LOGS/otlp-receiver.log" 2>&1 &
+  pids+=($!)
+  OTLP_HTTP="http://127.0.0.1:$OTLP_PORT"
+  for _ in $(seq 1 100); do curl -fs -o /dev/null -X POST "$OTLP_HTTP/v1/traces" && break; sleep 0.1; done
+  # Everything on: every trace sampled and exported over OTLP, metrics, an access-log line per request.
+  EXTRA_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="$OTLP_HTTP" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=always_on
+             Serilog__MinimumLevel__Default=Information Serilog__MinimumLevel__Override__Microsoft=Warning Serilog__MinimumLevel__Override__System=Warning)
+  P=$(freeport); gateway gateway-traced "$P" "http://127.0.0.1:$U1"; EXTRA_ENV=()
+  URL[gateway-traced]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"
+fi
 if [[ " $TARGETS " == *" yarp "* ]]; then
   P=$(freeport)
   UPSTREAM="http://127.0.0.1:$U1" Urls="http://127.0.0.1:$P" dotnet bench/YarpBaseline/bin/Release/net10.0/YarpBaseline.dll >"$LOGS/yarp.log" 2>&1 &
@@ -66,16 +124,28 @@ if [[ " $TARGETS " == *" yarp "* ]]; then
   URL[yarp]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"
 fi
 if [[ " $TARGETS " == *" gateway-3x "* ]]; then
-  U2=$(freeport); upstream "$U2"; U3=$(freeport); upstream "$U3"
   P=$(freeport); gateway gateway-3x "$P" "http://127.0.0.1:$U1" "http://127.0.0.1:$U2" "http://127.0.0.1:$U3"
   URL[gateway-3x]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"
 fi
 
-for target in $TARGETS; do curl -fs "${URL[$target]}" >/dev/null || { echo "$target does not answer ${URL[$target]}" >&2; exit 1; }; done
+wrk_args() { # target -> wrk's header option, if the target needs one
+  if [ -n "${HDR[$1]:-}" ]; then printf '%s\n' -H "${HDR[$1]}"; fi
+}
+for target in $TARGETS; do
+  mapfile -t extra < <(wrk_args "$target")
+  curl -fs "${extra[@]}" "${URL[$target]}" >/dev/null || { echo "$target does not answer ${URL[$target]}" >&2; exit 1; }
+done
 
+redis_calls() { [ -n "${REDIS_PORT:-}" ] && redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[=,:]' '/^cmdstat_(evalsha|eval|evalsha_ro):/ {s+=$3} END {print s+0}' || echo 0; }
+: >"$OUT/redis.csv"
 run_wrk() { # target conns round
-  local text
-  text=$(timeout $((DURATION + 30)) wrk -t2 -c"$2" -d"${DURATION}s" --latency "${URL[$1]}")
+  local text before after requests
+  mapfile -t extra < <(wrk_args "$1")
+  before=$(redis_calls)
+  text=$(timeout $((DURATION + 30)) wrk -t2 -c"$2" -d"${DURATION}s" --latency "${extra[@]}" "${URL[$1]}")
+  after=$(redis_calls)
+  requests=$(awk '/requests in/ {print $1}' <<<"$text")
+  [[ "$1" == gateway-rl-* ]] && echo "$1,$2,$((after - before)),$requests" >>"$OUT/redis.csv"
   python3 bench/report.py parse "$1" "$2" "$3" <<<"$text" >>"$RAW"
 }
 
@@ -83,7 +153,10 @@ run_wrk() { # target conns round
 # a 3 s warm-up measured its JIT, not its steady state). Same warm-up for all targets.
 echo "Warming up (${WARMUP}s per target per connection count)..."
 for conns in $CONNECTIONS; do
-  for target in $TARGETS; do timeout $((WARMUP + 30)) wrk -t2 -c"$conns" -d"${WARMUP}s" "${URL[$target]}" >/dev/null; done
+  for target in $TARGETS; do
+    mapfile -t extra < <(wrk_args "$target")
+    timeout $((WARMUP + 30)) wrk -t2 -c"$conns" -d"${WARMUP}s" "${extra[@]}" "${URL[$target]}" >/dev/null
+  done
 done
 
 echo "target,conns,round,rps,p50_ms,p99_ms,non2xx" >"$RAW"
@@ -98,9 +171,9 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 : >"$OUT/rss.csv"
-for name in gateway yarp gateway-3x; do
+for name in gateway yarp gateway-3x gateway-redis gateway-traced; do
   [ -f "$OUT/$name.pid" ] && echo "$name,$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$OUT/$name.pid")/status")" >>"$OUT/rss.csv"
 done
 
-python3 bench/report.py table "$RAW" "$OUT/rss.csv" "$ROUNDS" "$DURATION" "$(nproc)" | tee "$OUT/latest.md"
+python3 bench/report.py table "$RAW" "$OUT/rss.csv" "$ROUNDS" "$DURATION" "$(nproc)" "$OUT/redis.csv" | tee "$OUT/latest.md"
 echo "(took $(( $(date +%s) - started )) s of measurement; raw rounds in $RAW)"

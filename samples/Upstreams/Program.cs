@@ -2,7 +2,7 @@ using Upstreams;
 
 // SmartEnvios' quote, tracking and contract services, in memory, each on its own port.
 //   --service quotes|tracking|contracts|all   (default all)
-//   --port P            one service on P
+//   --port P            one service on P (P1,P2,... several instances of it)
 //   --base-port B       all: quotes B+1, tracking B+2, contracts B+3 (default 5100)
 //   --host H            default 127.0.0.1
 //   --debug-endpoints   (or UPSTREAM_DEBUG=1) echo, delay, status, counts, download, upload, stream, hello

@@ -26,6 +26,8 @@ internal sealed record UpstreamOptions(string Host, bool Debug, IReadOnlyList<(s
             throw new ArgumentException($"--service must be one of quotes, tracking, contracts, all (got '{service}').");
         }
 
-        return new(host, debug, [(service, int.Parse(Value("--port", "0"), System.Globalization.CultureInfo.InvariantCulture))]);
+        // --port P, or --port P1,P2,... for several instances of one service in one process (the bench's cluster).
+        return new(host, debug, Value("--port", "0").Split(',')
+            .Select(port => (service, int.Parse(port, System.Globalization.CultureInfo.InvariantCulture))).ToArray());
     }
 }
