@@ -1,5 +1,7 @@
 using Gateway.Core.Identity;
+using Gateway.Core.Observability;
 using Gateway.Core.Routing;
+using Gateway.Core.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Api.Identity;
@@ -7,15 +9,43 @@ namespace Gateway.Api.Identity;
 /// <summary>Logout (revokes the presented token on every replica) and the admin side of tokens and sessions.</summary>
 public static class AuthEndpoints
 {
+    private const string StoreName = "identity";
+
     public static void MapAuthEndpoints(this IEndpointRouteBuilder endpoints, RouteGroupBuilder admin)
     {
         ArgumentNullException.ThrowIfNull(admin);
         endpoints.MapPost("/api/v1/auth/logout", Logout)
-            .RequireAuthorization(GatewayIdentityServiceCollectionExtensions.AuthenticatedPolicy);
+            .RequireAuthorization(GatewayIdentityServiceCollectionExtensions.AuthenticatedPolicy)
+            .AddEndpointFilter<StoreUnavailableFilter>();
 
-        admin.MapPost("/users/{subject}/revoke-sessions", RevokeUser);
-        admin.MapPut("/sessions/{sessionId}", PutSession);
-        admin.MapDelete("/sessions/{sessionId}", DeleteSession);
+        admin.MapPost("/users/{subject}/revoke-sessions", RevokeUser).AddEndpointFilter<StoreUnavailableFilter>();
+        admin.MapPut("/sessions/{sessionId}", PutSession).AddEndpointFilter<StoreUnavailableFilter>();
+        admin.MapDelete("/sessions/{sessionId}", DeleteSession).AddEndpointFilter<StoreUnavailableFilter>();
+    }
+
+    /// <summary>
+    /// A write to an unreachable Redis is a 503 the caller can retry, never a 500. Writes do not fail open: a
+    /// logout that was not stored must not look done.
+    /// </summary>
+    private sealed class StoreUnavailableFilter(StoreHealth storeHealth) : IEndpointFilter
+    {
+        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+        {
+            try
+            {
+                var result = await next(context);
+                storeHealth.Succeeded(StoreName);
+                return result;
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException)
+            {
+                storeHealth.Failed(StoreName, ex);
+                context.HttpContext.Response.Headers.RetryAfter = "5";
+                await GatewayProblems.WriteAsync(context.HttpContext, StatusCodes.Status503ServiceUnavailable,
+                    AuthFailure.Detail(AuthFailureReason.StoreUnavailable), AuthFailure.Code(AuthFailureReason.StoreUnavailable));
+                return Results.Empty;
+            }
+        }
     }
 
     private static async Task<IResult> Logout(HttpContext context, ITokenRevocationStore revocations, TimeProvider time)
