@@ -18,6 +18,8 @@ public static class HeaderRules
     public const string IdempotencyKey = "Idempotency-Key";
     public const string UserId = "X-User-Id";
     public const string UserRoles = "X-User-Roles";
+    public const string SessionId = "X-Session-Id";
+    public const string SessionData = "X-Session-Data";
     private const string AuthPrefix = "X-Auth-";
 
     /// <summary>RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop.</summary>
@@ -29,7 +31,7 @@ public static class HeaderRules
     /// <summary>Request headers the gateway sets itself, so a client's copy is never passed on.</summary>
     private static readonly FrozenSet<string> OwnedUpstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         HeaderNames.Host, HeaderNames.Expect, CorrelationId, RequestId, GatewayVersion,
-        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded", UserId, UserRoles);
+        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded", UserId, UserRoles, SessionId, SessionData);
 
     /// <summary>Response headers the gateway sets itself on the way back.</summary>
     private static readonly FrozenSet<string> OwnedDownstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,

@@ -45,6 +45,7 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
 
         AddForwarded(context, upstream.Headers);
         AddIdentity(context.User, upstream.Headers);
+        AddSession(context, upstream.Headers);
         upstream.Headers.TryAddWithoutValidation(HeaderRules.CorrelationId, CorrelationId.Get(context));
         upstream.Headers.TryAddWithoutValidation(HeaderRules.GatewayVersion, GatewayVersion);
     }
@@ -82,6 +83,22 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         }
 
         target.TryAddWithoutValidation(HeaderRules.UserRoles, string.Join(',', user.FindAll(IdentityClaims.RoleClaimType).Select(c => c.Value)));
+    }
+
+    /// <summary>
+    /// The session a session route checked goes upstream with the request, so services need not read Redis
+    /// themselves. Its data is whatever the login service stored, so it travels base64-encoded (UTF-8): a header
+    /// value cannot carry line breaks or non-ASCII text.
+    /// </summary>
+    private static void AddSession(HttpContext context, System.Net.Http.Headers.HttpRequestHeaders target)
+    {
+        if (context.Features.Get<SessionFeature>() is not { } session)
+        {
+            return;
+        }
+
+        target.TryAddWithoutValidation(HeaderRules.SessionId, session.SessionId);
+        target.TryAddWithoutValidation(HeaderRules.SessionData, Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(session.Data)));
     }
 
     private static string? FirstOr(StringValues values, string? fallback) => values.Count > 0 ? values[0] : fallback;
