@@ -35,8 +35,14 @@ public sealed class ServiceRegistry : IDisposable
     /// <summary>The provider a cluster's breaker reports to; created once per cluster, handed to its pipeline.</summary>
     public CircuitBreakerStateProvider BreakerStateFor(string clusterId) => _breakers.GetOrAdd(clusterId, static _ => new CircuitBreakerStateProvider());
 
+    /// <summary>
+    /// The breaker's state; null when the cluster has none. A cluster's client (and so its breaker) is built on its
+    /// first request: until then an enabled breaker is reported as what it then starts as, closed, not as missing.
+    /// </summary>
     public CircuitState? BreakerState(string clusterId) =>
-        _breakers.TryGetValue(clusterId, out var provider) ? provider.CircuitState : null;
+        _breakers.TryGetValue(clusterId, out var provider) ? provider.CircuitState
+        : Find(clusterId)?.Config.CircuitBreaker.Enabled == true ? CircuitState.Closed
+        : null;
 
     public void ReportStatusChange(ServiceCluster cluster, ServiceInstance instance, InstanceStatus status, string cause)
     {
