@@ -136,6 +136,7 @@ public sealed class ResilienceTests
             .Set("Gateway:Clusters:quote-service:CircuitBreaker:SamplingDuration", "00:00:10")
             .Set("Gateway:Clusters:quote-service:CircuitBreaker:BreakDuration", "00:00:01"));
 
+        (await BreakerState(gateway)).Should().Be("closed", "an enabled breaker is closed before the first request, not 'none'");
         for (var i = 0; i < 4; i++)
         {
             using var failed = await gateway.Client.GetAsync("/api/v1/quotes/status");

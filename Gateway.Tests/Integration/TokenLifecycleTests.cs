@@ -147,7 +147,17 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
         }
 
         await _redis.CliAsync("set", "session:sess-gina", """{"cart":3}""", "EX", "60");
-        (await Send(_b, "/api/v1/session/x", token)).StatusCode.Should().Be(HttpStatusCode.OK);
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/session/with-data"))
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+            request.Headers.Add("X-Session-Id", "spoofed");
+            using var response = await _b.Client.SendAsync(request);
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        var seen = _upstream.Received.Single(r => r.Path == "/api/v1/session/with-data").Headers;
+        seen["X-Session-Id"].Should().Be("sess-gina", "the checked session goes upstream, not the client's claim");
+        System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(seen["X-Session-Data"])).Should().Be("""{"cart":3}""");
         await _redis.CliAsync("del", "session:sess-gina");
         (await Send(_a, "/api/v1/session/x", token)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }
@@ -170,6 +180,13 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
         }
 
         (await Send(open, "/api/v1/private/x", token)).StatusCode.Should().Be(HttpStatusCode.OK, "fail open lets a valid token through");
+        using (var logout = new HttpRequestMessage(HttpMethod.Post, "/api/v1/auth/logout"))
+        {
+            logout.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await open.Client.SendAsync(logout);
+            await ProblemAssertions.ShouldBeProblemAsync(response, 503);
+        }
+
         (await Send(_a, "/api/v1/public/x", null)).StatusCode.Should().Be(HttpStatusCode.OK, "public routes do not need the store");
 
         await _redis.RestartAsync();
