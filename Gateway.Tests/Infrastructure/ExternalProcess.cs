@@ -70,6 +70,16 @@ public sealed class ExternalProcess : IAsyncDisposable
         return found!;
     }
 
+    /// <summary>
+    /// Waits for the process to end and for its output to be read to the end: <see cref="HasExited"/> turns true
+    /// before the last lines have reached <see cref="Output"/>.
+    /// </summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+    }
+
     public async Task StopAsync()
     {
         if (_process.HasExited)

@@ -40,7 +40,7 @@ public sealed class RedisServer : IAsyncDisposable
     public async Task<string> CliAsync(params string[] arguments)
     {
         await using var cli = ExternalProcess.Start("redis-cli", ["-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
-        await Poll.UntilAsync(() => cli.HasExited, TimeSpan.FromSeconds(10), "redis-cli");
+        await cli.WaitForExitAsync(TimeSpan.FromSeconds(10));
         return string.Join('\n', cli.Output);
     }
 
