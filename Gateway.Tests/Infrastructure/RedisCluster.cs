@@ -38,7 +38,7 @@ public sealed class RedisCluster : IAsyncDisposable
 
             await using (var create = ExternalProcess.Start("redis-cli", ["--cluster", "create", .. cluster.Ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "0", "--cluster-yes"]))
             {
-                await Poll.UntilAsync(() => create.HasExited, TimeSpan.FromSeconds(30), "redis-cli --cluster create");
+                await create.WaitForExitAsync(TimeSpan.FromSeconds(30));
             }
 
             await Poll.UntilAsync(async () => (await CliAsync(cluster.Ports[0], "cluster", "info")).Contains("cluster_state:ok", StringComparison.Ordinal),
@@ -55,7 +55,7 @@ public sealed class RedisCluster : IAsyncDisposable
     public static async Task<string> CliAsync(int port, params string[] arguments)
     {
         await using var cli = ExternalProcess.Start("redis-cli", ["-c", "-p", port.ToString(CultureInfo.InvariantCulture), .. arguments]);
-        await Poll.UntilAsync(() => cli.HasExited, TimeSpan.FromSeconds(10), "redis-cli");
+        await cli.WaitForExitAsync(TimeSpan.FromSeconds(10));
         return string.Join('\n', cli.Output);
     }
 

@@ -156,6 +156,8 @@ public sealed class FreightFlowTests : IAsyncLifetime
     [Theory]
     [InlineData("malformed JSON", "{\"zip_code_start\":", "application/json", 400)]
     [InlineData("not JSON at all", "zip=01310100", "application/x-www-form-urlencoded", 415)]
+    [InlineData("wrong types", "{\"zip_code_start\":1310100,\"zip_code_end\":true,\"volumes\":\"many\",\"amount\":\"abc\",\"customer_id\":\"c-1\"}", "application/json", 400)]
+    [InlineData("empty body", "", "application/json", 400)]
     public async Task Malformed_bodies_are_4xx_problems_never_500(string name, string body, string contentType, int status)
     {
         var token = Tokens.Hs256(new { sub = "c-1" });
@@ -171,9 +173,15 @@ public sealed class FreightFlowTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_over_cap_body_is_413()
+    public async Task An_over_cap_body_is_413_a_huge_array_included()
     {
         var token = Tokens.Hs256(new { sub = "c-1" });
+        var volumes = string.Join(',', Enumerable.Repeat("""{"quantity":1,"weight":2.5,"height":10,"width":20,"length":30}""", 5000));
+        using (var huge = await Flow(token, "huge", FlowBody.Replace("""[{"quantity":1,"weight":2.5,"height":10,"width":20,"length":30}]""", "[" + volumes + "]", StringComparison.Ordinal)))
+        {
+            await ProblemAssertions.ShouldBeProblemAsync(huge, 413);
+        }
+
         var big = FlowBody.Replace("\"selection\":\"cheapest\"", "\"selection\":\"cheapest\",\"padding\":\"" + new string('x', 100_000) + "\"", StringComparison.Ordinal);
         using var response = await Flow(token, "big", big);
         await ProblemAssertions.ShouldBeProblemAsync(response, 413);
