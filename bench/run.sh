@@ -15,6 +15,7 @@ mkdir -p "$OUT"
 RAW="$OUT/raw.csv"
 LOGS="$OUT/logs"
 mkdir -p "$LOGS"
+rm -f "$OUT"/*.pid
 
 need=()
 for tool_pkg in wrk:wrk redis-server:redis-server redis-cli:redis-tools node:nodejs npm:npm openssl:openssl; do
@@ -172,7 +173,9 @@ done
 
 : >"$OUT/rss.csv"
 for name in gateway yarp gateway-3x gateway-redis gateway-traced; do
-  [ -f "$OUT/$name.pid" ] && echo "$name,$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$OUT/$name.pid")/status")" >>"$OUT/rss.csv"
+  # Only processes of this run: a pid file left by an earlier run with other targets names nothing alive.
+  [ -f "$OUT/$name.pid" ] && [ -r "/proc/$(cat "$OUT/$name.pid")/status" ] &&
+    echo "$name,$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$OUT/$name.pid")/status")" >>"$OUT/rss.csv"
 done
 
 python3 bench/report.py table "$RAW" "$OUT/rss.csv" "$ROUNDS" "$DURATION" "$(nproc)" "$OUT/redis.csv" | tee "$OUT/latest.md"
