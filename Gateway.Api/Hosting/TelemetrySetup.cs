@@ -51,6 +51,7 @@ internal static class TelemetrySetup
                 .AddOtlpExporter());
         }
 
+        builder.Services.Configure<UpstreamTracingOptions>(options => options.ClientSpans = exportOtlp);
         builder.Services.AddHttpContextAccessor();
         // Polly reports every attempt of every call; the access log already has attempts, and its events for
         // retries, timeouts and breaker transitions still come through.

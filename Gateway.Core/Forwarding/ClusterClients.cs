@@ -1,14 +1,18 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Gateway.Core.Discovery;
+using Gateway.Core.Observability;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.Forwarding;
 
 /// <summary>One named HttpClient per cluster from IHttpClientFactory, each over a proxy-tuned SocketsHttpHandler.</summary>
-public sealed class ClusterClients(IHttpClientFactory factory)
+public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandlerFactory handlers)
 {
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, HttpMessageInvoker> _invokers = new(StringComparer.OrdinalIgnoreCase);
 
     public static string ClientName(string clusterId) => "gateway-cluster:" + clusterId;
 
@@ -16,11 +20,20 @@ public sealed class ClusterClients(IHttpClientFactory factory)
     public HttpClient For(string clusterId) =>
         _clients.GetOrAdd(clusterId, static (id, f) => f.CreateClient(ClientName(id)), factory);
 
+    /// <summary>
+    /// The same named client's handler chain (resilience, instance selection, sockets) without the HttpClient
+    /// wrapper, for the forwarder, as YARP forwards: HttpClient adds a linked cancellation source and a state
+    /// machine per request for its own timeout and buffering, which a proxy never uses (no timeout on the client,
+    /// response headers read only).
+    /// </summary>
+    public HttpMessageInvoker InvokerFor(string clusterId) =>
+        _invokers.GetOrAdd(clusterId, static (id, h) => new HttpMessageInvoker(h.CreateHandler(ClientName(id)), disposeHandler: false), handlers);
+
     /// <summary>The cluster's client: resilience pipeline (outer), then per-attempt instance selection, then sockets.</summary>
     public static void Register(IServiceCollection services, string clusterId)
     {
         var client = services.AddHttpClient(ClientName(clusterId), client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(CreateHandler)
+            .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(ClientSpans(services)))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // The factory's per-request logging scopes cost more than the forwarding itself; the gateway logs its own.
             .RemoveAllLoggers();
@@ -30,12 +43,18 @@ public sealed class ClusterClients(IHttpClientFactory factory)
             var registry = context.ServiceProvider.GetRequiredService<ServiceRegistry>();
             ClusterResilience.Configure(builder, clusterId, registry.Get(clusterId).Config, registry);
         });
-        client.AddHttpMessageHandler(services => new InstanceSelectionHandler(services.GetRequiredService<ServiceRegistry>(), clusterId));
+        client.AddHttpMessageHandler(services => new InstanceSelectionHandler(services.GetRequiredService<ServiceRegistry>(), clusterId, ClientSpans(services)));
     }
 
-    /// <summary>A handler for a proxy: pooled connections, and nothing that would alter what passes through.</summary>
-    internal static SocketsHttpHandler CreateHandler() => new()
+    private static bool ClientSpans(IServiceProvider services) => services.GetRequiredService<IOptions<UpstreamTracingOptions>>().Value.ClientSpans;
+
+    /// <summary>
+    /// A handler for a proxy: pooled connections, and nothing that would alter what passes through. Without client
+    /// spans there is no propagator, so HttpClient's diagnostics handler is left out of the chain altogether.
+    /// </summary>
+    internal static SocketsHttpHandler CreateHandler(bool clientSpans) => new()
     {
+        ActivityHeadersPropagator = clientSpans ? DistributedContextPropagator.Current : null,
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,

@@ -12,6 +12,8 @@ public static class HeaderRules
     public const string ResponseTime = "X-Response-Time";
     public const string TraceId = "X-Trace-ID";
     public const string GatewayVersion = "X-Gateway-Version";
+    public const string TraceParent = "traceparent";
+    public const string TraceState = "tracestate";
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
     public const string ForwardedHost = "X-Forwarded-Host";
@@ -31,7 +33,9 @@ public static class HeaderRules
     /// <summary>Request headers the gateway sets itself, so a client's copy is never passed on.</summary>
     private static readonly FrozenSet<string> OwnedUpstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         HeaderNames.Host, HeaderNames.Expect, CorrelationId, RequestId, GatewayVersion,
-        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded", UserId, UserRoles, SessionId, SessionData);
+        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded", UserId, UserRoles, SessionId, SessionData,
+        // The gateway's span continues the client's trace and is the upstream's parent, so it sets these itself.
+        TraceParent, TraceState);
 
     /// <summary>Response headers the gateway sets itself on the way back.</summary>
     private static readonly FrozenSet<string> OwnedDownstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,

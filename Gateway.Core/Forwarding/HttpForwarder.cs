@@ -123,8 +123,8 @@ internal sealed class HttpForwarder(
         HttpResponseMessage response;
         try
         {
-            response = await clients.For(route.ClusterId)
-                .SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            // An invoker returns once the response headers are read; the body streams below.
+            response = await clients.InvokerFor(route.ClusterId).SendAsync(upstreamRequest, context.RequestAborted);
         }
         catch (Exception ex) when (IsUpstreamFailure(ex))
         {

@@ -6,9 +6,10 @@ namespace Gateway.Core.Forwarding;
 /// <summary>
 /// The innermost handler of a cluster's client: runs once per attempt (inside the resilience pipeline), so each
 /// retry picks an instance again and avoids the ones already tried. It also feeds the instance's passive health,
-/// in-flight count and latency average.
+/// in-flight count and latency average. Without client spans (see <see cref="Observability.UpstreamTracingOptions"/>)
+/// it is also where the call joins the request's trace.
 /// </summary>
-public sealed class InstanceSelectionHandler(ServiceRegistry registry, string clusterId) : DelegatingHandler
+public sealed class InstanceSelectionHandler(ServiceRegistry registry, string clusterId, bool clientSpans = false) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -29,6 +30,11 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
             }));
         }
 
+        if (!clientSpans && Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+        {
+            JoinTrace(current, request.Headers);
+        }
+
         var health = cluster.Config.HealthCheck;
         var started = Stopwatch.GetTimestamp();
         instance.BeginRequest();
@@ -36,13 +42,13 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         {
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
-            Report(cluster, instance, success: (int)response.StatusCode < 500, health.UnhealthyThreshold, "upstream answered " + (int)response.StatusCode);
+            Report(cluster, instance, success: (int)response.StatusCode < 500, health.UnhealthyThreshold, (int)response.StatusCode);
             return response;
         }
         catch (HttpRequestException ex) when (request.Content is not StreamingRequestContent { ClientReadError: not null })
         {
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
-            Report(cluster, instance, success: false, health.UnhealthyThreshold, "connection failed: " + ex.HttpRequestError);
+            Report(cluster, instance, success: false, health.UnhealthyThreshold, ex.HttpRequestError);
             throw;
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
@@ -53,11 +59,29 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         }
     }
 
-    private void Report(ServiceCluster cluster, ServiceInstance instance, bool success, int unhealthyThreshold, string cause)
+    /// <summary>The current span becomes the upstream's parent; a retry sends the same request message, already marked.</summary>
+    private static void JoinTrace(Activity current, System.Net.Http.Headers.HttpRequestHeaders headers)
+    {
+        if (headers.NonValidated.Contains(HeaderRules.TraceParent))
+        {
+            return;
+        }
+
+        // A W3C activity's id is the traceparent value itself: version, trace id, span id, flags.
+        headers.TryAddWithoutValidation(HeaderRules.TraceParent, current.Id);
+        if (current.TraceStateString is { Length: > 0 } traceState)
+        {
+            headers.TryAddWithoutValidation(HeaderRules.TraceState, traceState);
+        }
+    }
+
+    // The cause is a value, not a string, so the common case (nothing changed) builds no text.
+    private void Report<TCause>(ServiceCluster cluster, ServiceInstance instance, bool success, int unhealthyThreshold, TCause cause)
     {
         if (instance.Record(success, unhealthyThreshold, healthyThreshold: int.MaxValue, isProbe: false) is { } changed)
         {
-            registry.ReportStatusChange(cluster, instance, changed, cause);
+            registry.ReportStatusChange(cluster, instance, changed,
+                cause is HttpRequestError error ? "connection failed: " + error : "upstream answered " + cause);
         }
     }
 }

@@ -54,10 +54,23 @@ public sealed class CorrelationIdMiddleware(RequestDelegate next)
                 ctx.Response.Headers[HeaderRules.TraceId] = activity.TraceId.ToHexString();
             }
 
-            ctx.Response.Headers[HeaderRules.ResponseTime] = elapsed.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + "ms";
+            ctx.Response.Headers[HeaderRules.ResponseTime] = Milliseconds(elapsed.TotalMilliseconds);
             return Task.CompletedTask;
         }, context);
 
         return next(context);
+    }
+
+    // "12.345ms" in one allocation: this runs on every response.
+    private static string Milliseconds(double value)
+    {
+        Span<char> text = stackalloc char[32];
+        if (!value.TryFormat(text[..^2], out var written, "0.###", CultureInfo.InvariantCulture))
+        {
+            return value.ToString("0.###", CultureInfo.InvariantCulture) + "ms";
+        }
+
+        "ms".CopyTo(text[written..]);
+        return new string(text[..(written + 2)]);
     }
 }

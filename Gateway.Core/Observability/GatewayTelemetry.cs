@@ -13,6 +13,9 @@ public sealed class GatewayTelemetry
     public static readonly ActivitySource Source = new(ActivitySourceName);
 
     private static readonly double[] DurationBuckets = [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10];
+
+    // A tag value is an object: one boxed int per status code, made once, instead of one per request.
+    private static readonly object[] StatusCodes = Enumerable.Range(0, 600).Select(static code => (object)code).ToArray();
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _errors;
@@ -35,7 +38,7 @@ public sealed class GatewayTelemetry
             { "method", method },
             { "route", route },
             { "service", service },
-            { "status_code", statusCode },
+            { "status_code", (uint)statusCode < (uint)StatusCodes.Length ? StatusCodes[statusCode] : statusCode },
         };
         _requests.Add(1, tags);
         _duration.Record(seconds, tags);

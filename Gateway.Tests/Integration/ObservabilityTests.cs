@@ -57,6 +57,29 @@ public sealed class ObservabilityTests
     }
 
     [Fact]
+    public async Task Without_trace_export_the_upstream_still_continues_the_clients_trace_with_the_gateways_span_as_parent()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(upstream.Url));
+        const string clientTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const string clientSpanId = "00f067aa0ba902b7";
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/joined");
+        request.Headers.Add("traceparent", $"00-{clientTraceId}-{clientSpanId}-01");
+        request.Headers.Add("tracestate", "vendor=client");
+        using var response = await gateway.Client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Headers.GetValues("X-Trace-ID").Single().Should().Be(clientTraceId, "the gateway continues the client's trace");
+        var received = upstream.Received.Single(r => r.Path == "/quotes/joined").Headers;
+        var traceparent = received["traceparent"].Split('-');
+        traceparent.Should().HaveCount(4, "one traceparent value, not the client's and the gateway's side by side");
+        traceparent[1].Should().Be(clientTraceId);
+        traceparent[2].Should().MatchRegex("^[0-9a-f]{16}$").And.NotBe(clientSpanId, "the upstream's parent is the gateway's span, not the client's");
+        received["tracestate"].Should().Be("vendor=client", "the trace state travels with the trace");
+    }
+
+    [Fact]
     public async Task Every_log_line_is_JSON_with_the_requests_correlation_id_and_no_secret_ever_appears()
     {
         await using var upstream = await TestUpstream.StartAsync();
