@@ -9,7 +9,7 @@ namespace Gateway.Core.Forwarding;
 /// in-flight count and latency average. Without client spans (see <see cref="Observability.UpstreamTracingOptions"/>)
 /// it is also where the call joins the request's trace.
 /// </summary>
-public sealed class InstanceSelectionHandler(ServiceRegistry registry, string clusterId, bool clientSpans = false) : DelegatingHandler
+public sealed class InstanceSelectionHandler(ServiceRegistry registry, string clusterId, bool clientSpans) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -21,7 +21,8 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         call.Telemetry.Instance = instance.Id;
         call.Telemetry.Attempts = call.Attempted.Count;
         request.RequestUri = instance.BuildUri(call.PathAndQuery);
-        if (Activity.Current is { Recorded: true } activity)
+        var activity = Activity.Current;
+        if (activity is { Recorded: true })
         {
             activity.AddEvent(new ActivityEvent("gateway.attempt", tags: new ActivityTagsCollection
             {
@@ -30,9 +31,9 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
             }));
         }
 
-        if (!clientSpans && Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
+        if (!clientSpans && activity is not null)
         {
-            JoinTrace(current, request.Headers);
+            JoinTrace(activity, request);
         }
 
         var health = cluster.Config.HealthCheck;
@@ -42,13 +43,13 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         {
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
-            Report(cluster, instance, success: (int)response.StatusCode < 500, health.UnhealthyThreshold, (int)response.StatusCode);
+            Report(cluster, instance, health.UnhealthyThreshold, status: (int)response.StatusCode);
             return response;
         }
         catch (HttpRequestException ex) when (request.Content is not StreamingRequestContent { ClientReadError: not null })
         {
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
-            Report(cluster, instance, success: false, health.UnhealthyThreshold, ex.HttpRequestError);
+            Report(cluster, instance, health.UnhealthyThreshold, error: ex.HttpRequestError);
             throw;
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
@@ -59,29 +60,26 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         }
     }
 
-    /// <summary>The current span becomes the upstream's parent; a retry sends the same request message, already marked.</summary>
-    private static void JoinTrace(Activity current, System.Net.Http.Headers.HttpRequestHeaders headers)
-    {
-        if (headers.NonValidated.Contains(HeaderRules.TraceParent))
+    /// <summary>
+    /// The current span becomes the upstream's parent, injected by the same propagator HttpClient's diagnostics
+    /// handler would use (traceparent, tracestate, baggage). A retry sends the same request message: the setter
+    /// replaces what the previous attempt set instead of adding a second value.
+    /// </summary>
+    private static void JoinTrace(Activity current, HttpRequestMessage request) =>
+        DistributedContextPropagator.Current.Inject(current, request.Headers, static (carrier, name, value) =>
         {
-            return;
-        }
+            var headers = (System.Net.Http.Headers.HttpRequestHeaders)carrier!;
+            headers.Remove(name);
+            headers.TryAddWithoutValidation(name, value);
+        });
 
-        // A W3C activity's id is the traceparent value itself: version, trace id, span id, flags.
-        headers.TryAddWithoutValidation(HeaderRules.TraceParent, current.Id);
-        if (current.TraceStateString is { Length: > 0 } traceState)
-        {
-            headers.TryAddWithoutValidation(HeaderRules.TraceState, traceState);
-        }
-    }
-
-    // The cause is a value, not a string, so the common case (nothing changed) builds no text.
-    private void Report<TCause>(ServiceCluster cluster, ServiceInstance instance, bool success, int unhealthyThreshold, TCause cause)
+    /// <summary>A 5xx answer or a failed connection counts against the instance; the cause is put in words only when its status changes.</summary>
+    private void Report(ServiceCluster cluster, ServiceInstance instance, int unhealthyThreshold, int status = 0, HttpRequestError? error = null)
     {
+        var success = error is null && status < 500;
         if (instance.Record(success, unhealthyThreshold, healthyThreshold: int.MaxValue, isProbe: false) is { } changed)
         {
-            registry.ReportStatusChange(cluster, instance, changed,
-                cause is HttpRequestError error ? "connection failed: " + error : "upstream answered " + cause);
+            registry.ReportStatusChange(cluster, instance, changed, error is { } failure ? $"connection failed: {failure}" : $"upstream answered {status}");
         }
     }
 }
