@@ -11,25 +11,9 @@ OUT=bench/results
 LOGS="$OUT/logs"
 mkdir -p "$LOGS"
 
-need=()
-for tool_pkg in hey:hey python3:python3; do
-  command -v "${tool_pkg%%:*}" >/dev/null || need+=("${tool_pkg##*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-echo "Building (Release)..."
-for project in Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj; do
-  dotnet build "$project" -c Release -nologo -v quiet >/dev/null
-done
-
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
-wait_ready() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not ready: $1" >&2; exit 1; }
+. bench/lib.sh
+install_missing hey:hey python3:python3
+build_release Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj
 
 UP=$(freeport); GW=$(freeport)
 dotnet samples/Upstreams/bin/Release/net10.0/Upstreams.dll --service quotes --port "$UP" >"$LOGS/load-upstream.log" 2>&1 &

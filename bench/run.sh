@@ -17,14 +17,8 @@ LOGS="$OUT/logs"
 mkdir -p "$LOGS"
 rm -f "$OUT"/*.pid
 
-need=()
-for tool_pkg in wrk:wrk redis-server:redis-server redis-cli:redis-tools node:nodejs npm:npm openssl:openssl; do
-  command -v "${tool_pkg%%:*}" >/dev/null || need+=("${tool_pkg##*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/lib.sh
+install_missing wrk:wrk redis-server:redis-server redis-cli:redis-tools node:nodejs npm:npm openssl:openssl
 [ -d testinfra/node_modules ] || (cd testinfra && npm ci --no-audit --no-fund --loglevel=error)
 
 JWT_SECRET=bench-secret-0123456789abcdef0123456789
@@ -34,20 +28,7 @@ TOKEN_HEADER=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
 TOKEN_PAYLOAD=$(printf '{"iss":"smartenvios","aud":"smartenvios-api","sub":"bench","iat":%s,"nbf":%s,"exp":%s,"jti":"bench-%s"}' "$now" "$now" $((now + 7200)) "$now" | b64url)
 TOKEN="$TOKEN_HEADER.$TOKEN_PAYLOAD.$(printf '%s.%s' "$TOKEN_HEADER" "$TOKEN_PAYLOAD" | openssl dgst -sha256 -hmac "$JWT_SECRET" -binary | b64url)"
 
-echo "Building (Release)..."
-for project in Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj bench/YarpBaseline/YarpBaseline.csproj; do
-  dotnet build "$project" -c Release -nologo -v quiet >/dev/null
-done
-
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
-
-wait_ready() { # url
-  for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "not ready: $1" >&2; exit 1
-}
+build_release Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj bench/YarpBaseline/YarpBaseline.csproj
 
 upstream() { # ports (comma-separated) -> one quotes process listening on each: the instances of a cluster
   dotnet samples/Upstreams/bin/Release/net10.0/Upstreams.dll --service quotes --port "$1" --debug-endpoints >"$LOGS/upstream.log" 2>&1 &

@@ -1,0 +1,27 @@
+# Shared by the bench scripts (sourced): package installs, free ports, readiness, and ending what a script started.
+
+install_missing() { # tool:package ...  -> apt-get installs the packages whose tool is not on PATH
+  local need=() tool_pkg
+  for tool_pkg in "$@"; do command -v "${tool_pkg%%:*}" >/dev/null || need+=("${tool_pkg##*:}"); done
+  [ ${#need[@]} -eq 0 ] && return 0
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
+build_release() { # project ...
+  echo "Building (Release)..."
+  local project
+  for project in "$@"; do dotnet build "$project" -c Release -nologo -v quiet >/dev/null; done
+}
+
+freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+
+# Only processes this script started, by PID, on any exit.
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+wait_ready() { # url
+  for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "not ready: $1" >&2; exit 1
+}
