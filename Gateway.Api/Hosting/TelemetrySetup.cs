@@ -51,6 +51,11 @@ internal static class TelemetrySetup
                 .AddOtlpExporter());
         }
 
+        else
+        {
+            builder.Services.AddHostedService<PropagationOnlyTracing>();
+        }
+
         builder.Services.Configure<UpstreamTracingOptions>(options => options.ClientSpans = exportOtlp);
         builder.Services.AddHttpContextAccessor();
         // Polly reports every attempt of every call; the access log already has attempts, and its events for
@@ -61,13 +66,20 @@ internal static class TelemetrySetup
                 : args.Event.Severity);
         builder.Services.AddSerilog((services, logger) =>
         {
-            logger.ReadFrom.Configuration(configuration)
+            // ASP.NET Core's hosting diagnostics open a logging scope per request as soon as any level of theirs is
+            // on, and their request lines repeat the access log; off unless the configuration turns them back on.
+            logger.MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LevelAlias.Off)
+                .ReadFrom.Configuration(configuration)
                 .Enrich.FromLogContext()
                 .Enrich.With(new RequestEnricher(services.GetRequiredService<IHttpContextAccessor>()))
                 .Enrich.With<QueryStringRedactor>()
-                // Off the request path: a background writer with a bounded buffer that drops rather than blocks
-                // when the console cannot keep up (a slow log reader must not slow the gateway).
-                .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()), bufferSize: 20_000, blockWhenFull: false);
+                .WriteTo.Sink(BatchedConsoleSink.ToStandardOutput(new CompactJsonFormatter()), new Serilog.Configuration.BatchingOptions
+                {
+                    BatchSizeLimit = 1000,
+                    BufferingTimeLimit = TimeSpan.FromMilliseconds(100),
+                    EagerlyEmitFirstEvent = true,
+                    QueueLimit = 20_000,
+                });
             if (exportOtlp)
             {
                 logger.WriteTo.OpenTelemetry(options =>
@@ -76,6 +88,10 @@ internal static class TelemetrySetup
                     var grpc = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] is null or "" or "grpc";
                     options.Protocol = grpc ? OtlpProtocol.Grpc : OtlpProtocol.HttpProtobuf;
                     options.Endpoint = grpc ? otlpEndpoint! : otlpEndpoint!.TrimEnd('/') + "/v1/logs";
+                    // The template as the body and the values as attributes: what a structured store indexes, and no
+                    // message to render per line. Trace and span ids go in the record's own fields.
+                    options.IncludedData = IncludedData.TemplateBody | IncludedData.TraceIdField | IncludedData.SpanIdField
+                        | IncludedData.SpecRequiredResourceAttributes;
                     options.ResourceAttributes = new Dictionary<string, object>
                     {
                         ["service.name"] = serviceName,

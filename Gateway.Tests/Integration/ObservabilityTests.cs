@@ -77,6 +77,12 @@ public sealed class ObservabilityTests
         traceparent[1].Should().Be(clientTraceId);
         traceparent[2].Should().MatchRegex("^[0-9a-f]{16}$").And.NotBe(clientSpanId, "the upstream's parent is the gateway's span, not the client's");
         received["tracestate"].Should().Be("vendor=client", "the trace state travels with the trace");
+        traceparent[3].Should().Be("01", "the client's sampling decision travels too");
+
+        using var unsampled = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/unsampled");
+        unsampled.Headers.Add("traceparent", $"00-{clientTraceId}-{clientSpanId}-00");
+        (await gateway.Client.SendAsync(unsampled)).StatusCode.Should().Be(HttpStatusCode.OK);
+        upstream.Received.Single(r => r.Path == "/quotes/unsampled").Headers["traceparent"].Should().EndWith("-00");
     }
 
     [Fact]
