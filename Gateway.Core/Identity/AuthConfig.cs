@@ -25,6 +25,15 @@ public sealed record AuthConfig
 
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a token already validated is remembered (never past its expiry, never once its signing key is no
+    /// longer trusted); revocation and sessions are still checked on every request. Zero turns the cache off.
+    /// </summary>
+    public TimeSpan ValidationCacheDuration { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>At most this many validated tokens are remembered; beyond it, tokens are validated every time.</summary>
+    public int ValidationCacheSize { get; init; } = 10_000;
+
     /// <summary>The claim holding the session id checked on routes that require a session.</summary>
     public string SessionClaim { get; init; } = "sid";
 

@@ -50,6 +50,11 @@ public static class GatewayIdentityServiceCollectionExtensions
         }
 
         services.TryAddSingleton<GatewayJwtEvents>();
+        services.AddSingleton(sp =>
+        {
+            var auth = sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Auth;
+            return new CachingJsonWebTokenHandler(auth.ValidationCacheDuration, auth.ValidationCacheSize, sp.GetService<TimeProvider>());
+        });
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetup>();
         // A lone scheme would otherwise become the default and run the token handler on every request, public
         // routes included; policies name the scheme instead (and the rate limiter classifies bearers lazily).

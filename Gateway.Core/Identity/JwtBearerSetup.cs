@@ -11,7 +11,8 @@ namespace Gateway.Core.Identity;
 /// rotation needs no restart) or a shared HS256 secret. Issuer, audience, lifetime and signature are always
 /// validated, and the algorithm allow-list keeps the two families apart (no <c>none</c>, no HS/RS confusion).
 /// </summary>
-public sealed class JwtBearerSetup(IOptions<GatewayOptions> gateway, GatewayJwtEvents events) : IConfigureNamedOptions<JwtBearerOptions>
+public sealed class JwtBearerSetup(IOptions<GatewayOptions> gateway, GatewayJwtEvents events, CachingJsonWebTokenHandler tokenHandler)
+    : IConfigureNamedOptions<JwtBearerOptions>
 {
     private static readonly string[] AsymmetricAlgorithms =
     [
@@ -33,6 +34,9 @@ public sealed class JwtBearerSetup(IOptions<GatewayOptions> gateway, GatewayJwtE
         options.SaveToken = false;
         options.IncludeErrorDetails = false;
         options.Events = events;
+        tokenHandler.MapInboundClaims = false;
+        options.TokenHandlers.Clear();
+        options.TokenHandlers.Add(tokenHandler);
         var parameters = options.TokenValidationParameters;
         parameters.NameClaimType = "sub";
         parameters.RoleClaimType = IdentityClaims.RoleClaimType;

@@ -39,6 +39,8 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Routes:quotes:RateLimitPolicy", "missing", "Gateway:Routes:quotes:RateLimitPolicy")]
     [InlineData("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio", "0", "Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio")]
     [InlineData("Gateway:Auth:SigningKey", "short", "Gateway:Auth:SigningKey")]
+    [InlineData("Gateway:Auth:ValidationCacheDuration", "02:00:00", "Gateway:Auth:ValidationCacheDuration")]
+    [InlineData("Gateway:Auth:ValidationCacheSize", "0", "Gateway:Auth:ValidationCacheSize")]
     public void Each_mistake_is_reported_by_its_key(string key, string value, string named)
     {
         Errors(Valid().Set(key, value)).Should().Contain(e => e.Contains(named, StringComparison.Ordinal));

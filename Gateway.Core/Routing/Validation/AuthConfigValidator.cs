@@ -48,6 +48,16 @@ internal static class AuthConfigValidator
             errors.Add($"{key}:ClockSkew: must be between 0 and 5 minutes.");
         }
 
+        if (auth.ValidationCacheDuration < TimeSpan.Zero || auth.ValidationCacheDuration > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{key}:ValidationCacheDuration: must be between 0 (off) and 1 hour.");
+        }
+
+        if (auth.ValidationCacheSize < 1)
+        {
+            errors.Add($"{key}:ValidationCacheSize: must be at least 1.");
+        }
+
         foreach (var (name, policy) in auth.Policies)
         {
             if (policy.Roles.Length == 0)

@@ -1,0 +1,106 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gateway.Core.Identity;
+
+/// <summary>
+/// JsonWebTokenHandler that remembers, for a short while, the tokens whose signature and claims it has already
+/// checked: a client sends the same token on every call, and parsing and verifying it again was most of the
+/// cost of an authenticated request. What a hit still honours:
+/// <list type="bullet">
+/// <item>lifetime: an entry never outlives the token's <c>exp</c> (then full validation applies the clock skew);</item>
+/// <item>key rotation: the key that signed the token must still be one the gateway trusts (a key the authority
+/// stopped publishing stops validating, cached or not);</item>
+/// <item>revocation and sessions: checked per request after this handler, in <see cref="GatewayJwtEvents"/>.</item>
+/// </list>
+/// Only successes are cached, keyed by the whole token (signature included), in a bounded memory cache; each
+/// request gets its own copy of the identity, since the gateway adds role claims to it.
+/// </summary>
+public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposable
+{
+    // A JWKS refresh brings new key objects; their thumbprints are computed once per object, not per request.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SecurityKey, byte[]> Thumbprints = [];
+    private readonly MemoryCache cache;
+    private readonly TimeSpan duration;
+    private readonly TimeProvider time;
+
+    public CachingJsonWebTokenHandler(TimeSpan duration, int maxEntries, TimeProvider? time = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
+        this.duration = duration;
+        this.time = time ?? TimeProvider.System;
+        cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = maxEntries });
+    }
+
+    public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
+    {
+        ArgumentNullException.ThrowIfNull(validationParameters);
+        if (duration <= TimeSpan.Zero || string.IsNullOrEmpty(token))
+        {
+            return await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
+        }
+
+        var now = time.GetUtcNow();
+        if (cache.TryGetValue(token, out ValidatedToken? hit) && hit!.ValidUntil > now && IsTrusted(hit.Token.SigningKey, validationParameters))
+        {
+            return new TokenValidationResult
+            {
+                IsValid = true,
+                SecurityToken = hit.Token,
+                ClaimsIdentity = hit.Identity.Clone(),
+                Issuer = hit.Token.Issuer,
+                TokenType = hit.Token.Typ,
+            };
+        }
+
+        var result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
+        if (result.IsValid && result.SecurityToken is JsonWebToken validated && validated.SigningKey is not null && result.ClaimsIdentity is { } identity)
+        {
+            var validUntil = new DateTimeOffset(validated.ValidTo, TimeSpan.Zero);
+            var until = now + duration < validUntil ? now + duration : validUntil;
+            if (until > now)
+            {
+                // Cloned before the caller adds its role claims to the one it was given.
+                cache.Set(token, new ValidatedToken(validated, identity.Clone(), until), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = until });
+            }
+        }
+
+        return result;
+    }
+
+    public void Dispose() => cache.Dispose();
+
+    private static bool IsTrusted(SecurityKey signingKey, TokenValidationParameters parameters)
+    {
+        if (Matches(parameters.IssuerSigningKey, signingKey))
+        {
+            return true;
+        }
+
+        if (parameters.IssuerSigningKeys is { } keys)
+        {
+            foreach (var key in keys)
+            {
+                if (Matches(key, signingKey))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    // Keys fetched again from the authority are new objects with the same key id.
+    private static bool Matches(SecurityKey? trusted, SecurityKey signingKey) =>
+        trusted is not null && (ReferenceEquals(trusted, signingKey)
+            || (!string.IsNullOrEmpty(signingKey.KeyId) && trusted.GetType() == signingKey.GetType()
+                && string.Equals(trusted.KeyId, signingKey.KeyId, StringComparison.Ordinal)
+                && Thumbprint(trusted).AsSpan().SequenceEqual(Thumbprint(signingKey))));
+
+    private static byte[] Thumbprint(SecurityKey key) => Thumbprints.GetValue(key, static k => k.ComputeJwkThumbprint());
+
+    private sealed record ValidatedToken(JsonWebToken Token, ClaimsIdentity Identity, DateTimeOffset ValidUntil);
+}
