@@ -18,7 +18,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# The real OIDC provider and OTLP receiver the suite starts (versions pinned in testinfra/package-lock.json).
+# The real OIDC provider the suite starts (versions pinned in testinfra/package-lock.json).
 if [ ! -d testinfra/node_modules ] || [ testinfra/package-lock.json -nt testinfra/node_modules/.package-lock.json ]; then
   (cd testinfra && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -10,50 +10,52 @@ using Xunit;
 namespace Gateway.Tests.Integration;
 
 /// <summary>
-/// Traces, logs, metrics and health as an operator sees them: the gateway as its own process, a real OTLP receiver
-/// (@elastic/mockotlpserver) and a real Prometheus on loopback.
+/// Traces, logs, metrics and health as an operator sees them: the gateway as its own process, an OTLP/HTTP
+/// receiver in the test process and a real Prometheus on loopback.
 /// </summary>
 public sealed class ObservabilityTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(40);
 
     [Fact]
-    public async Task Spans_reach_the_OTLP_receiver_with_the_upstream_call_as_a_child_of_the_server_span_and_the_same_trace_upstream()
+    public async Task Spans_and_logs_reach_an_OTLP_receiver_with_the_upstream_call_as_a_child_of_the_server_span_and_the_same_trace_upstream()
     {
-        await using var sink = ExternalProcess.Start("node", [Repo.File("testinfra", "otlp-sink.cjs")], workingDirectory: Repo.File("testinfra"));
-        var ready = await sink.WaitForLineAsync("OTLP_READY", TimeSpan.FromSeconds(30));
-        var otlpHttp = ready.Split(' ').Single(p => p.StartsWith("http=", StringComparison.Ordinal))[5..];
-        var query = ready.Split(' ').Single(p => p.StartsWith("query=", StringComparison.Ordinal))[6..];
+        await using var receiver = await OtlpReceiver.StartAsync();
         await using var upstream = await TestUpstream.StartAsync();
         await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.Quotes(upstream.Url), new Dictionary<string, string>
         {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpHttp,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_SERVICE_NAME"] = "gateway-under-test",
             ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
         });
 
-        using var response = await gateway.Client.GetAsync("/api/v1/quotes/traced");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/traced");
+        request.Headers.Add("X-Correlation-ID", "corr-otlp");
+        using var response = await gateway.Client.SendAsync(request);
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var traceId = response.Headers.GetValues("X-Trace-ID").Single();
         var traceparent = upstream.Received.Single(r => r.Path == "/quotes/traced").Headers["traceparent"].Split('-');
         traceparent[1].Should().Be(traceId, "the upstream continues the gateway's trace");
 
-        using var http = new HttpClient();
-        JsonElement[] spans = [];
-        await Poll.UntilAsync(async () =>
-        {
-            spans = (await http.GetFromJsonAsync<JsonElement[]>(query + "/spans"))!.Where(s => s.GetProperty("traceId").GetString() == traceId).ToArray();
-            return spans.Length >= 2;
-        }, Deadline, "the server and client spans of the request");
+        await Poll.UntilAsync(() => receiver.Spans.Count(s => s.TraceId == traceId) >= 2, Deadline, "the server and client spans of the request");
+        var spans = receiver.Spans.Where(s => s.TraceId == traceId).ToList();
+        var server = spans.Single(s => s.Kind == ReceivedSpan.ServerKind);
+        var client = spans.Single(s => s.Kind == ReceivedSpan.ClientKind);
+        client.ParentSpanId.Should().Be(server.SpanId, "the upstream call is a child of the server span");
+        traceparent[2].Should().Be(client.SpanId, "the upstream's parent is the gateway's client span");
+        server.Service.Should().Be("gateway-under-test");
+        server.Attributes["gateway.route"].Should().Be("quotes");
+        server.Events.Should().Contain("gateway.attempt");
 
-        var server = spans.Single(s => Kind(s) == "SERVER");
-        var client = spans.Single(s => Kind(s) == "CLIENT");
-        client.GetProperty("parentSpanId").GetString().Should().Be(server.GetProperty("spanId").GetString(), "the upstream call is a child of the server span");
-        traceparent[2].Should().Be(client.GetProperty("spanId").GetString(), "the upstream's parent is the gateway's client span");
-        server.GetProperty("service").GetString().Should().Be("gateway-under-test");
-        server.GetProperty("attributes").GetProperty("gateway.route").GetString().Should().Be("quotes");
-        server.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("name").GetString()).Should().Contain("gateway.attempt");
+        await Poll.UntilAsync(() => receiver.Logs.Any(l => l.TraceId == traceId && l.Attributes.ContainsKey("StatusCode")), Deadline, "the access log over OTLP");
+        var access = receiver.Logs.First(l => l.TraceId == traceId && l.Attributes.ContainsKey("StatusCode"));
+        access.Service.Should().Be("gateway-under-test");
+        access.SpanId.Should().Be(server.SpanId, "the access line belongs to the server span");
+        access.Attributes["CorrelationId"].Should().Be("corr-otlp");
+        access.Attributes["Route"].Should().Be("quotes");
+        access.Attributes["StatusCode"].Should().Be("200");
+        access.Body.Should().StartWith("{Method} {Path}", "the body is the template; the values are attributes");
     }
 
     [Fact]
@@ -235,8 +237,4 @@ public sealed class ObservabilityTests
 
         return null;
     }
-
-    private static string Kind(JsonElement span) => span.GetProperty("kind").ValueKind == JsonValueKind.Number
-        ? span.GetProperty("kind").GetInt32() switch { 2 => "SERVER", 3 => "CLIENT", _ => "OTHER" }
-        : span.GetProperty("kind").GetString()!.Replace("SPAN_KIND_", string.Empty, StringComparison.Ordinal);
 }
