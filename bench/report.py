@@ -57,16 +57,20 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis
         if g and g3:
             verdicts.append((f"three-instance WRR >= 0.9x single instance at {c} conns", g3["rps"] / g["rps"] >= 0.9, f"{g3['rps'] / g['rps']:.2f}x"))
         for target, floor, what in (("gateway-auth", 0.8, "authenticated route (HS256 + revocation check)"),
-                                    ("gateway-rl-exact", 0.7, "rate-limited route, exact on Redis"),
+                                    ("gateway-rl-exact", 0.7, "rate-limited route, exact on Redis (fixed window)"),
                                     ("gateway-rl-approx", 0.9, "rate-limited route, approximate on Redis"),
                                     ("gateway-traced", 0.8, "tracing 100 % + metrics + access logs")):
             t = result.get((target, c))
             if g and t:
                 verdicts.append((f"{what} >= {floor}x the plain gateway route at {c} conns", t["rps"] / g["rps"] >= floor, f"{t['rps'] / g['rps']:.2f}x"))
+        t = result.get(("gateway-rl-sliding", c))
+        if g and t:
+            # Reported, not judged: with a limit never reached, the sliding log holds every request of the window.
+            verdicts.append((f"rate-limited route, exact sliding log on Redis, vs the plain gateway route at {c} conns", None, f"{t['rps'] / g['rps']:.2f}x"))
     if "gateway" in rss and "yarp" in rss:
         verdicts.append(("gateway peak RSS <= 1.5x YARP", rss["gateway"] / rss["yarp"] <= 1.5, f"{rss['gateway'] / rss['yarp']:.2f}x"))
     for name, ok, figure in verdicts:
-        print(f"- {'PASS' if ok else 'FAIL'}: {name} ({figure})")
+        print(f"- {'INFO' if ok is None else 'PASS' if ok else 'FAIL'}: {name} ({figure})")
     if redis_file:
         calls = {}
         for line in open(redis_file):

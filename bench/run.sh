@@ -9,7 +9,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-5}
 WARMUP=${BENCH_WARMUP:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-"32 256"}
-TARGETS=${BENCH_TARGETS:-"direct gateway yarp gateway-3x gateway-auth gateway-rl-exact gateway-rl-approx gateway-traced"}
+TARGETS=${BENCH_TARGETS:-"direct gateway yarp gateway-3x gateway-auth gateway-rl-exact gateway-rl-approx gateway-rl-sliding gateway-traced"}
 OUT=bench/results
 mkdir -p "$OUT"
 RAW="$OUT/raw.csv"
@@ -70,10 +70,17 @@ if [[ " $TARGETS " == *" gateway-rl-"* ]]; then
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/redis.log" 2>&1 &
   pids+=($!)
   until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
-  # Two rate-limited copies of the quotes route on Redis, a limit never reached: exact (one script call per
-  # request) and approximate (batches of 1000 permits). Compared with the unlimited route of the "gateway" process.
+  # Rate-limited copies of the quotes route on Redis, a limit never reached: exact (one script call per request,
+  # fixed window), approximate (batches of 1000 permits), and exact on the seed's sliding log, which with a limit
+  # never reached keeps every request of the minute in one sorted set (hundreds of thousands of members, far
+  # more than any real per-client limit holds). Compared with the unlimited route of the "gateway" process.
   EXTRA_ENV=(Gateway__Redis__Configuration="127.0.0.1:$REDIS_PORT"
     Gateway__RateLimiting__Policies__bench-exact__PermitLimit=1000000000 Gateway__RateLimiting__Policies__bench-exact__Mode=Exact
+    Gateway__RateLimiting__Policies__bench-exact__Algorithm=FixedWindow
+    Gateway__RateLimiting__Policies__bench-sliding__PermitLimit=1000000000 Gateway__RateLimiting__Policies__bench-sliding__Mode=Exact
+    Gateway__RateLimiting__Policies__bench-sliding__Algorithm=SlidingWindow
+    Gateway__Routes__rlsliding__Path='/bench/sliding/{**rest}' Gateway__Routes__rlsliding__ClusterId=quote-service Gateway__Routes__rlsliding__Methods__0=GET
+    Gateway__Routes__rlsliding__Transform__PathRemovePrefix=/bench/sliding Gateway__Routes__rlsliding__RateLimitPolicy=bench-sliding
     Gateway__RateLimiting__Policies__bench-approx__PermitLimit=1000000000 Gateway__RateLimiting__Policies__bench-approx__Mode=Approximate
     Gateway__RateLimiting__Policies__bench-approx__BatchSize=1000 Gateway__RateLimiting__Policies__bench-approx__Algorithm=FixedWindow
     Gateway__Routes__rlexact__Path='/bench/exact/{**rest}' Gateway__Routes__rlexact__ClusterId=quote-service Gateway__Routes__rlexact__Methods__0=GET
@@ -83,6 +90,7 @@ if [[ " $TARGETS " == *" gateway-rl-"* ]]; then
   P=$(freeport); gateway gateway-redis "$P" "http://127.0.0.1:$U1"; EXTRA_ENV=()
   URL[gateway-rl-exact]="http://127.0.0.1:$P/bench/exact/quotes/_debug/hello"
   URL[gateway-rl-approx]="http://127.0.0.1:$P/bench/approx/quotes/_debug/hello"
+  URL[gateway-rl-sliding]="http://127.0.0.1:$P/bench/sliding/quotes/_debug/hello"
 fi
 if [[ " $TARGETS " == *" gateway-traced "* ]]; then
   # A local OTLP/HTTP receiver that accepts and discards (an empty protobuf answer is a valid export
