@@ -72,7 +72,6 @@ public sealed class RedisConnection : IDisposable
         // While disconnected, fail at once instead of queueing: the caller's fail-open/closed mode decides, and
         // an outage must not add a timeout's worth of latency to every request.
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.SocketManager = SocketManager.ThreadPool;
         return configuration;
     }
 }
