@@ -28,7 +28,5 @@ internal sealed class BatchedConsoleSink(ITextFormatter formatter, Stream output
         return Task.CompletedTask;
     }
 
-    public Task OnEmptyBatchAsync() => Task.CompletedTask;
-
     public void Dispose() => writer.Dispose();
 }

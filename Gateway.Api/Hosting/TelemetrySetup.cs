@@ -50,7 +50,6 @@ internal static class TelemetrySetup
                 .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = _ => HasParent(System.Diagnostics.Activity.Current))
                 .AddOtlpExporter());
         }
-
         else
         {
             builder.Services.AddHostedService<PropagationOnlyTracing>();

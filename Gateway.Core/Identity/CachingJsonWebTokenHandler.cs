@@ -15,8 +15,9 @@ namespace Gateway.Core.Identity;
 /// stopped publishing stops validating, cached or not);</item>
 /// <item>revocation and sessions: checked per request after this handler, in <see cref="GatewayJwtEvents"/>.</item>
 /// </list>
-/// Only successes are cached, keyed by the whole token (signature included), in a bounded memory cache; each
-/// request gets its own copy of the identity, since the gateway adds role claims to it.
+/// Only successes are cached, keyed by the whole token (signature included), in a bounded memory cache. Keycloak's
+/// nested roles become role claims here, once per validation, so a hit carries them already; each request still
+/// gets its own copy of the identity, which is mutable.
 /// </summary>
 public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposable
 {
@@ -25,25 +26,24 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
     private readonly MemoryCache cache;
     private readonly TimeSpan duration;
     private readonly TimeProvider time;
+    private readonly string? roleClientId;
 
-    public CachingJsonWebTokenHandler(TimeSpan duration, int maxEntries, TimeProvider? time = null)
+    /// <param name="roleClientId">Keycloak client whose roles count; null or empty = every client's.</param>
+    public CachingJsonWebTokenHandler(TimeSpan duration, int maxEntries, TimeProvider? time = null, string? roleClientId = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
         this.duration = duration;
         this.time = time ?? TimeProvider.System;
+        this.roleClientId = roleClientId;
         cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = maxEntries });
     }
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
         ArgumentNullException.ThrowIfNull(validationParameters);
-        if (duration <= TimeSpan.Zero || string.IsNullOrEmpty(token))
-        {
-            return await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
-        }
-
+        var caching = duration > TimeSpan.Zero && !string.IsNullOrEmpty(token);
         var now = time.GetUtcNow();
-        if (cache.TryGetValue(token, out ValidatedToken? hit) && hit!.ValidUntil > now && IsTrusted(hit.Token.SigningKey, validationParameters))
+        if (caching && cache.TryGetValue(token, out ValidatedToken? hit) && hit!.ValidUntil > now && IsTrusted(hit.Token.SigningKey, validationParameters))
         {
             return new TokenValidationResult
             {
@@ -56,14 +56,18 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
         }
 
         var result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
-        if (result.IsValid && result.SecurityToken is JsonWebToken validated && validated.SigningKey is not null && result.ClaimsIdentity is { } identity)
+        if (result.IsValid && result.ClaimsIdentity is { } identity)
         {
-            var validUntil = new DateTimeOffset(validated.ValidTo, TimeSpan.Zero);
-            var until = now + duration < validUntil ? now + duration : validUntil;
-            if (until > now)
+            IdentityClaims.AddKeycloakRoles(identity, roleClientId);
+            if (caching && result.SecurityToken is JsonWebToken { SigningKey: not null } validated)
             {
-                // Cloned before the caller adds its role claims to the one it was given.
-                cache.Set(token, new ValidatedToken(validated, identity.Clone(), until), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = until });
+                var validUntil = new DateTimeOffset(validated.ValidTo, TimeSpan.Zero);
+                var until = now + duration < validUntil ? now + duration : validUntil;
+                if (until > now)
+                {
+                    // A copy: the caller may change the identity it was given.
+                    cache.Set(token, new ValidatedToken(validated, identity.Clone(), until), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = until });
+                }
             }
         }
 

@@ -53,7 +53,7 @@ public static class GatewayIdentityServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var auth = sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Auth;
-            return new CachingJsonWebTokenHandler(auth.ValidationCacheDuration, auth.ValidationCacheSize, sp.GetService<TimeProvider>());
+            return new CachingJsonWebTokenHandler(auth.ValidationCacheDuration, auth.ValidationCacheSize, sp.GetService<TimeProvider>(), auth.RoleClientId);
         });
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetup>();
         // A lone scheme would otherwise become the default and run the token handler on every request, public

@@ -69,7 +69,6 @@ public sealed class GatewayJwtEvents(
             return;
         }
 
-        IdentityClaims.AddKeycloakRoles(identity, auth.RoleClientId);
         var tokenId = string.IsNullOrEmpty(token.Id) ? Sha256(token.EncodedToken) : token.Id;
         var route = context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>();
         try

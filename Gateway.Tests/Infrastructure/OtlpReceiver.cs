@@ -26,20 +26,18 @@ public sealed record ReceivedLog(string Service, string TraceId, string SpanId, 
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
-    private readonly TestUpstream _server;
-
-    private OtlpReceiver(TestUpstream server) => _server = server;
+    private TestUpstream? _server;
 
     public ConcurrentQueue<ReceivedSpan> Spans { get; } = new();
 
     public ConcurrentQueue<ReceivedLog> Logs { get; } = new();
 
-    public string Url => _server.Url;
+    public string Url => _server!.Url;
 
     public static async Task<OtlpReceiver> StartAsync()
     {
-        OtlpReceiver? receiver = null;
-        var server = await TestUpstream.StartAsync(app =>
+        var receiver = new OtlpReceiver();
+        receiver._server = await TestUpstream.StartAsync(app =>
         {
             app.MapPost("/v1/traces", async (HttpRequest request) =>
             {
@@ -49,7 +47,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
                     var service = Attributes(resource.One(1), field: 1).GetValueOrDefault("service.name", string.Empty);
                     foreach (var span in resource.All(2).SelectMany(scope => scope.All(2)))
                     {
-                        receiver!.Spans.Enqueue(new ReceivedSpan(service, span.Hex(1), span.Hex(2), span.Hex(4), span.Text(5), (int)span.Number(6),
+                        receiver.Spans.Enqueue(new ReceivedSpan(service, span.Hex(1), span.Hex(2), span.Hex(4), span.Text(5), (int)span.Number(6),
                             Attributes(span, field: 9), span.All(11).Select(e => e.Text(2)).ToList()));
                     }
                 }
@@ -64,7 +62,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
                     var service = Attributes(resource.One(1), field: 1).GetValueOrDefault("service.name", string.Empty);
                     foreach (var log in resource.All(2).SelectMany(scope => scope.All(2)))
                     {
-                        receiver!.Logs.Enqueue(new ReceivedLog(service, log.Hex(9), log.Hex(10), log.Text(3), AnyValue(log.One(5)), Attributes(log, field: 6)));
+                        receiver.Logs.Enqueue(new ReceivedLog(service, log.Hex(9), log.Hex(10), log.Text(3), AnyValue(log.One(5)), Attributes(log, field: 6)));
                     }
                 }
 
@@ -76,11 +74,10 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 return Results.Bytes([], "application/x-protobuf");
             });
         });
-        receiver = new OtlpReceiver(server);
         return receiver;
     }
 
-    public ValueTask DisposeAsync() => _server.DisposeAsync();
+    public ValueTask DisposeAsync() => _server?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private static async Task<byte[]> ReadAsync(HttpRequest request)
     {
