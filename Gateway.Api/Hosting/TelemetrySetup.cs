@@ -27,6 +27,8 @@ internal static class TelemetrySetup
         var exportOtlp = !string.IsNullOrWhiteSpace(otlpEndpoint);
         var serviceName = configuration["OTEL_SERVICE_NAME"] ?? "gateway";
         var instanceId = $"{Environment.MachineName}:{Environment.ProcessId}";
+        // Read here, before the options exist; a value that is not a boolean fails start-up naming the key.
+        var frameworkMetrics = configuration.GetValue<bool>($"{Gateway.Core.Routing.GatewayOptions.SectionName}:Observability:FrameworkMetrics");
 
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: UpstreamHeaders.GatewayVersion, serviceInstanceId: instanceId))
@@ -35,9 +37,11 @@ internal static class TelemetrySetup
                 metrics.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter();
                 if (exportOtlp)
                 {
-                    // The framework's own HTTP metrics duplicate the gateway's per-request ones and cost a histogram
-                    // record per request each; they are exported only where a collector asked for telemetry.
-                    metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddOtlpExporter();
+                    metrics.AddOtlpExporter();
+                    if (frameworkMetrics)
+                    {
+                        metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                    }
                 }
             });
 

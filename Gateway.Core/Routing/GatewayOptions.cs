@@ -25,6 +25,8 @@ public sealed record GatewayOptions
     public AdminConfig Admin { get; init; } = new();
 
     public Flows.FlowsConfig Flows { get; init; } = new();
+
+    public Observability.ObservabilityConfig Observability { get; init; } = new();
 }
 
 /// <summary>Who may reach the admin API and the metrics endpoint.</summary>

@@ -20,17 +20,23 @@ public sealed record ReceivedLog(string Service, string TraceId, string SpanId, 
 
 /// <summary>
 /// An OTLP/HTTP receiver inside the test process, on a real loopback port: it decodes what the gateway exports
-/// (protobuf <c>ExportTraceServiceRequest</c> and <c>ExportLogsServiceRequest</c>, field numbers from
-/// opentelemetry-proto, read with Google.Protobuf's wire reader) and answers as a collector does (an empty
-/// response message). Metrics are accepted and not decoded.
+/// (protobuf <c>ExportTraceServiceRequest</c>, <c>ExportLogsServiceRequest</c>, <c>ExportMetricsServiceRequest</c>;
+/// field numbers from opentelemetry-proto, read with Google.Protobuf's wire reader) and answers as a collector
+/// does (an empty response message). Of metrics, only their names are kept.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
     private TestUpstream? _server;
+    private int _metricExports;
 
     public ConcurrentQueue<ReceivedSpan> Spans { get; } = new();
 
     public ConcurrentQueue<ReceivedLog> Logs { get; } = new();
+
+    /// <summary>The names of every metric exported so far.</summary>
+    public ConcurrentDictionary<string, byte> MetricNames { get; } = new(StringComparer.Ordinal);
+
+    public int MetricExports => Volatile.Read(ref _metricExports);
 
     public string Url => _server!.Url;
 
@@ -70,7 +76,14 @@ public sealed class OtlpReceiver : IAsyncDisposable
             });
             app.MapPost("/v1/metrics", async (HttpRequest request) =>
             {
-                await ReadAsync(request);
+                // ExportMetricsServiceRequest{1: ResourceMetrics{2: ScopeMetrics{2: Metric{1: name}}}}
+                foreach (var metric in Message.Parse(await ReadAsync(request)).All(1).SelectMany(r => r.All(2)).SelectMany(scope => scope.All(2)))
+                {
+                    receiver.MetricNames.TryAdd(metric.Text(1), 0);
+                }
+
+                Interlocked.Increment(ref receiver._metricExports);
+
                 return Results.Bytes([], "application/x-protobuf");
             });
         });

@@ -58,6 +58,43 @@ public sealed class ObservabilityTests
         access.Body.Should().StartWith("{Method} {Path}", "the body is the template; the values are attributes");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_gateways_metrics_reach_an_OTLP_receiver_and_the_frameworks_own_only_when_configured(bool frameworkMetrics)
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
+        var config = GatewayConfig.Quotes(upstream.Url).Set("Gateway:Observability:FrameworkMetrics", frameworkMetrics);
+        await using var gateway = await GatewayProcess.StartAsync(config, new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        });
+
+        using (var response = await gateway.Client.GetAsync("/api/v1/quotes/measured"))
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        await Poll.UntilAsync(() => receiver.MetricNames.ContainsKey("gateway_requests_total"), Deadline, "the request counter over OTLP");
+        receiver.MetricNames.Keys.Should().Contain("gateway_request_duration_seconds");
+        if (frameworkMetrics)
+        {
+            await Poll.UntilAsync(() => receiver.MetricNames.ContainsKey("http.server.request.duration") && receiver.MetricNames.ContainsKey("http.client.request.duration"),
+                Deadline, "ASP.NET Core's and HttpClient's request durations over OTLP");
+        }
+        else
+        {
+            // Two more exports after the request was counted: anything recorded for it has been sent by then.
+            var seen = receiver.MetricExports;
+            await Poll.UntilAsync(() => receiver.MetricExports >= seen + 2, Deadline, "two more metric exports");
+            receiver.MetricNames.Keys.Should().NotContain(name => name.StartsWith("http.", StringComparison.Ordinal)
+                || name.StartsWith("kestrel.", StringComparison.Ordinal) || name.StartsWith("aspnetcore.", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public async Task Without_trace_export_the_upstream_still_continues_the_clients_trace_with_the_gateways_span_as_parent()
     {

@@ -85,6 +85,13 @@ public sealed class ConfigValidationTests
             .Should().Throw<OptionsValidationException>().WithMessage("*Gateway:Routes:quotes:ClusterId*");
     }
 
+    [Fact]
+    public void A_switch_that_is_not_a_boolean_fails_start_up_naming_the_key()
+    {
+        FluentActions.Invoking(() => TestGateway.Build(Valid().Set("Gateway:Observability:FrameworkMetrics", "sometimes")))
+            .Should().Throw<InvalidOperationException>().WithMessage("*Gateway:Observability:FrameworkMetrics*");
+    }
+
     [Theory]
     [InlineData("appsettings.json", new[] { "quotes", "quote-calculate", "tracking", "contracts", "webhooks" })]
     [InlineData("gateway.bcommerce.json", new[] { "clients", "catalog", "admin-catalog", "cart", "orders" })]
