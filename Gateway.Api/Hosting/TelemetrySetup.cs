@@ -104,6 +104,7 @@ internal static class TelemetrySetup
                 });
             }
         });
+        CachingLoggerFactory.Decorate(builder.Services);
     }
 }
 
