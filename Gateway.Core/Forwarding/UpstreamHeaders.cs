@@ -6,6 +6,8 @@ using Gateway.Core.Observability;
 using Microsoft.Net.Http.Headers;
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Core.Forwarding;
@@ -44,7 +46,11 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         }
 
         AddForwarded(context, upstream.Headers);
-        AddIdentity(context.User, upstream.Headers);
+        // Read through the feature: HttpContext.User would build an empty principal for every anonymous request.
+        if (context.Features.Get<IHttpAuthenticationFeature>()?.User is { } user)
+        {
+            AddIdentity(user, upstream.Headers);
+        }
         AddSession(context, upstream.Headers);
         upstream.Headers.TryAddWithoutValidation(HeaderRules.CorrelationId, CorrelationId.Get(context));
         upstream.Headers.TryAddWithoutValidation(HeaderRules.GatewayVersion, GatewayVersion);
@@ -53,7 +59,7 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
     private void AddForwarded(HttpContext context, System.Net.Http.Headers.HttpRequestHeaders target)
     {
         var request = context.Request;
-        var peer = context.Connection.RemoteIpAddress;
+        var peer = context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
         var peerText = peer is null ? "unknown" : (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
 
         if (trustedProxies.IsTrusted(peer))
