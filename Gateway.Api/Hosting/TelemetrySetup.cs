@@ -28,7 +28,8 @@ internal static class TelemetrySetup
         var serviceName = configuration["OTEL_SERVICE_NAME"] ?? "gateway";
         var instanceId = $"{Environment.MachineName}:{Environment.ProcessId}";
         // Read here, before the options exist; a value that is not a boolean fails start-up naming the key.
-        var frameworkMetrics = configuration.GetValue<bool>($"{Gateway.Core.Routing.GatewayOptions.SectionName}:Observability:FrameworkMetrics");
+        var frameworkMetrics = configuration.GetSection($"{Gateway.Core.Routing.GatewayOptions.SectionName}:Observability")
+            .Get<ObservabilityConfig>()?.FrameworkMetrics ?? false;
 
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: UpstreamHeaders.GatewayVersion, serviceInstanceId: instanceId))
