@@ -12,7 +12,7 @@ namespace Gateway.Tests.Unit;
 public sealed class LoggerFactoryTests
 {
     [Fact]
-    public async Task A_category_gets_the_same_logger_each_time_and_a_handler_per_request_builds_none()
+    public async Task A_category_gets_the_same_logger_each_time_and_handlers_made_per_request_share_it()
     {
         await using var app = TestGateway.Build(GatewayConfig.Quotes("http://127.0.0.1:5101").WithSharedSecret());
         var factory = app.Services.GetRequiredService<ILoggerFactory>();
