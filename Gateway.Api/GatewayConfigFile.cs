@@ -44,7 +44,9 @@ internal static class GatewayConfigFile
             }
         }
 
-        var replacement = new JsonConfigurationSource { Path = fullPath, Optional = false, ReloadOnChange = true };
+        // Watched like the appsettings.json it replaces, under the host's own switch for that.
+        var reload = configuration.GetValue("hostBuilder:reloadConfigOnChange", defaultValue: true);
+        var replacement = new JsonConfigurationSource { Path = fullPath, Optional = false, ReloadOnChange = reload };
         replacement.ResolveFileProvider();
         if (index >= 0)
         {

@@ -37,6 +37,8 @@ public sealed class GatewayProcess : IAsyncDisposable
             ["GATEWAY_CONFIG"] = EmptyConfig,
             ["Urls"] = $"http://127.0.0.1:{port}",
             ["DOTNET_gcServer"] = "0",
+            // Configuration files unwatched, as in TestGateway: inotify instances are a per-user limit (128).
+            ["DOTNET_hostBuilder__reloadConfigOnChange"] = "false",
         };
         foreach (var (key, value) in config.Settings)
         {

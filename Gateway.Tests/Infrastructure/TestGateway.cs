@@ -42,7 +42,9 @@ public sealed class TestGateway : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         return GatewayApplication.Build(
-            ["--urls", "http://127.0.0.1:0", $"--GATEWAY_CONFIG={EmptyConfig}"],
+            // No file watchers: every watcher is an inotify instance, the machine allows 128 per user, and the suite
+            // runs many hosts at once (a test that needs a reload adds its own watched file).
+            ["--urls", "http://127.0.0.1:0", $"--GATEWAY_CONFIG={EmptyConfig}", "--hostBuilder:reloadConfigOnChange=false"],
             builder =>
             {
                 builder.Configuration.AddInMemoryCollection(config.Settings);
