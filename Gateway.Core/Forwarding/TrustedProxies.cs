@@ -25,7 +25,7 @@ public sealed class TrustedProxies
     public IPAddress? ClientAddress(Microsoft.AspNetCore.Http.HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var peer = context.Connection.RemoteIpAddress;
+        var peer = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpConnectionFeature>()?.RemoteIpAddress;
         if (!IsTrusted(peer))
         {
             return peer;

@@ -7,6 +7,7 @@ using Gateway.Core.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.RateLimiting;
@@ -27,6 +28,7 @@ public sealed class GatewayRateLimiter(
     private const string StoreName = "rate-limit";
     private readonly RateLimitingConfig _config = options.Value.RateLimiting;
     private readonly ConcurrentDictionary<string, StrongBox> _queued = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, string> _policyHeaderItems = new(StringComparer.Ordinal);
 
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
@@ -118,10 +120,10 @@ public sealed class GatewayRateLimiter(
     private RateLimitEvaluation? Evaluate(HttpContext context, IRateLimitPolicyMetadata metadata)
     {
         var checks = new List<RateLimitCheck>(2);
-        var user = context.User;
+        var user = AuthenticatedUser(context);
         var userType = UserType(user);
         var isGatewayRoute = metadata is GatewayRoute;
-        var needsAuthentication = isGatewayRoute && _config.UserClasses.Count > 0 && user.Identity?.IsAuthenticated != true
+        var needsAuthentication = isGatewayRoute && _config.UserClasses.Count > 0 && user is null
             && context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
 
         if (isGatewayRoute && !needsAuthentication && _config.UserClasses.TryGetValue(userType, out var classPolicy))
@@ -143,12 +145,13 @@ public sealed class GatewayRateLimiter(
     {
         var partition = policy.Partition == RateLimitPartition.Global ? "*" : PartitionKey(context);
         // The braces are a Redis Cluster hash tag: the key lands on one slot whatever the prefix.
-        return new RateLimitCheck(policyName, policy, $"rl:{{{policyName}:{partition}}}", stores.For(policy));
+        var headerItem = _policyHeaderItems.GetOrAdd(policyName, static (name, policy) => RateLimitHeaders.PolicyItem(name, policy), policy);
+        return new RateLimitCheck(policyName, policy, $"rl:{{{policyName}:{partition}}}", stores.For(policy), headerItem);
     }
 
     private string PartitionKey(HttpContext context)
     {
-        if (context.User.Identity?.IsAuthenticated == true && context.User.FindFirst("sub")?.Value is { Length: > 0 } subject)
+        if (AuthenticatedUser(context)?.FindFirst("sub")?.Value is { Length: > 0 } subject)
         {
             return "u:" + (subject.AsSpan().IndexOfAny('{', '}') >= 0 ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(subject))) : subject);
         }
@@ -156,8 +159,12 @@ public sealed class GatewayRateLimiter(
         return "ip:" + (proxies.ClientAddress(context)?.ToString() ?? "unknown");
     }
 
-    private string UserType(ClaimsPrincipal user) =>
-        user.Identity?.IsAuthenticated != true ? "anonymous" : user.IsInRole(_config.AdminRole) ? "admin" : "authenticated";
+    private string UserType(ClaimsPrincipal? user) =>
+        user?.Identity?.IsAuthenticated != true ? "anonymous" : user.IsInRole(_config.AdminRole) ? "admin" : "authenticated";
+
+    // Through the feature: HttpContext.User would build an empty principal for every anonymous request.
+    private static ClaimsPrincipal? AuthenticatedUser(HttpContext context) =>
+        context.Features.Get<IHttpAuthenticationFeature>()?.User is { Identity.IsAuthenticated: true } user ? user : null;
 
     /// <summary>On a public route a token is not required, but a valid one still earns its user's class budget.</summary>
     private async Task ClassifyBearerAsync(HttpContext context, RateLimitEvaluation evaluation)

@@ -1,9 +1,12 @@
 namespace Gateway.Core.RateLimiting;
 
 /// <summary>One policy to pass for one request: the policy, the partition's key and the store that decides.</summary>
-internal sealed class RateLimitCheck(string policyName, RateLimitPolicyConfig policy, string key, IRateLimitStore store)
+internal sealed class RateLimitCheck(string policyName, RateLimitPolicyConfig policy, string key, IRateLimitStore store, string policyHeaderItem)
 {
     public string PolicyName { get; } = policyName;
+
+    /// <summary>This policy's item of the <c>RateLimit-Policy</c> header (the same for every request).</summary>
+    public string PolicyHeaderItem { get; } = policyHeaderItem;
 
     public RateLimitPolicyConfig Policy { get; } = policy;
 
@@ -35,9 +38,31 @@ internal sealed class RateLimitEvaluation(string route, string userType, List<Ra
 
     public RateLimitCheck? Denied => Checks.FirstOrDefault(c => c.Decision is { Allowed: false });
 
-    /// <summary>The check closest to refusing: its figures go in the X-RateLimit-* headers.</summary>
-    public RateLimitCheck? Binding => Checks.Where(c => c.Decision is not null)
-        .OrderBy(c => c.Decision!.Value.Allowed ? 1 : 0)
-        .ThenBy(c => c.Decision!.Value.Remaining)
-        .FirstOrDefault();
+    /// <summary>
+    /// The check closest to refusing: its figures go in the X-RateLimit-* headers. A refusal first, then the fewest
+    /// permits left; the first in order among equals.
+    /// </summary>
+    public RateLimitCheck? Binding
+    {
+        get
+        {
+            RateLimitCheck? binding = null;
+            foreach (var check in Checks)
+            {
+                if (check.Decision is not { } decision)
+                {
+                    continue;
+                }
+
+                if (binding?.Decision is not { } best
+                    || (best.Allowed && !decision.Allowed)
+                    || (best.Allowed == decision.Allowed && decision.Remaining < best.Remaining))
+                {
+                    binding = check;
+                }
+            }
+
+            return binding;
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Gateway.Core.Observability;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -28,19 +27,9 @@ public static class RateLimitHeaders
         headers["X-RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers["X-RateLimit-Reset"] = (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + resetSeconds).ToString(CultureInfo.InvariantCulture);
 
-        var policies = new StringBuilder();
-        foreach (var check in evaluation.Checks)
-        {
-            if (check.Decision is null)
-            {
-                continue;
-            }
-
-            policies.Append(policies.Length == 0 ? string.Empty : ", ")
-                .Append(CultureInfo.InvariantCulture, $"\"{check.PolicyName}\";q={check.Policy.PermitLimit};w={Seconds(check.Policy.Window)}");
-        }
-
-        headers["RateLimit-Policy"] = policies.ToString();
+        headers["RateLimit-Policy"] = evaluation.Checks.Count == 1
+            ? binding.PolicyHeaderItem
+            : string.Join(", ", evaluation.Checks.Where(check => check.Decision is not null).Select(check => check.PolicyHeaderItem));
         headers["RateLimit"] = string.Create(CultureInfo.InvariantCulture, $"\"{binding.PolicyName}\";r={decision.Remaining};t={resetSeconds}");
     }
 
@@ -76,6 +65,10 @@ public static class RateLimitHeaders
         problem.Extensions["retryAfter"] = retryAfter;
         await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
     }
+
+    /// <summary>One policy's item of <c>RateLimit-Policy</c>, e.g. <c>"quotes";q=100;w=60</c>.</summary>
+    internal static string PolicyItem(string name, RateLimitPolicyConfig policy) =>
+        string.Create(CultureInfo.InvariantCulture, $"\"{name}\";q={policy.PermitLimit};w={Seconds(policy.Window)}");
 
     private static long Seconds(TimeSpan value) => (long)Math.Ceiling(Math.Max(0, value.TotalSeconds));
 }

@@ -141,7 +141,16 @@ public sealed class RateLimitRedisTests : IAsyncLifetime
             .Set("Gateway:RateLimiting:UserClasses:Authenticated:Window", "00:00:30");
         await using var gateway = await TestGateway.StartAsync(config);
 
-        (await Admitted(gateway, null, 6)).Should().Be(2, "the anonymous class (2) is tighter than the route (4)");
+        using (var first = await gateway.Client.GetAsync("/api/v1/quotes/x"))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.OK);
+            Header(first, "RateLimit-Policy").Should().Be("\"class-anonymous\";q=2;w=30, \"limited\";q=4;w=30", "every policy that applied");
+            Header(first, "X-RateLimit-Limit").Should().Be("2", "the figures are the policy closest to refusing");
+            Header(first, "X-RateLimit-Remaining").Should().Be("1");
+            Header(first, "RateLimit").Should().StartWith("\"class-anonymous\";r=1;t=");
+        }
+
+        (await Admitted(gateway, null, 5)).Should().Be(1, "the anonymous class (2) is tighter than the route (4)");
         (await Admitted(gateway, Tokens.Hs256(new { sub = "carol" }), 8)).Should().Be(4, "the route (4) is tighter than the authenticated class (6)");
     }
 
