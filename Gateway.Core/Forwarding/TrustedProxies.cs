@@ -18,6 +18,13 @@ public sealed class TrustedProxies
         _networks = entries.Where(e => e.Contains('/', StringComparison.Ordinal)).Select(IPNetwork.Parse).ToArray();
     }
 
+    /// <summary>The TCP peer. Read through the feature: <c>HttpContext.Connection</c> allocates a wrapper per request.</summary>
+    public static IPAddress? Peer(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpConnectionFeature>()?.RemoteIpAddress;
+    }
+
     /// <summary>
     /// The client's address: the peer, or when the peer is a trusted proxy, the right-most X-Forwarded-For entry
     /// that is not itself a trusted proxy (entries further left were written by the client and prove nothing).
@@ -25,7 +32,7 @@ public sealed class TrustedProxies
     public IPAddress? ClientAddress(Microsoft.AspNetCore.Http.HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var peer = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpConnectionFeature>()?.RemoteIpAddress;
+        var peer = Peer(context);
         if (!IsTrusted(peer))
         {
             return peer;

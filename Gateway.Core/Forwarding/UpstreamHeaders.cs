@@ -6,8 +6,6 @@ using Gateway.Core.Observability;
 using Microsoft.Net.Http.Headers;
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Core.Forwarding;
@@ -46,8 +44,7 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         }
 
         AddForwarded(context, upstream.Headers);
-        // Read through the feature: HttpContext.User would build an empty principal for every anonymous request.
-        if (context.Features.Get<IHttpAuthenticationFeature>()?.User is { } user)
+        if (IdentityClaims.AuthenticatedUser(context) is { } user)
         {
             AddIdentity(user, upstream.Headers);
         }
@@ -59,7 +56,7 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
     private void AddForwarded(HttpContext context, System.Net.Http.Headers.HttpRequestHeaders target)
     {
         var request = context.Request;
-        var peer = context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
+        var peer = TrustedProxies.Peer(context);
         var peerText = peer is null ? "unknown" : (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
 
         if (trustedProxies.IsTrusted(peer))
@@ -78,11 +75,6 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
 
     private static void AddIdentity(ClaimsPrincipal user, System.Net.Http.Headers.HttpRequestHeaders target)
     {
-        if (user.Identity?.IsAuthenticated != true)
-        {
-            return;
-        }
-
         if (user.FindFirst("sub")?.Value is { } subject)
         {
             target.TryAddWithoutValidation(HeaderRules.UserId, subject);

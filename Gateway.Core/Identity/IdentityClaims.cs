@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace Gateway.Core.Identity;
 
@@ -7,6 +9,16 @@ namespace Gateway.Core.Identity;
 public static class IdentityClaims
 {
     public const string RoleClaimType = "roles";
+
+    /// <summary>
+    /// The request's user when authentication has established one, else null. Read through the feature because
+    /// <c>HttpContext.User</c> builds an empty principal for every anonymous request that asks.
+    /// </summary>
+    public static ClaimsPrincipal? AuthenticatedUser(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Features.Get<IHttpAuthenticationFeature>()?.User is { Identity.IsAuthenticated: true } user ? user : null;
+    }
 
     /// <summary>
     /// Adds Keycloak's <c>realm_access.roles</c> and <c>resource_access.{client}.roles</c> (one client, or every one

@@ -7,7 +7,6 @@ using Gateway.Core.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.RateLimiting;
@@ -120,7 +119,7 @@ public sealed class GatewayRateLimiter(
     private RateLimitEvaluation? Evaluate(HttpContext context, IRateLimitPolicyMetadata metadata)
     {
         var checks = new List<RateLimitCheck>(2);
-        var user = AuthenticatedUser(context);
+        var user = Identity.IdentityClaims.AuthenticatedUser(context);
         var userType = UserType(user);
         var isGatewayRoute = metadata is GatewayRoute;
         var needsAuthentication = isGatewayRoute && _config.UserClasses.Count > 0 && user is null
@@ -151,7 +150,7 @@ public sealed class GatewayRateLimiter(
 
     private string PartitionKey(HttpContext context)
     {
-        if (AuthenticatedUser(context)?.FindFirst("sub")?.Value is { Length: > 0 } subject)
+        if (Identity.IdentityClaims.AuthenticatedUser(context)?.FindFirst("sub")?.Value is { Length: > 0 } subject)
         {
             return "u:" + (subject.AsSpan().IndexOfAny('{', '}') >= 0 ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(subject))) : subject);
         }
@@ -162,9 +161,6 @@ public sealed class GatewayRateLimiter(
     private string UserType(ClaimsPrincipal? user) =>
         user?.Identity?.IsAuthenticated != true ? "anonymous" : user.IsInRole(_config.AdminRole) ? "admin" : "authenticated";
 
-    // Through the feature: HttpContext.User would build an empty principal for every anonymous request.
-    private static ClaimsPrincipal? AuthenticatedUser(HttpContext context) =>
-        context.Features.Get<IHttpAuthenticationFeature>()?.User is { Identity.IsAuthenticated: true } user ? user : null;
 
     /// <summary>On a public route a token is not required, but a valid one still earns its user's class budget.</summary>
     private async Task ClassifyBearerAsync(HttpContext context, RateLimitEvaluation evaluation)
