@@ -128,7 +128,7 @@ done
 
 redis_calls() { [ -n "${REDIS_PORT:-}" ] && redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[=,:]' '/^cmdstat_(evalsha|eval|evalsha_ro):/ {s+=$3} END {print s+0}' || echo 0; }
 : >"$OUT/redis.csv"
-run_wrk() { # target conns round
+run_wrk() { # target conns round pair (the target this run is paired with, or -)
   local text before after requests
   mapfile -t extra < <(wrk_args "$1")
   before=$(redis_calls)
@@ -136,7 +136,7 @@ run_wrk() { # target conns round
   after=$(redis_calls)
   requests=$(awk '/requests in/ {print $1}' <<<"$text")
   [[ "$1" == gateway-rl-* ]] && echo "$1,$2,$((after - before)),$requests" >>"$OUT/redis.csv"
-  python3 bench/report.py parse "$1" "$2" "$3" <<<"$text" >>"$RAW"
+  python3 bench/report.py parse "$1" "$2" "$3" "$4" <<<"$text" >>"$RAW"
 }
 
 # Long enough for tiered JIT to finish on every target (the gateway has more code to tier up than YARP;
@@ -149,13 +149,29 @@ for conns in $CONNECTIONS; do
   done
 done
 
-echo "target,conns,round,rps,p50_ms,p99_ms,non2xx" >"$RAW"
+echo "target,conns,round,pair,rps,p50_ms,p99_ms,non2xx" >"$RAW"
+# Every compared target runs right next to a run of the plain gateway, the pair's order alternating from round to
+# round, and a ratio is judged on the median of its pairs. The machine's speed drifts over tens of seconds (other
+# tenants of the host), so a ratio of runs taken a minute apart measured the drift as much as the difference.
+paired=()
+for target in $TARGETS; do
+  [[ "$target" != gateway && "$target" != direct && " $TARGETS " == *" gateway "* ]] && paired+=("$target")
+done
 started=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
   for conns in $CONNECTIONS; do
     for target in $TARGETS; do
-      echo "round $round, $conns connections, $target"
-      run_wrk "$target" "$conns" "$round"
+      if [[ " ${paired[*]} " == *" $target "* ]]; then
+        echo "round $round, $conns connections, gateway and $target"
+        if (( round % 2 )); then
+          run_wrk gateway "$conns" "$round" "$target"; run_wrk "$target" "$conns" "$round" "$target"
+        else
+          run_wrk "$target" "$conns" "$round" "$target"; run_wrk gateway "$conns" "$round" "$target"
+        fi
+      elif [[ "$target" != gateway || ${#paired[@]} -eq 0 ]]; then
+        echo "round $round, $conns connections, $target"
+        run_wrk "$target" "$conns" "$round" -
+      fi
     done
   done
 done
