@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Gateway.Core.Forwarding;
+using Gateway.Core.Identity;
 using Gateway.Core.Routing;
 using Gateway.Core.Storage;
 using Microsoft.AspNetCore.Authentication;
@@ -119,7 +120,7 @@ public sealed class GatewayRateLimiter(
     private RateLimitEvaluation? Evaluate(HttpContext context, IRateLimitPolicyMetadata metadata)
     {
         var checks = new List<RateLimitCheck>(2);
-        var user = Identity.IdentityClaims.AuthenticatedUser(context);
+        var user = IdentityClaims.AuthenticatedUser(context);
         var userType = UserType(user);
         var isGatewayRoute = metadata is GatewayRoute;
         var needsAuthentication = isGatewayRoute && _config.UserClasses.Count > 0 && user is null
@@ -150,7 +151,7 @@ public sealed class GatewayRateLimiter(
 
     private string PartitionKey(HttpContext context)
     {
-        if (Identity.IdentityClaims.AuthenticatedUser(context)?.FindFirst("sub")?.Value is { Length: > 0 } subject)
+        if (IdentityClaims.AuthenticatedUser(context)?.FindFirst("sub")?.Value is { Length: > 0 } subject)
         {
             return "u:" + (subject.AsSpan().IndexOfAny('{', '}') >= 0 ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(subject))) : subject);
         }
@@ -160,7 +161,6 @@ public sealed class GatewayRateLimiter(
 
     private string UserType(ClaimsPrincipal? user) =>
         user?.Identity?.IsAuthenticated != true ? "anonymous" : user.IsInRole(_config.AdminRole) ? "admin" : "authenticated";
-
 
     /// <summary>On a public route a token is not required, but a valid one still earns its user's class budget.</summary>
     private async Task ClassifyBearerAsync(HttpContext context, RateLimitEvaluation evaluation)
