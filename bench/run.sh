@@ -59,6 +59,7 @@ U1=$(freeport); U2=$(freeport); U3=$(freeport); upstream "$U1,$U2,$U3"
 declare -A URL
 URL[direct]="http://127.0.0.1:$U1/quotes/_debug/hello"
 declare -A HDR
+declare -A PARTNER # the run each compared target is paired with, when not the plain gateway
 if [[ " $TARGETS " == *" gateway "* || " $TARGETS " == *" gateway-auth "* ]]; then
   P=$(freeport); gateway gateway "$P" "http://127.0.0.1:$U1"
   URL[gateway]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"
@@ -73,7 +74,8 @@ if [[ " $TARGETS " == *" gateway-rl-"* ]]; then
   # Rate-limited copies of the quotes route on Redis, a limit never reached: exact (one script call per request,
   # fixed window), approximate (batches of 1000 permits), and exact on the seed's sliding log, which with a limit
   # never reached keeps every request of the minute in one sorted set (hundreds of thousands of members, far
-  # more than any real per-client limit holds). Compared with the unlimited route of the "gateway" process.
+  # more than any real per-client limit holds). Each is compared with the same route without a limit in the
+  # same process (like the authenticated route): a pair then differs only by the limiter.
   EXTRA_ENV=(Gateway__Redis__Configuration="127.0.0.1:$REDIS_PORT"
     Gateway__RateLimiting__Policies__bench-exact__PermitLimit=1000000000 Gateway__RateLimiting__Policies__bench-exact__Mode=Exact
     Gateway__RateLimiting__Policies__bench-exact__Algorithm=FixedWindow
@@ -86,8 +88,12 @@ if [[ " $TARGETS " == *" gateway-rl-"* ]]; then
     Gateway__Routes__rlexact__Path='/bench/exact/{**rest}' Gateway__Routes__rlexact__ClusterId=quote-service Gateway__Routes__rlexact__Methods__0=GET
     Gateway__Routes__rlexact__Transform__PathRemovePrefix=/bench/exact Gateway__Routes__rlexact__RateLimitPolicy=bench-exact
     Gateway__Routes__rlapprox__Path='/bench/approx/{**rest}' Gateway__Routes__rlapprox__ClusterId=quote-service Gateway__Routes__rlapprox__Methods__0=GET
-    Gateway__Routes__rlapprox__Transform__PathRemovePrefix=/bench/approx Gateway__Routes__rlapprox__RateLimitPolicy=bench-approx)
+    Gateway__Routes__rlapprox__Transform__PathRemovePrefix=/bench/approx Gateway__Routes__rlapprox__RateLimitPolicy=bench-approx
+    Gateway__Routes__rlnone__Path='/bench/unlimited/{**rest}' Gateway__Routes__rlnone__ClusterId=quote-service Gateway__Routes__rlnone__Methods__0=GET
+    Gateway__Routes__rlnone__Transform__PathRemovePrefix=/bench/unlimited)
   P=$(freeport); gateway gateway-redis "$P" "http://127.0.0.1:$U1"; EXTRA_ENV=()
+  URL[gateway-redis]="http://127.0.0.1:$P/bench/unlimited/quotes/_debug/hello"
+  PARTNER[gateway-rl-exact]=gateway-redis; PARTNER[gateway-rl-approx]=gateway-redis; PARTNER[gateway-rl-sliding]=gateway-redis
   URL[gateway-rl-exact]="http://127.0.0.1:$P/bench/exact/quotes/_debug/hello"
   URL[gateway-rl-approx]="http://127.0.0.1:$P/bench/approx/quotes/_debug/hello"
   URL[gateway-rl-sliding]="http://127.0.0.1:$P/bench/sliding/quotes/_debug/hello"
@@ -121,7 +127,8 @@ fi
 wrk_args() { # target -> wrk's header option, if the target needs one
   if [ -n "${HDR[$1]:-}" ]; then printf '%s\n' -H "${HDR[$1]}"; fi
 }
-for target in $TARGETS; do
+partners=$(printf '%s\n' "${PARTNER[@]}" | sort -u | tr '\n' ' ')
+for target in $TARGETS $partners; do
   mapfile -t extra < <(wrk_args "$target")
   curl -fs "${extra[@]}" "${URL[$target]}" >/dev/null || { echo "$target does not answer ${URL[$target]}" >&2; exit 1; }
 done
@@ -143,32 +150,35 @@ run_wrk() { # target conns round pair (the target this run is paired with, or -)
 # a 3 s warm-up measured its JIT, not its steady state). Same warm-up for all targets.
 echo "Warming up (${WARMUP}s per target per connection count)..."
 for conns in $CONNECTIONS; do
-  for target in $TARGETS; do
+  for target in $TARGETS $partners; do
     mapfile -t extra < <(wrk_args "$target")
     timeout $((WARMUP + 30)) wrk -t2 -c"$conns" -d"${WARMUP}s" "${extra[@]}" "${URL[$target]}" >/dev/null
   done
 done
 
 echo "target,conns,round,pair,rps,p50_ms,p99_ms,non2xx" >"$RAW"
-# Every compared target runs right next to a run of the plain gateway, the pair's order alternating from round to
-# round, and a ratio is judged on the median of its pairs. The machine's speed drifts over tens of seconds (other
+# Every compared target runs right next to a run of its partner (the plain gateway, or the same process's
+# unlimited route for a rate-limited one), the pair's order alternating from round to round, and a ratio is
+# judged on the median of its pairs. The machine's speed drifts over tens of seconds (other
 # tenants of the host), so a ratio of runs taken a minute apart measured the drift as much as the difference.
-paired=()
+paired=(); gateway_paired=
 for target in $TARGETS; do
-  [[ "$target" != gateway && "$target" != direct && " $TARGETS " == *" gateway "* ]] && paired+=("$target")
+  [[ "$target" != gateway && "$target" != direct && ( -n "${PARTNER[$target]:-}" || " $TARGETS " == *" gateway "* ) ]] && paired+=("$target")
+  [[ " ${paired[*]} " == *" $target "* && -z "${PARTNER[$target]:-}" ]] && gateway_paired=1
 done
 started=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
   for conns in $CONNECTIONS; do
     for target in $TARGETS; do
       if [[ " ${paired[*]} " == *" $target "* ]]; then
-        echo "round $round, $conns connections, gateway and $target"
+        partner=${PARTNER[$target]:-gateway}
+        echo "round $round, $conns connections, $partner and $target"
         if (( round % 2 )); then
-          run_wrk gateway "$conns" "$round" "$target"; run_wrk "$target" "$conns" "$round" "$target"
+          run_wrk "$partner" "$conns" "$round" "$target"; run_wrk "$target" "$conns" "$round" "$target"
         else
-          run_wrk "$target" "$conns" "$round" "$target"; run_wrk gateway "$conns" "$round" "$target"
+          run_wrk "$target" "$conns" "$round" "$target"; run_wrk "$partner" "$conns" "$round" "$target"
         fi
-      elif [[ "$target" != gateway || ${#paired[@]} -eq 0 ]]; then
+      elif [[ "$target" != gateway || -z "$gateway_paired" ]]; then
         echo "round $round, $conns connections, $target"
         run_wrk "$target" "$conns" "$round" -
       fi
