@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using Gateway.Core.Observability;
 using Gateway.Core.Routing;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -32,12 +31,6 @@ internal sealed class HttpForwarder(
     {
         var route = context.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>()
             ?? throw new InvalidOperationException("The forwarder runs only on gateway route endpoints.");
-
-        // What the upstream answers passes through as it is, even an empty 404.
-        if (context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
-        {
-            statusCodePages.Enabled = false;
-        }
 
         var proxy = new ProxyRequestFeature(route.Id, route.ClusterId);
         context.Features.Set(proxy);
@@ -176,7 +169,8 @@ internal sealed class HttpForwarder(
     }
 
     /// <summary>Copies the body as it arrives; returns the bytes the client was sent.</summary>
-    private async Task<long> CopyResponseBodyAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, CancellationToken cancellationToken)
+    // A ValueTask: a small body is copied without waiting, and a Task<long> would then be allocated per request.
+    private async ValueTask<long> CopyResponseBodyAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         long copied = 0;
         if (response.Content.Headers.ContentLength == 0)

@@ -40,6 +40,13 @@ public sealed class ForwardingFixture : IAsyncLifetime
     {
         Upstream = await TestUpstream.StartAsync(app =>
         {
+            // Headers sent before any body: chunked, so the answer carries neither a length nor a type.
+            app.MapGet("/quotes/missing", async (HttpContext context) =>
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                await context.Response.StartAsync();
+            });
+            app.MapGet("/quotes/broken", () => Results.Text("upstream's own words", statusCode: StatusCodes.Status500InternalServerError));
             app.MapGet("/quotes/headers-out", (HttpContext context) =>
             {
                 context.Response.Headers["X-Upstream-Custom"] = "yes";

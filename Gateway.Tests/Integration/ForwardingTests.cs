@@ -43,6 +43,20 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task An_upstream_error_passes_through_as_the_upstream_wrote_it()
+    {
+        using var missing = await Client.GetAsync("/api/v1/quotes/missing");
+        missing.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        missing.Content.Headers.ContentType.Should().BeNull();
+        (await missing.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+
+        using var broken = await Client.GetAsync("/api/v1/quotes/broken");
+        broken.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        broken.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
+        (await broken.Content.ReadAsStringAsync()).Should().Be("upstream's own words");
+    }
+
+    [Fact]
     public async Task An_unreachable_upstream_gets_502_problem()
     {
         using var response = await Client.GetAsync("/api/v1/dead/x");
