@@ -43,6 +43,29 @@ def judged(name: str, ratios: list, goal, at_least: bool = True):
     return name, ok, f"{median:.2f}x, median of {len(ratios)} pairs, {min(ratios):.2f}-{max(ratios):.2f}"
 
 
+def goal_verdicts(rows: list, conns: list) -> list:
+    """Every goal's verdict on its pairs, per connection count."""
+    verdicts = []
+    for c in conns:
+        checks = [
+            judged(f"gateway throughput >= 0.9x YARP at {c} conns", pair_ratios(rows, "yarp", c, "rps", over_partner=False), 0.9),
+            judged(f"gateway p99 <= 1.2x YARP at {c} conns", pair_ratios(rows, "yarp", c, "p99_ms", over_partner=False), 1.2, at_least=False),
+            judged(f"three-instance WRR >= 0.9x single instance at {c} conns", pair_ratios(rows, "gateway-3x", c, "rps"), 0.9),
+        ]
+        unlimited = "the same process's unlimited route"
+        for target, floor, what, partner in (
+                ("gateway-auth", 0.8, "authenticated route (HS256 + revocation check)", "the anonymous route"),
+                ("gateway-rl-exact", 0.7, "rate-limited route, exact on Redis (fixed window)", unlimited),
+                ("gateway-rl-approx", 0.9, "rate-limited route, approximate on Redis", unlimited),
+                ("gateway-traced", 0.8, "tracing 100 % + metrics + access logs", "the plain gateway"),
+                # Reported, not judged: with a limit never reached, the sliding log holds every request of the window.
+                ("gateway-rl-sliding", None, "rate-limited route, exact sliding log on Redis,", unlimited)):
+            goal = "vs" if floor is None else f">= {floor}x"
+            checks.append(judged(f"{what} {goal} {partner} at {c} conns", pair_ratios(rows, target, c, "rps"), floor))
+        verdicts += [check for check in checks if check]
+    return verdicts
+
+
 def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis_file: str = "") -> None:
     rows = list(csv.DictReader(open(raw)))
     rss = {name: int(kb) for name, kb in (line.strip().split(",") for line in open(rss_file) if line.strip())}
@@ -72,24 +95,7 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis
             mem = f"{rss[t] / 1024:.0f}" if t in rss else "-"
             print(f"| {t} | {c} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {ratio} | {p99} | {mem} | {r['non2xx']} |")
     print()
-    verdicts = []
-    for c in conns:
-        checks = [
-            judged(f"gateway throughput >= 0.9x YARP at {c} conns", pair_ratios(rows, "yarp", c, "rps", over_partner=False), 0.9),
-            judged(f"gateway p99 <= 1.2x YARP at {c} conns", pair_ratios(rows, "yarp", c, "p99_ms", over_partner=False), 1.2, at_least=False),
-            judged(f"three-instance WRR >= 0.9x single instance at {c} conns", pair_ratios(rows, "gateway-3x", c, "rps"), 0.9),
-        ]
-        unlimited = "the same process's unlimited route"
-        for target, floor, what, partner in (
-                ("gateway-auth", 0.8, "authenticated route (HS256 + revocation check)", "the anonymous route"),
-                ("gateway-rl-exact", 0.7, "rate-limited route, exact on Redis (fixed window)", unlimited),
-                ("gateway-rl-approx", 0.9, "rate-limited route, approximate on Redis", unlimited),
-                ("gateway-traced", 0.8, "tracing 100 % + metrics + access logs", "the plain gateway"),
-                # Reported, not judged: with a limit never reached, the sliding log holds every request of the window.
-                ("gateway-rl-sliding", None, "rate-limited route, exact sliding log on Redis,", unlimited)):
-            goal = "vs" if floor is None else f">= {floor}x"
-            checks.append(judged(f"{what} {goal} {partner} at {c} conns", pair_ratios(rows, target, c, "rps"), floor))
-        verdicts += [check for check in checks if check]
+    verdicts = goal_verdicts(rows, conns)
     if "gateway" in rss and "yarp" in rss:
         verdicts.append(("gateway peak RSS <= 1.5x YARP", rss["gateway"] / rss["yarp"] <= 1.5, f"{rss['gateway'] / rss['yarp']:.2f}x"))
     for name, ok, figure in verdicts:
@@ -107,8 +113,24 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis
                 print(f"- Redis script calls per request, {target}: {n / requests:.3f} ({n} calls for {requests} requests, INFO commandstats)")
 
 
+def pool(*raws: str) -> None:
+    """Verdicts on the pairs of several runs of one build taken together (rounds renumbered so pairs stay apart)."""
+    rows, offset = [], 0
+    for raw in raws:
+        run = list(csv.DictReader(open(raw)))
+        for r in run:
+            r["round"] = str(int(r["round"]) + offset)
+        offset = max([offset] + [int(r["round"]) for r in run])
+        rows += run
+    print(f"Pooled pairs of {len(raws)} runs: {', '.join(raws)}")
+    for name, ok, figure in goal_verdicts(rows, sorted({int(r["conns"]) for r in rows})):
+        print(f"- {'INFO' if ok is None else 'PASS' if ok else 'FAIL'}: {name} ({figure})")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "parse":
         parse(*sys.argv[2:6])
+    elif sys.argv[1] == "pool":
+        pool(*sys.argv[2:])
     else:
         table(*sys.argv[2:8])
