@@ -159,8 +159,8 @@ done
 echo "target,conns,round,pair,rps,p50_ms,p99_ms,non2xx" >"$RAW"
 # Every compared target runs right next to a run of its partner (the plain gateway, or the same process's
 # unlimited route for a rate-limited one), the pair's order alternating from round to round, and a ratio is
-# judged on the median of its pairs. The machine's speed drifts over tens of seconds (other
-# tenants of the host), so a ratio of runs taken a minute apart measured the drift as much as the difference.
+# judged on the median of its pairs. The machine's speed drifts over tens of seconds (other tenants of the
+# host), so a ratio of runs taken a minute apart measured the drift as much as the difference.
 paired=(); gateway_paired=
 for target in $TARGETS; do
   [[ "$target" != gateway && "$target" != direct && ( -n "${PARTNER[$target]:-}" || " $TARGETS " == *" gateway "* ) ]] && paired+=("$target")
