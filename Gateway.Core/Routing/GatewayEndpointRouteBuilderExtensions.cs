@@ -11,6 +11,8 @@ namespace Gateway.Core.Routing;
 
 public static partial class GatewayEndpointRouteBuilderExtensions
 {
+    private static readonly Microsoft.AspNetCore.Mvc.SkipStatusCodePagesAttribute SkipStatusCodePages = new();
+
     /// <summary>
     /// Maps each configured route as a route group whose single endpoint forwards. The groups are returned by
     /// route id so the host can attach auth, rate limiting or CORS conventions to one route the framework's way.
@@ -28,7 +30,9 @@ public static partial class GatewayEndpointRouteBuilderExtensions
         {
             var route = new GatewayRoute(id, config, options.Limits);
             var group = endpoints.MapGroup(route.Pattern.RawText!);
-            group.WithMetadata(route).WithDisplayName($"gateway route {id}");
+            // What the upstream answered passes through as it is, even an empty 404; the gateway's own refusals
+            // on these routes are written as problems where they are made.
+            group.WithMetadata(route, SkipStatusCodePages).WithDisplayName($"gateway route {id}");
 
             var endpoint = config.Methods.Length == 0
                 ? group.Map(string.Empty, forward)
