@@ -66,6 +66,11 @@ def goal_verdicts(rows: list, conns: list) -> list:
     return verdicts
 
 
+def print_verdicts(verdicts: list) -> None:
+    for name, ok, figure in verdicts:
+        print(f"- {'INFO' if ok is None else 'PASS' if ok else 'FAIL'}: {name} ({figure})")
+
+
 def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis_file: str = "") -> None:
     rows = list(csv.DictReader(open(raw)))
     rss = {name: int(kb) for name, kb in (line.strip().split(",") for line in open(rss_file) if line.strip())}
@@ -98,8 +103,7 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis
     verdicts = goal_verdicts(rows, conns)
     if "gateway" in rss and "yarp" in rss:
         verdicts.append(("gateway peak RSS <= 1.5x YARP", rss["gateway"] / rss["yarp"] <= 1.5, f"{rss['gateway'] / rss['yarp']:.2f}x"))
-    for name, ok, figure in verdicts:
-        print(f"- {'INFO' if ok is None else 'PASS' if ok else 'FAIL'}: {name} ({figure})")
+    print_verdicts(verdicts)
     if redis_file:
         calls = {}
         for line in open(redis_file):
@@ -123,8 +127,7 @@ def pool(*raws: str) -> None:
         offset = max([offset] + [int(r["round"]) for r in run])
         rows += run
     print(f"Pooled pairs of {len(raws)} runs: {', '.join(raws)}")
-    for name, ok, figure in goal_verdicts(rows, sorted({int(r["conns"]) for r in rows})):
-        print(f"- {'INFO' if ok is None else 'PASS' if ok else 'FAIL'}: {name} ({figure})")
+    print_verdicts(goal_verdicts(rows, sorted({int(r["conns"]) for r in rows})))
 
 
 if __name__ == "__main__":
