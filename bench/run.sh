@@ -21,37 +21,9 @@ rm -f "$OUT"/*.pid
 install_missing wrk:wrk redis-server:redis-server redis-cli:redis-tools node:nodejs npm:npm openssl:openssl
 [ -d testinfra/node_modules ] || (cd testinfra && npm ci --no-audit --no-fund --loglevel=error)
 
-JWT_SECRET=bench-secret-0123456789abcdef0123456789
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-now=$(date +%s)
-TOKEN_HEADER=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-TOKEN_PAYLOAD=$(printf '{"iss":"smartenvios","aud":"smartenvios-api","sub":"bench","iat":%s,"nbf":%s,"exp":%s,"jti":"bench-%s"}' "$now" "$now" $((now + 7200)) "$now" | b64url)
-TOKEN="$TOKEN_HEADER.$TOKEN_PAYLOAD.$(printf '%s.%s' "$TOKEN_HEADER" "$TOKEN_PAYLOAD" | openssl dgst -sha256 -hmac "$JWT_SECRET" -binary | b64url)"
+mint_bench_token
 
 build_release Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj bench/YarpBaseline/YarpBaseline.csproj
-
-upstream() { # ports (comma-separated) -> one quotes process listening on each: the instances of a cluster
-  dotnet samples/Upstreams/bin/Release/net10.0/Upstreams.dll --service quotes --port "$1" --debug-endpoints >"$LOGS/upstream.log" 2>&1 &
-  pids+=($!)
-  for port in ${1//,/ }; do wait_ready "http://127.0.0.1:$port/health"; done
-}
-
-EXTRA_ENV=()
-gateway() { # name port destinations...   (plus EXTRA_ENV)
-  local name=$1 port=$2; shift 2
-  # The shipped SmartEnvios config, its quotes rate limit off (YARP has none), plus one authenticated bench route.
-  local env=(Urls="http://127.0.0.1:$port" JWT_SECRET=$JWT_SECRET Serilog__MinimumLevel__Default=Warning
-             Gateway__Routes__quotes__RateLimitPolicy= Gateway__Clusters__quote-service__HealthCheck__Interval=00:00:05
-             Gateway__Routes__authbench__Path='/bench/auth/{**rest}' Gateway__Routes__authbench__ClusterId=quote-service
-             Gateway__Routes__authbench__Methods__0=GET Gateway__Routes__authbench__Authorization=Authenticated
-             Gateway__Routes__authbench__Transform__PathRemovePrefix=/bench/auth "${EXTRA_ENV[@]}")
-  local i=1
-  for address in "$@"; do env+=("Gateway__Clusters__quote-service__Destinations__quotes-${i}__Address=$address"); i=$((i + 1)); done
-  env "${env[@]}" dotnet Gateway.Api/bin/Release/net10.0/Gateway.Api.dll >"$LOGS/$name.log" 2>&1 &
-  pids+=($!)
-  echo $! >"$OUT/$name.pid"
-  wait_ready "http://127.0.0.1:$port/health/live"
-}
 
 # One upstream process for every target; the three-instance cluster is three of its ports, so the comparison
 # with the single instance measures the gateway's balancing, not three processes fighting over two cores.
@@ -99,24 +71,13 @@ if [[ " $TARGETS " == *" gateway-rl-"* ]]; then
   URL[gateway-rl-sliding]="http://127.0.0.1:$P/bench/sliding/quotes/_debug/hello"
 fi
 if [[ " $TARGETS " == *" gateway-traced "* ]]; then
-  # A local OTLP/HTTP receiver that accepts and discards (an empty protobuf answer is a valid export
-  # response): the cost measured is the gateway's, not a collector's decoding on the same two cores.
-  OTLP_PORT=$(freeport)
-  node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.setHeader('content-type','application/x-protobuf');s.end();});}).listen($OTLP_PORT,'127.0.0.1')" >"$LOGS/otlp-receiver.log" 2>&1 &
-  pids+=($!)
-  OTLP_HTTP="http://127.0.0.1:$OTLP_PORT"
-  for _ in $(seq 1 100); do curl -fs -o /dev/null -X POST "$OTLP_HTTP/v1/traces" && break; sleep 0.1; done
-  # Everything on: every trace sampled and exported over OTLP, metrics, an access-log line per request.
-  EXTRA_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="$OTLP_HTTP" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=always_on
-             Serilog__MinimumLevel__Default=Information Serilog__MinimumLevel__Override__Microsoft=Warning Serilog__MinimumLevel__Override__System=Warning)
+  otlp_sink
+  EXTRA_ENV=("${TRACED_ENV[@]}")
   P=$(freeport); gateway gateway-traced "$P" "http://127.0.0.1:$U1"; EXTRA_ENV=()
   URL[gateway-traced]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"
 fi
 if [[ " $TARGETS " == *" yarp "* ]]; then
-  P=$(freeport)
-  UPSTREAM="http://127.0.0.1:$U1" Urls="http://127.0.0.1:$P" dotnet bench/YarpBaseline/bin/Release/net10.0/YarpBaseline.dll >"$LOGS/yarp.log" 2>&1 &
-  pids+=($!); echo $! >"$OUT/yarp.pid"
-  wait_ready "http://127.0.0.1:$P/health/live"
+  P=$(freeport); yarp "$P" "http://127.0.0.1:$U1"
   URL[yarp]="http://127.0.0.1:$P/api/v1/quotes/_debug/hello"
 fi
 if [[ " $TARGETS " == *" gateway-3x "* ]]; then
