@@ -25,4 +25,3 @@ wait_ready() { # url
   for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
   echo "not ready: $1" >&2; exit 1
 }
-

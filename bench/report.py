@@ -118,7 +118,8 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis
 
 
 def pool(*raws: str) -> None:
-    """Verdicts on the pairs of several runs of one build taken together (rounds renumbered so pairs stay apart)."""
+    """Verdicts on the pairs of several runs taken together (rounds renumbered so pairs stay apart): runs of one
+    build, or, for a pair that differs only by a feature whose code did not change, runs of several builds."""
     rows, offset = [], 0
     for raw in raws:
         run = list(csv.DictReader(open(raw)))
