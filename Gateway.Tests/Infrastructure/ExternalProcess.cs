@@ -11,6 +11,7 @@ public sealed class ExternalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly List<Task> _readers = [];
 
     private ExternalProcess(Process process)
     {
@@ -45,12 +46,41 @@ public sealed class ExternalProcess : IAsyncDisposable
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var wrapper = new ExternalProcess(process);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) wrapper._lines.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) wrapper._lines.Enqueue(e.Data); };
         process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        wrapper.ReadLines(process.StandardOutput, "stdout");
+        wrapper.ReadLines(process.StandardError, "stderr");
         return wrapper;
+    }
+
+    /// <summary>
+    /// Reads a stream on a thread of its own. Not <c>BeginOutputReadLine</c>: on Linux it reads a pipe with a blocking
+    /// call on a thread-pool thread for the life of the process (dotnet/runtime#81896). With a redis-server, a node
+    /// peer and a gateway or two alive, that starved the suite's pool on a 2-core machine for half a second at a
+    /// time: a Redis reply waiting for a pool thread outlived the client's 250 ms timeout.
+    /// </summary>
+    private void ReadLines(StreamReader reader, string name)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _readers.Add(done.Task);
+        new Thread(() =>
+        {
+            try
+            {
+                while (reader.ReadLine() is { } line)
+                {
+                    _lines.Enqueue(line);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                // The process was disposed of while a grandchild still held the pipe: nothing more to read.
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        { IsBackground = true, Name = $"{Path.GetFileName(_process.StartInfo.FileName)} {name}" }.Start();
     }
 
     /// <summary>Waits for a line containing <paramref name="marker"/> and returns it.</summary>
@@ -78,6 +108,7 @@ public sealed class ExternalProcess : IAsyncDisposable
     {
         using var deadline = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(deadline.Token);
+        await Task.WhenAll(_readers).WaitAsync(deadline.Token);
     }
 
     public async Task StopAsync()
