@@ -36,6 +36,17 @@ set -e
 # awk alone: a grep finding no "Failed:" line would end the script under pipefail.
 passed=$(awk '/^ *Passed: +[0-9]+/ {s+=$2} END {print s+0}' "$log")
 failed=$(awk '/^ *Failed: +[0-9]+/ {s+=$2} END {print s+0}' "$log")
+# CI keeps only the tail of the output, so the failures are repeated here, just above the closing line:
+# each failed test's name, its error message and the top of its stack trace.
+if [ "$failed" -gt 0 ]; then
+  echo "Failed tests:"
+  awk '/^\{"@t"/ {next}
+       /^ +Failed [A-Za-z]/ {show=1; stack=0}
+       show && /^ +Stack Trace:/ {stack=1; left=6}
+       show && stack && left-- <= 0 {show=0}
+       show && /^ +(Passed|Skipped) [A-Za-z]/ {show=0}
+       show {print}' "$log" | cut -c1-400 | head -n 120
+fi
 rm -f "$log"
 echo "${passed} passed, ${failed} failed"
 exit "$status"
