@@ -53,10 +53,10 @@ public sealed class ExternalProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads a stream on a thread of its own. Not <c>BeginOutputReadLine</c>: on Linux it reads a pipe with a blocking
-    /// call on a thread-pool thread for the life of the process (dotnet/runtime#81896). With a redis-server, a node
-    /// peer and a gateway or two alive, that starved the suite's pool on a 2-core machine for half a second at a
-    /// time: a Redis reply waiting for a pool thread outlived the client's 250 ms timeout.
+    /// Reads a stream on a thread of its own. Not <c>BeginOutputReadLine</c>: on Linux it reads the pipe with a blocking
+    /// call on a thread-pool thread for the life of the process (dotnet/runtime#81896), and a test often has a
+    /// redis-server, a node peer and a gateway or two alive. The pool is what the in-process gateways and the Redis
+    /// client run on; see <see cref="TestHostThreadPool"/> for what starving it did.
     /// </summary>
     private void ReadLines(StreamReader reader, string name)
     {

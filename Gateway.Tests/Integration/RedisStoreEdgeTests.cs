@@ -80,7 +80,7 @@ public sealed class RedisStoreEdgeTests : IAsyncLifetime
 
         // The first admission leaves the window 3 s after it was made; the second one still holds a place.
         await Poll.UntilAsync(async () => (await store.DecideAsync(key, policy, CancellationToken.None)).Allowed, Deadline, "the first admission to age out");
-        (DateTime.UtcNow - first).Should().BeGreaterThanOrEqualTo(policy.Window - TimeSpan.FromMilliseconds(20), "Redis' and the test's clocks may differ by a tick");
+        (DateTime.UtcNow - first).Should().BeGreaterThanOrEqualTo(policy.Window - TimeSpan.FromMilliseconds(20), "the script stamps in whole milliseconds");
         (await store.DecideAsync(key, policy, CancellationToken.None)).Allowed.Should().BeFalse("the second admission is still inside the window");
     }
 
@@ -103,7 +103,7 @@ public sealed class RedisStoreEdgeTests : IAsyncLifetime
         empty.Allowed.Should().BeFalse();
         empty.RetryAfter.Should().BeGreaterThan(TimeSpan.Zero).And.BeLessThanOrEqualTo(perToken);
         await Poll.UntilAsync(async () => (await store.DecideAsync(key, policy, CancellationToken.None)).Allowed, Deadline, "one token to refill");
-        // Well short of the 8 s a bucket refilled all at once (or at the window's pace) would take.
+        // Well short of the 8 s a bucket that refilled only once a whole window had passed would take.
         (DateTime.UtcNow - emptiedAt).Should().BeLessThan(perToken * 2);
         (await store.DecideAsync(key, policy, CancellationToken.None)).Allowed.Should().BeFalse("only one token came back");
     }
