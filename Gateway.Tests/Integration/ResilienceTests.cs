@@ -134,7 +134,8 @@ public sealed class ResilienceTests
             .Set("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio", 0.5)
             .Set("Gateway:Clusters:quote-service:CircuitBreaker:MinimumThroughput", 4)
             .Set("Gateway:Clusters:quote-service:CircuitBreaker:SamplingDuration", "00:00:10")
-            .Set("Gateway:Clusters:quote-service:CircuitBreaker:BreakDuration", "00:00:01"));
+            // Long enough that the open-state checks below finish inside the break on a busy machine.
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:BreakDuration", "00:00:03"));
 
         (await BreakerState(gateway)).Should().Be("closed", "an enabled breaker is closed before the first request, not 'none'");
         for (var i = 0; i < 4; i++)
