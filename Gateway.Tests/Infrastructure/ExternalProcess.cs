@@ -11,7 +11,7 @@ public sealed class ExternalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
-    private readonly List<Task> _readers = [];
+    private Task[] _readers = [];
 
     private ExternalProcess(Process process)
     {
@@ -47,41 +47,30 @@ public sealed class ExternalProcess : IAsyncDisposable
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var wrapper = new ExternalProcess(process);
         process.Start();
-        wrapper.ReadLines(process.StandardOutput, "stdout");
-        wrapper.ReadLines(process.StandardError, "stderr");
+        wrapper._readers = [wrapper.ReadLines(process.StandardOutput), wrapper.ReadLines(process.StandardError)];
         return wrapper;
     }
 
     /// <summary>
-    /// Reads a stream on a thread of its own. Not <c>BeginOutputReadLine</c>: on Linux it reads the pipe with a blocking
-    /// call on a thread-pool thread for the life of the process (dotnet/runtime#81896), and a test often has a
-    /// redis-server, a node peer and a gateway or two alive. The pool is what the in-process gateways and the Redis
-    /// client run on; see <see cref="TestHostThreadPool"/> for what starving it did.
+    /// Reads a stream on a thread of its own (a long-running task). Not <c>BeginOutputReadLine</c>: on Linux it reads
+    /// the pipe with a blocking call on a thread-pool thread for the life of the process (dotnet/runtime#81896), and
+    /// a test often has a redis-server, a node peer and a gateway or two alive. The pool is what the in-process
+    /// gateways and the Redis client run on; see <see cref="TestHostThreadPool"/> for what starving it did.
     /// </summary>
-    private void ReadLines(StreamReader reader, string name)
+    private Task ReadLines(StreamReader reader) => Task.Factory.StartNew(() =>
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _readers.Add(done.Task);
-        new Thread(() =>
+        try
         {
-            try
+            while (reader.ReadLine() is { } line)
             {
-                while (reader.ReadLine() is { } line)
-                {
-                    _lines.Enqueue(line);
-                }
+                _lines.Enqueue(line);
             }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-            {
-                // The process was disposed of while a grandchild still held the pipe: nothing more to read.
-            }
-            finally
-            {
-                done.TrySetResult();
-            }
-        })
-        { IsBackground = true, Name = $"{Path.GetFileName(_process.StartInfo.FileName)} {name}" }.Start();
-    }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The process was disposed of while a grandchild still held the pipe: nothing more to read.
+        }
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Waits for a line containing <paramref name="marker"/> and returns it.</summary>
     public async Task<string> WaitForLineAsync(string marker, TimeSpan timeout)
