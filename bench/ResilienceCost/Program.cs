@@ -25,17 +25,24 @@ IHttpClientBuilder Client(string name) => services.AddHttpClient(name)
     .ConfigurePrimaryHttpMessageHandler(() => new YieldingStub())
     .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
     .RemoveAllLoggers();
-Client("no resilience handler");
-Client("handler, empty pipeline").AddResilienceHandler("cluster", _ => { });
-Client("handler, gateway pipeline").AddResilienceHandler("cluster", (builder, context) =>
+Client("none");
+Client("empty").AddResilienceHandler("cluster", _ => { });
+Client("gateway").AddResilienceHandler("cluster", (builder, context) =>
     ClusterResilience.Configure(builder, "bench", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>()));
 
 using var provider = services.BuildServiceProvider();
 var handlers = provider.GetRequiredService<IHttpMessageHandlerFactory>();
-var names = new[] { "no resilience handler", "handler, empty pipeline", "handler, gateway pipeline" };
-if (args.Length > 2)
+var labels = new Dictionary<string, string>
 {
-    names = [.. names.Where(name => name.Contains(args[2], StringComparison.OrdinalIgnoreCase))];
+    ["none"] = "no resilience handler",
+    ["empty"] = "resilience handler, empty pipeline",
+    ["gateway"] = "resilience handler, the gateway's pipeline",
+};
+var names = args.Length > 2 ? [args[2]] : labels.Keys.ToArray();
+if (!names.All(labels.ContainsKey))
+{
+    Console.Error.WriteLine($"Unknown chain '{args[2]}': one of {string.Join(", ", labels.Keys)}.");
+    return 2;
 }
 
 var results = names.ToDictionary(name => name, _ => (Micros: new List<double>(), Bytes: new List<double>()));
@@ -57,17 +64,15 @@ Console.WriteLine($"Median of {rounds} rounds of {calls} sequential calls, {Envi
 Console.WriteLine();
 Console.WriteLine("| chain | µs CPU per call | bytes per call | µs vs none | bytes vs none |");
 Console.WriteLine("|---|---:|---:|---:|---:|");
-var (baseMicros, baseBytes) = (Median(results[names[0]].Micros), Median(results[names[0]].Bytes));
-if (names.Length < 3)
-{
-    (baseMicros, baseBytes) = (0, 0);
-}
-
+var baseline = results.TryGetValue("none", out var none) ? (Micros: Median(none.Micros), Bytes: Median(none.Bytes)) : default((double Micros, double Bytes)?);
 foreach (var name in names)
 {
     var (m, b) = (Median(results[name].Micros), Median(results[name].Bytes));
-    Console.WriteLine($"| {name} | {m:F2} | {b:F0} | +{m - baseMicros:F2} | +{b - baseBytes:F0} |");
+    var versus = baseline is { } bl ? $"+{m - bl.Micros:F2} | +{b - bl.Bytes:F0}" : "- | -";
+    Console.WriteLine($"| {labels[name]} | {m:F2} | {b:F0} | {versus} |");
 }
+
+return 0;
 
 static async Task<(double Micros, double Bytes)> MeasureAsync(HttpMessageInvoker invoker, int calls)
 {
