@@ -10,16 +10,14 @@ using Gateway.Core.Discovery;
 using Gateway.Core.Forwarding;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 var rounds = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var calls = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
 
 var cluster = new ClusterConfig { Destinations = { ["one"] = new DestinationConfig { Address = "http://127.0.0.1:1" } } };
-var options = new GatewayOptions { Clusters = { ["bench"] = cluster } };
 var services = new ServiceCollection();
 services.AddLogging();
-services.AddSingleton<IOptionsMonitor<GatewayOptions>>(new FixedOptions(options));
+services.AddOptions<GatewayOptions>().Configure(options => options.Clusters["bench"] = cluster);
 services.AddSingleton<ServiceRegistry>();
 IHttpClientBuilder Client(string name) => services.AddHttpClient(name)
     .ConfigurePrimaryHttpMessageHandler(() => new YieldingStub())
@@ -102,13 +100,4 @@ internal sealed class YieldingStub : HttpMessageHandler
         await Task.Yield();
         return new HttpResponseMessage(HttpStatusCode.OK);
     }
-}
-
-internal sealed class FixedOptions(GatewayOptions value) : IOptionsMonitor<GatewayOptions>
-{
-    public GatewayOptions CurrentValue => value;
-
-    public GatewayOptions Get(string? name) => value;
-
-    public IDisposable? OnChange(Action<GatewayOptions, string?> listener) => null;
 }
