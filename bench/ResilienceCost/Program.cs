@@ -1,15 +1,19 @@
 // What the cluster clients' resilience handler costs per call, without sockets: the same handler chain from
 // IHttpClientFactory over a stub that answers 200 after yielding (as a real upstream answers asynchronously),
-// with no resilience handler, with the handler and an empty pipeline, and with the gateway's own pipeline
-// (ClusterResilience: retry, circuit breaker, attempt timeout). One call at a time on the thread pool; CPU time
-// and bytes allocated per call, median of the rounds. Usage: dotnet run -c Release [-- ROUNDS CALLS [CHAIN]]; naming
-// one chain (none, empty or gateway) runs only that one, for a profiler or an allocation trace.
+// with no resilience handler, with the handler and an empty pipeline, with the gateway's own pipeline
+// (ClusterResilience: retry, circuit breaker, attempt timeout), and, to split that cost, with each strategy alone
+// and with the gateway's pipeline minus Polly's telemetry. One call at a time on the thread pool; CPU time and
+// bytes allocated per call, median of the rounds. Usage: dotnet run -c Release [-- ROUNDS CALLS [CHAIN]]; naming
+// one chain (none, empty, gateway, retry, breaker, timeout, untraced) runs only that one, for a profiler or an
+// allocation trace.
 using System.Diagnostics;
 using System.Net;
 using Gateway.Core.Discovery;
 using Gateway.Core.Forwarding;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 
 var rounds = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 5;
 var calls = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200_000;
@@ -17,7 +21,12 @@ var calls = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInf
 var cluster = new ClusterConfig { Destinations = { ["one"] = new DestinationConfig { Address = "http://127.0.0.1:1" } } };
 var services = new ServiceCollection();
 services.AddLogging();
-services.AddOptions<GatewayOptions>().Configure(options => options.Clusters["bench"] = cluster);
+// Two clusters with the same settings: a breaker's state provider belongs to one pipeline.
+services.AddOptions<GatewayOptions>().Configure(options =>
+{
+    options.Clusters["bench"] = cluster;
+    options.Clusters["bench-untraced"] = cluster;
+});
 services.AddSingleton<ServiceRegistry>();
 IHttpClientBuilder Client(string name) => services.AddHttpClient(name)
     .ConfigurePrimaryHttpMessageHandler(() => new YieldingStub())
@@ -27,6 +36,15 @@ Client("none");
 Client("empty").AddResilienceHandler("cluster", _ => { });
 Client("gateway").AddResilienceHandler("cluster", (builder, context) =>
     ClusterResilience.Configure(builder, "bench", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>()));
+Client("retry").AddResilienceHandler("cluster", builder => builder.AddRetry(new HttpRetryStrategyOptions()));
+Client("breaker").AddResilienceHandler("cluster", builder => builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions()));
+Client("timeout").AddResilienceHandler("cluster", builder => builder.AddTimeout(new HttpTimeoutStrategyOptions()));
+Client("untraced").AddResilienceHandler("cluster", (builder, context) =>
+{
+    ClusterResilience.Configure(builder, "bench-untraced", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>());
+    // No listener: no pipeline-executing, pipeline-executed or attempt events, and no logs of retries either.
+    builder.TelemetryListener = null;
+});
 
 using var provider = services.BuildServiceProvider();
 var handlers = provider.GetRequiredService<IHttpMessageHandlerFactory>();
@@ -35,6 +53,10 @@ var labels = new Dictionary<string, string>
     ["none"] = "no resilience handler",
     ["empty"] = "resilience handler, empty pipeline",
     ["gateway"] = "resilience handler, the gateway's pipeline",
+    ["retry"] = "retry alone",
+    ["breaker"] = "circuit breaker alone",
+    ["timeout"] = "attempt timeout alone",
+    ["untraced"] = "the gateway's pipeline without Polly's telemetry",
 };
 var names = args.Length > 2 ? [args[2]] : labels.Keys.ToArray();
 if (!names.All(labels.ContainsKey))
