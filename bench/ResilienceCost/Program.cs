@@ -28,36 +28,36 @@ services.AddOptions<GatewayOptions>().Configure(options =>
     options.Clusters["bench-untraced"] = cluster;
 });
 services.AddSingleton<ServiceRegistry>();
-IHttpClientBuilder Client(string name) => services.AddHttpClient(name)
-    .ConfigurePrimaryHttpMessageHandler(() => new YieldingStub())
-    .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-    .RemoveAllLoggers();
-Client("none");
-Client("empty").AddResilienceHandler("cluster", _ => { });
-Client("gateway").AddResilienceHandler("cluster", (builder, context) =>
-    ClusterResilience.Configure(builder, "bench", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>()));
-Client("retry").AddResilienceHandler("cluster", builder => builder.AddRetry(new HttpRetryStrategyOptions()));
-Client("breaker").AddResilienceHandler("cluster", builder => builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions()));
-Client("timeout").AddResilienceHandler("cluster", builder => builder.AddTimeout(new HttpTimeoutStrategyOptions()));
-Client("untraced").AddResilienceHandler("cluster", (builder, context) =>
+// Each chain once: its key (the CHAIN argument and the client's name), its label, and the resilience handler it
+// adds (none for the baseline).
+(string Key, string Label, Action<IHttpClientBuilder>? Resilience)[] chains =
+[
+    ("none", "no resilience handler", null),
+    ("empty", "resilience handler, empty pipeline", client => client.AddResilienceHandler("cluster", _ => { })),
+    ("gateway", "resilience handler, the gateway's pipeline", client => client.AddResilienceHandler("cluster", (builder, context) =>
+        ClusterResilience.Configure(builder, "bench", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>()))),
+    ("retry", "retry alone", client => client.AddResilienceHandler("cluster", builder => builder.AddRetry(new HttpRetryStrategyOptions()))),
+    ("breaker", "circuit breaker alone", client => client.AddResilienceHandler("cluster", builder => builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions()))),
+    ("timeout", "attempt timeout alone", client => client.AddResilienceHandler("cluster", builder => builder.AddTimeout(new HttpTimeoutStrategyOptions()))),
+    ("untraced", "the gateway's pipeline without Polly's telemetry", client => client.AddResilienceHandler("cluster", (builder, context) =>
+    {
+        ClusterResilience.Configure(builder, "bench-untraced", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>());
+        // No listener: no pipeline-executing, pipeline-executed or attempt events, and no logs of retries either.
+        builder.TelemetryListener = null;
+    })),
+];
+foreach (var (key, _, resilience) in chains)
 {
-    ClusterResilience.Configure(builder, "bench-untraced", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>());
-    // No listener: no pipeline-executing, pipeline-executed or attempt events, and no logs of retries either.
-    builder.TelemetryListener = null;
-});
+    var client = services.AddHttpClient(key)
+        .ConfigurePrimaryHttpMessageHandler(() => new YieldingStub())
+        .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+        .RemoveAllLoggers();
+    resilience?.Invoke(client);
+}
 
 using var provider = services.BuildServiceProvider();
 var handlers = provider.GetRequiredService<IHttpMessageHandlerFactory>();
-var labels = new Dictionary<string, string>
-{
-    ["none"] = "no resilience handler",
-    ["empty"] = "resilience handler, empty pipeline",
-    ["gateway"] = "resilience handler, the gateway's pipeline",
-    ["retry"] = "retry alone",
-    ["breaker"] = "circuit breaker alone",
-    ["timeout"] = "attempt timeout alone",
-    ["untraced"] = "the gateway's pipeline without Polly's telemetry",
-};
+var labels = chains.ToDictionary(chain => chain.Key, chain => chain.Label);
 var names = args.Length > 2 ? [args[2]] : labels.Keys.ToArray();
 if (!names.All(labels.ContainsKey))
 {
