@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# An exact rate limit under overload: one gateway, a route limited to PERMITS requests per minute in a real Redis
+# (fixed window, exact mode), loaded by wrk at connection counts far past what two cores serve, so requests queue
+# longer than the Redis call's 250 ms timeout. A limit that held admits exactly PERMITS requests, refuses the rest
+# with 429, and counts no Redis error (a timed-out call would fail open and admit more).
+# Everything listens on 127.0.0.1; each run is bounded by -d and a timeout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PERMITS=${OVERLOAD_PERMITS:-100000}
+DURATION=${OVERLOAD_DURATION:-10}
+CONNECTIONS=${OVERLOAD_CONNECTIONS:-"1000 3000 6000"}
+OUT=bench/results
+LOGS="$OUT/logs"
+mkdir -p "$LOGS"
+
+. bench/lib.sh
+install_missing wrk:wrk redis-server:redis-server redis-cli:redis-tools
+build_release Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj
+# wrk holds one descriptor per connection.
+ulimit -n "$(ulimit -Hn)"
+
+UP=$(freeport); GW=$(freeport); REDIS_PORT=$(freeport); REDIS_DIR=$(mktemp -d)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/overload-redis.log" 2>&1 &
+pids+=($!)
+until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+dotnet samples/Upstreams/bin/Release/net10.0/Upstreams.dll --service quotes --port "$UP" --debug-endpoints >"$LOGS/overload-upstream.log" 2>&1 &
+pids+=($!)
+wait_ready "http://127.0.0.1:$UP/health"
+env Urls="http://127.0.0.1:$GW" JWT_SECRET=bench-secret-0123456789abcdef0123456789 Serilog__MinimumLevel__Default=Warning \
+  Gateway__Redis__Configuration="127.0.0.1:$REDIS_PORT" Gateway__Routes__quotes__RateLimitPolicy= \
+  Gateway__Clusters__quote-service__Destinations__quotes-1__Address="http://127.0.0.1:$UP" \
+  Gateway__RateLimiting__Policies__overload__PermitLimit="$PERMITS" Gateway__RateLimiting__Policies__overload__Mode=Exact \
+  Gateway__RateLimiting__Policies__overload__Algorithm=FixedWindow Gateway__RateLimiting__Policies__overload__Window=00:01:00 \
+  Gateway__Routes__overload__Path='/bench/overload/{**rest}' Gateway__Routes__overload__ClusterId=quote-service \
+  Gateway__Routes__overload__Methods__0=GET Gateway__Routes__overload__Transform__PathRemovePrefix=/bench/overload \
+  Gateway__Routes__overload__RateLimitPolicy=overload \
+  dotnet Gateway.Api/bin/Release/net10.0/Gateway.Api.dll >"$LOGS/overload-gateway.log" 2>&1 &
+pids+=($!)
+wait_ready "http://127.0.0.1:$GW/health/live"
+URL="http://127.0.0.1:$GW/bench/overload/quotes/_debug/hello"
+
+counts() { # -> "admitted refused other store_errors" from the gateway's own metrics, for the overload route
+  curl -fs "http://127.0.0.1:$GW/metrics" | awk '
+    /^gateway_requests_total\{.*route="overload"/ { n = $NF; if ($0 ~ /status_code="200"/) a += n; else if ($0 ~ /status_code="429"/) r += n; else o += n }
+    /^gateway_store_errors_total/ { e += $NF }
+    END { printf "%d %d %d %d\n", a, r, o, e }'
+}
+settled_counts() { # the metrics once two reads a second apart agree (the scrape endpoint caches its answer briefly)
+  local last now
+  last=$(counts)
+  for _ in $(seq 1 20); do sleep 1; now=$(counts); [ "$now" = "$last" ] && break; last=$now; done
+  echo "$last"
+}
+
+echo "Warming up..."
+timeout 60 wrk -t2 -c64 -d10s "$URL" >/dev/null
+
+{
+  echo "Exact fixed-window limit of $PERMITS per minute on Redis, wrk -t2 -d${DURATION}s at each connection count, a fresh window per run."
+  echo
+  echo "| conns | requests | admitted (200) | refused (429) | other | Redis errors | p50 ms | p99 ms | limit held |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+} >"$OUT/overload.md"
+failed=0
+for conns in $CONNECTIONS; do
+  echo "$conns connections"
+  redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  read -r a0 r0 o0 e0 < <(settled_counts)
+  text=$(timeout $((DURATION + 60)) wrk -t2 -c"$conns" -d"${DURATION}s" --timeout 10s --latency "$URL")
+  read -r a1 r1 o1 e1 < <(settled_counts)
+  admitted=$((a1 - a0)); refused=$((r1 - r0)); other=$((o1 - o0)); errors=$((e1 - e0))
+  held=yes
+  if [ "$admitted" -ne "$PERMITS" ] || [ "$errors" -ne 0 ] || [ "$refused" -eq 0 ]; then held=NO; failed=1; fi
+  ms() { awk -v p="$1" '$1 == p { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms$/, "", v); else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.0f", v }' <<<"$text"; }
+  echo "| $conns | $(awk '/requests in/ {print $1}' <<<"$text") | $admitted | $refused | $other | $errors | $(ms 50%) | $(ms 99%) | $held |" >>"$OUT/overload.md"
+done
+cat "$OUT/overload.md"
+exit "$failed"
