@@ -15,29 +15,22 @@ LOGS="$OUT/logs"
 mkdir -p "$LOGS"
 
 . bench/lib.sh
-install_missing wrk:wrk redis-server:redis-server redis-cli:redis-tools
+. bench/targets.sh
+install_missing wrk:wrk redis-server:redis-server redis-cli:redis-tools openssl:openssl
+mint_bench_token
 build_release Gateway.Api/Gateway.Api.csproj samples/Upstreams/Upstreams.csproj
 # wrk holds one descriptor per connection.
 ulimit -n "$(ulimit -Hn)"
 
-UP=$(freeport); GW=$(freeport); REDIS_PORT=$(freeport); REDIS_DIR=$(mktemp -d)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/overload-redis.log" 2>&1 &
-pids+=($!)
-until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
-dotnet samples/Upstreams/bin/Release/net10.0/Upstreams.dll --service quotes --port "$UP" --debug-endpoints >"$LOGS/overload-upstream.log" 2>&1 &
-pids+=($!)
-wait_ready "http://127.0.0.1:$UP/health"
-env Urls="http://127.0.0.1:$GW" JWT_SECRET=bench-secret-0123456789abcdef0123456789 Serilog__MinimumLevel__Default=Warning \
-  Gateway__Redis__Configuration="127.0.0.1:$REDIS_PORT" Gateway__Routes__quotes__RateLimitPolicy= \
-  Gateway__Clusters__quote-service__Destinations__quotes-1__Address="http://127.0.0.1:$UP" \
-  Gateway__RateLimiting__Policies__overload__PermitLimit="$PERMITS" Gateway__RateLimiting__Policies__overload__Mode=Exact \
-  Gateway__RateLimiting__Policies__overload__Algorithm=FixedWindow Gateway__RateLimiting__Policies__overload__Window=00:01:00 \
-  Gateway__Routes__overload__Path='/bench/overload/{**rest}' Gateway__Routes__overload__ClusterId=quote-service \
-  Gateway__Routes__overload__Methods__0=GET Gateway__Routes__overload__Transform__PathRemovePrefix=/bench/overload \
-  Gateway__Routes__overload__RateLimitPolicy=overload \
-  dotnet Gateway.Api/bin/Release/net10.0/Gateway.Api.dll >"$LOGS/overload-gateway.log" 2>&1 &
-pids+=($!)
-wait_ready "http://127.0.0.1:$GW/health/live"
+redis_server
+UP=$(freeport); upstream "$UP"
+EXTRA_ENV=(Gateway__Redis__Configuration="127.0.0.1:$REDIS_PORT"
+  Gateway__RateLimiting__Policies__overload__PermitLimit="$PERMITS" Gateway__RateLimiting__Policies__overload__Mode=Exact
+  Gateway__RateLimiting__Policies__overload__Algorithm=FixedWindow Gateway__RateLimiting__Policies__overload__Window=00:01:00
+  Gateway__Routes__overload__Path='/bench/overload/{**rest}' Gateway__Routes__overload__ClusterId=quote-service
+  Gateway__Routes__overload__Methods__0=GET Gateway__Routes__overload__Transform__PathRemovePrefix=/bench/overload
+  Gateway__Routes__overload__RateLimitPolicy=overload)
+GW=$(freeport); gateway gateway-overload "$GW" "http://127.0.0.1:$UP"
 URL="http://127.0.0.1:$GW/bench/overload/quotes/_debug/hello"
 
 counts() { # -> "admitted refused other store_errors" from the gateway's own metrics, for the overload route

@@ -17,6 +17,13 @@ upstream() { # ports (comma-separated) -> one quotes process listening on each: 
   for port in ${1//,/ }; do wait_ready "http://127.0.0.1:$port/health"; done
 }
 
+redis_server() { # -> REDIS_PORT: a Redis of the bench's own on loopback, nothing persisted
+  REDIS_PORT=$(freeport); REDIS_DIR=$(mktemp -d)
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/redis.log" 2>&1 &
+  pids+=($!)
+  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+}
+
 EXTRA_ENV=()
 gateway() { # name port destinations...   (plus EXTRA_ENV)
   local name=$1 port=$2; shift 2
@@ -74,10 +81,7 @@ start_targets() {
     PROCESS[gateway]=gateway; PROCESS[gateway-auth]=gateway
   fi
   if [[ $wanted == *" gateway-rl-"* || $wanted == *" gateway-redis "* ]]; then
-    REDIS_PORT=$(freeport); REDIS_DIR=$(mktemp -d)
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/redis.log" 2>&1 &
-    pids+=($!)
-    until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+    redis_server
     # Rate-limited copies of the quotes route on Redis, a limit never reached: exact (one script call per request,
     # fixed window), approximate (batches of 1000 permits), and exact on the seed's sliding log, which with a limit
     # never reached keeps every request of the minute in one sorted set (hundreds of thousands of members, far
