@@ -74,8 +74,8 @@ public sealed class RedisConnection : IDisposable
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         // Replies are read on the thread pool, where the request waiting for them continues anyway. The library's
         // dedicated I/O threads cost about three more context switches per call: 15-20 % of an exact rate-limited
-        // request's throughput here. Under overload, with requests queued past the 250 ms timeout, an exact limit still admits
-        // exactly its permits with no Redis timeout (bench/overload.sh).
+        // request's throughput here. Under overload, with requests queued past the 250 ms timeout, an exact limit
+        // still admits exactly its permits with no Redis timeout (bench/overload.sh).
         configuration.SocketManager = SocketManager.ThreadPool;
         return configuration;
     }
