@@ -55,10 +55,6 @@ timeout 60 wrk -t2 -c64 -d10s "$URL" >/dev/null
   echo "| conns | requests | admitted (200) | refused (429) | other | Redis errors | p50 ms | p99 ms | limit held |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$OUT/overload.md"
-ms() { # percentile wrk-output -> that latency in ms (wrk prints us, ms or s)
-  awk -v p="$1" '$1 == p { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms$/, "", v);
-    else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.0f", v }' <<<"$2"
-}
 failed=0
 for conns in $CONNECTIONS; do
   echo "$conns connections"
@@ -69,7 +65,10 @@ for conns in $CONNECTIONS; do
   admitted=$((a1 - a0)); refused=$((r1 - r0)); other=$((o1 - o0)); errors=$((e1 - e0))
   held=yes
   if [ "$admitted" -ne "$PERMITS" ] || [ "$errors" -ne 0 ] || [ "$refused" -eq 0 ]; then held=NO; failed=1; fi
-  echo "| $conns | $(awk '/requests in/ {print $1}' <<<"$text") | $admitted | $refused | $other | $errors | $(ms 50% "$text") | $(ms 99% "$text") | $held |" >>"$OUT/overload.md"
+  # The bench's own wrk parser: target,conns,round,pair,rps,p50_ms,p99_ms,non2xx.
+  IFS=, read -r _ _ _ _ _ p50 p99 _ < <(python3 bench/report.py parse overload "$conns" 1 - <<<"$text")
+  printf '| %s | %s | %s | %s | %s | %s | %.0f | %.0f | %s |\n' "$conns" "$(awk '/requests in/ {print $1}' <<<"$text")" \
+    "$admitted" "$refused" "$other" "$errors" "$p50" "$p99" "$held" >>"$OUT/overload.md"
 done
 cat "$OUT/overload.md"
 exit "$failed"
