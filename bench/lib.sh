@@ -21,7 +21,9 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-wait_ready() { # url
-  for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "not ready: $1" >&2; exit 1
+wait_until() { # command... -> returns once the command succeeds; gives up (exit 1) after 200 tries 0.1 s apart
+  for _ in $(seq 1 200); do "$@" && return 0; sleep 0.1; done
+  echo "not ready: $*" >&2; exit 1
 }
+
+wait_ready() { wait_until curl -fs -o /dev/null "$1"; } # url

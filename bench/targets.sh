@@ -21,8 +21,9 @@ redis_server() { # -> REDIS_PORT: a Redis of the bench's own on loopback, nothin
   REDIS_PORT=$(freeport); REDIS_DIR=$(mktemp -d)
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/redis.log" 2>&1 &
   pids+=($!)
-  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+  wait_until redis_answers "$REDIS_PORT"
 }
+redis_answers() { redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; } # port
 
 EXTRA_ENV=()
 gateway() { # name port destinations...   (plus EXTRA_ENV)
@@ -53,7 +54,7 @@ otlp_sink() { # -> TRACED_ENV: a gateway's environment for everything on, export
   local port; port=$(freeport)
   node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.setHeader('content-type','application/x-protobuf');s.end();});}).listen($port,'127.0.0.1')" >"$LOGS/otlp-receiver.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/v1/traces" && break; sleep 0.1; done
+  wait_until curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/v1/traces"
   # Every trace sampled and exported over OTLP, metrics, an access-log line per request.
   TRACED_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=always_on
               Serilog__MinimumLevel__Default=Information Serilog__MinimumLevel__Override__Microsoft=Warning Serilog__MinimumLevel__Override__System=Warning)
