@@ -2,10 +2,11 @@
 // IHttpClientFactory over a stub that answers 200 after yielding (as a real upstream answers asynchronously),
 // with no resilience handler, with the handler and an empty pipeline, with the gateway's own pipeline
 // (ClusterResilience: retry, circuit breaker, attempt timeout), and, to split that cost, with each strategy alone
-// and with the gateway's pipeline minus Polly's telemetry. One call at a time on the thread pool; CPU time and
-// bytes allocated per call, median of the rounds. Usage: dotnet run -c Release [-- ROUNDS CALLS [CHAIN]]; naming
-// one chain (none, empty, gateway, retry, breaker, timeout, untraced) runs only that one, for a profiler or an
-// allocation trace.
+// and with the gateway's pipeline minus Polly's telemetry; and the same handler type over pipelines built without
+// the registry AddResilienceHandler uses (empty, the gateway's, the gateway's minus telemetry). One call at a time
+// on the thread pool; CPU time and bytes allocated per call, median of the rounds. Usage: dotnet run -c Release
+// [-- ROUNDS CALLS [CHAIN]]; naming one chain (none, empty, gateway, retry, breaker, timeout, untraced,
+// direct-empty, direct, direct-untraced) runs only that one, for a profiler or an allocation trace.
 using System.Diagnostics;
 using System.Net;
 using Gateway.Core.Discovery;
@@ -26,6 +27,8 @@ services.AddOptions<GatewayOptions>().Configure(options =>
 {
     options.Clusters["bench"] = cluster;
     options.Clusters["bench-untraced"] = cluster;
+    options.Clusters["bench-direct"] = cluster;
+    options.Clusters["bench-direct-untraced"] = cluster;
 });
 services.AddSingleton<ServiceRegistry>();
 // Each chain once: its key (the CHAIN argument and the client's name), its label, and the resilience handler it
@@ -45,6 +48,10 @@ services.AddSingleton<ServiceRegistry>();
         // No listener: no pipeline-executing, pipeline-executed or attempt events, and no logs of retries either.
         builder.TelemetryListener = null;
     })),
+    // No registry: no execution tracking around the pipeline (the registry adds it to wait for executions on disposal).
+    ("direct-empty", "no registry: empty pipeline", client => client.AddHttpMessageHandler(() => new ResilienceHandler(ResiliencePipeline<HttpResponseMessage>.Empty))),
+    ("direct", "no registry: the gateway's pipeline", client => client.AddHttpMessageHandler(services => Direct(services, "bench-direct", telemetry: true))),
+    ("direct-untraced", "no registry: the gateway's pipeline without Polly's telemetry", client => client.AddHttpMessageHandler(services => Direct(services, "bench-direct-untraced", telemetry: false))),
 ];
 foreach (var (key, _, resilience) in chains)
 {
@@ -107,6 +114,18 @@ static async Task<(double Micros, double Bytes)> MeasureAsync(HttpMessageInvoker
 
     var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
     return (cpu.TotalMicroseconds / calls, (GC.GetTotalAllocatedBytes(precise: true) - bytesBefore) / (double)calls);
+}
+
+ResilienceHandler Direct(IServiceProvider services, string clusterId, bool telemetry)
+{
+    var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+    if (telemetry)
+    {
+        builder.ConfigureTelemetry(services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
+    }
+
+    ClusterResilience.Configure(builder, clusterId, cluster, services.GetRequiredService<ServiceRegistry>());
+    return new ResilienceHandler(builder.Build());
 }
 
 static double Median(List<double> values)
