@@ -18,8 +18,9 @@ upstream() { # ports (comma-separated) -> one quotes process listening on each: 
 }
 
 redis_server() { # -> REDIS_PORT: a Redis of the bench's own on loopback, nothing persisted
-  REDIS_PORT=$(freeport); REDIS_DIR=$(mktemp -d)
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$REDIS_DIR" </dev/null >"$LOGS/redis.log" 2>&1 &
+  REDIS_PORT=$(freeport)
+  # No snapshots and no append-only file, so nothing lands in its working folder, the logs' one.
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$LOGS" </dev/null >"$LOGS/redis.log" 2>&1 &
   pids+=($!)
   wait_until redis_answers "$REDIS_PORT"
 }
