@@ -22,6 +22,9 @@ internal static partial class ForwarderLog
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Service {Cluster} of route {Route} has no healthy instance")]
     public static partial void NoHealthyInstance(ILogger logger, string route, string cluster);
 
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Upstream {Cluster}/{Destination} sent route {Route} a response that cannot be relayed ({Reason}); answered 502")]
+    public static partial void InvalidResponse(ILogger logger, string route, string cluster, string destination, string reason);
+
     [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Circuit of service {Cluster} is open; route {Route} answered 503 without an upstream call")]
     public static partial void CircuitOpen(ILogger logger, string route, string cluster);
 }

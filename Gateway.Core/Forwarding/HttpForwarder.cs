@@ -130,10 +130,45 @@ internal sealed class HttpForwarder(
 
         using (response)
         {
+            if (RelayStatusAndHeaders(context, response) is { } invalid)
+            {
+                ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", invalid);
+                await GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service sent a response that cannot be relayed.");
+                return;
+            }
+
             // The timeouts bound the wait for response headers; a long download then streams for as long as the client reads.
-            context.Response.StatusCode = (int)response.StatusCode;
-            DownstreamHeaders.Copy(response, context.Response);
             proxy.BytesOut = await CopyResponseBodyAsync(context, call, response, context.RequestAborted);
+        }
+    }
+
+    /// <summary>
+    /// Sets the upstream's status and headers on the response, or says why they cannot be relayed. HttpClient takes
+    /// in what Kestrel will not send (an unparsable or conflicting Content-Length, control or non-ASCII characters in
+    /// a value), and Kestrel refuses it when it is set; such a response, like a status outside 200-599 (a 101 the
+    /// gateway never asked for, a 999), is the upstream's fault: 502, as YARP answers, and none of it reaches the
+    /// client. RFC 9112 section 6.3 asks exactly that of a proxy for an invalid Content-Length.
+    /// </summary>
+    private static string? RelayStatusAndHeaders(HttpContext context, HttpResponseMessage response)
+    {
+        var status = (int)response.StatusCode;
+        if (status is < 200 or > 599)
+        {
+            return $"status {status}";
+        }
+
+        try
+        {
+            context.Response.StatusCode = status;
+            DownstreamHeaders.Copy(response, context.Response);
+            return null;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Nothing is sent before the body: the copied part is dropped, and the gateway's own headers come back
+            // from their OnStarting callbacks.
+            context.Response.Clear();
+            return ex.Message;
         }
     }
 

@@ -1,0 +1,76 @@
+using System.Net;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>
+/// An upstream whose answer HTTP does not allow a proxy to pass on gets the client a 502 problem, never a 500 and
+/// never the upstream's bytes; the same instance's next good answer goes through as before.
+/// </summary>
+public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixture) : IClassFixture<MalformedUpstreamTests.Fixture>
+{
+    private const string Good = "HTTP/1.1 200 OK\r\nX-Upstream: yes\r\nContent-Length: 2\r\n\r\nok";
+
+    [Fact]
+    public async Task A_well_formed_answer_of_the_same_upstream_goes_through()
+    {
+        using var response = await fixture.Gateway.Client.GetAsync("/canned/good");
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Headers.GetValues("X-Upstream").Should().Equal("yes");
+        (await response.Content.ReadAsStringAsync()).Should().Be("ok");
+    }
+
+    [Theory]
+    [InlineData("/length-not-a-number")]
+    [InlineData("/two-lengths")]
+    [InlineData("/negative-length")]
+    [InlineData("/control-character")]
+    [InlineData("/non-ascii")]
+    [InlineData("/status-999")]
+    [InlineData("/switching-protocols")]
+    public async Task An_answer_that_cannot_be_relayed_gets_502_problem_without_any_of_it(string path)
+    {
+        using var response = await fixture.Gateway.Client.GetAsync("/canned" + path);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadGateway);
+        await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+        response.Headers.Contains("X-Leak").Should().BeFalse("nothing of the refused answer may reach the client");
+        response.Headers.GetValues("X-Correlation-ID").Should().ContainSingle();
+
+        using var next = await fixture.Gateway.Client.GetAsync("/canned/good");
+        next.StatusCode.Should().Be(HttpStatusCode.OK, "one malformed answer must not break the next call to the instance");
+    }
+
+    public sealed class Fixture : IAsyncLifetime
+    {
+        public CannedUpstream Upstream { get; private set; } = null!;
+
+        public TestGateway Gateway { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            Upstream = CannedUpstream.Start(new Dictionary<string, string>
+            {
+                ["/good"] = Good,
+                ["/length-not-a-number"] = "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nContent-Length: abc\r\n\r\nok",
+                ["/two-lengths"] = "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+                ["/negative-length"] = "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nContent-Length: -1\r\n\r\nok",
+                ["/control-character"] = "HTTP/1.1 200 OK\r\nX-Leak: a\u0001b\r\nContent-Length: 2\r\n\r\nok",
+                ["/non-ascii"] = "HTTP/1.1 200 OK\r\nX-Leak: caf\u00c3\u00a9\r\nContent-Length: 2\r\n\r\nok",
+                ["/status-999"] = "HTTP/1.1 999 Odd\r\nX-Leak: yes\r\nContent-Length: 2\r\n\r\nok",
+                // The gateway never forwards Upgrade, so a 101 is an answer to a question it did not ask.
+                ["/switching-protocols"] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Leak: yes\r\n\r\n",
+            });
+            Gateway = await TestGateway.StartAsync(new GatewayConfig()
+                .Route("canned", "/canned/{**rest}", "canned", "GET")
+                .Set("Gateway:Routes:canned:Transform:PathRemovePrefix", "/canned")
+                .Cluster("canned", Upstream.Address));
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Gateway.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
+    }
+}
