@@ -47,6 +47,19 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
             await GatewayProblems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body exceeds {cap} bytes.");
             return false;
         }
+        catch (BadHttpRequestException bad)
+        {
+            // Kestrel gave up on the body: it came too slowly (408), its chunking was malformed (400), or, sent
+            // without a length, it outgrew the route's limit (413).
+            await GatewayProblems.WriteAsync(context, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? "The request body exceeds the route's limit." : "The request body could not be read.");
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-body: nobody is left to answer.
+            return false;
+        }
 
         QuoteRequest? request;
         try

@@ -173,6 +173,48 @@ public sealed class FreightFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_Kestrel_cannot_read_is_a_400_problem_on_the_validated_route_and_the_flow()
+    {
+        var token = Tokens.Hs256(new { sub = "c-1" });
+        var quotesBefore = await Count("quotes", "POST /quotes/calculate");
+        // "zz" is not a chunk size: Kestrel throws while the body is read for validation.
+        const string badChunks = "zz\r\n{}\r\n0\r\n\r\n";
+        foreach (var (path, extra) in new[]
+        {
+            ("/api/v1/quotes/calculate", string.Empty),
+            ("/api/v1/flows/freight", $"Authorization: Bearer {token}\nIdempotency-Key: {Guid.NewGuid()}\n"),
+        })
+        {
+            var response = await RawHttp.SendAsync(_gateway.Port,
+                $"POST {path} HTTP/1.1\nHost: gateway\nContent-Type: application/json\nTransfer-Encoding: chunked\n{extra}", badChunks);
+            response.Status.Should().Be(400, path);
+            response.Head.Should().Contain("Content-Type: application/problem+json", path);
+            var problem = JsonDocument.Parse(response.Body.Contains("\r\n", StringComparison.Ordinal) ? Dechunk(response.Body) : response.Body).RootElement;
+            problem.GetProperty("correlationId").GetString().Should().NotBeNullOrEmpty(path);
+        }
+
+        (await Count("quotes", "POST /quotes/calculate")).Should().Be(quotesBefore, "an unreadable body reaches no service");
+    }
+
+    private static string Dechunk(string body)
+    {
+        var text = new StringBuilder();
+        var at = 0;
+        while (true)
+        {
+            var end = body.IndexOf("\r\n", at, StringComparison.Ordinal);
+            var size = int.Parse(body.AsSpan(at, end - at), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            if (size == 0)
+            {
+                return text.ToString();
+            }
+
+            text.Append(body, end + 2, size);
+            at = end + 2 + size + 2;
+        }
+    }
+
+    [Fact]
     public async Task An_over_cap_body_is_413_a_huge_array_included()
     {
         var token = Tokens.Hs256(new { sub = "c-1" });
