@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -49,6 +50,16 @@ public static class HeaderRules
         || name.StartsWith(AuthPrefix, StringComparison.OrdinalIgnoreCase);
 
     public static bool IsSkippedDownstream(string name) => HopByHop.Contains(name) || OwnedDownstream.Contains(name);
+
+    /// <summary>
+    /// An upstream's Content-Length the client must not get: next to a Transfer-Encoding it measured nothing (the
+    /// body came chunked or until close, and RFC 9112 §6.3 has a proxy remove it), and a 204 or 205 has no content
+    /// to measure (RFC 9110 §8.6, §15.3.6). Kestrel would hold the response to the wrong length and break it.
+    /// </summary>
+    public static bool DropsContentLength(int status, bool transferEncoded) => transferEncoded || status is 204 or 205;
+
+    /// <summary>Responses that carry no content to the client whatever the upstream sent after the head.</summary>
+    public static bool HasNoContent(int status, string method) => status is 204 or 205 or 304 || HttpMethods.IsHead(method);
 
     /// <summary>True when <paramref name="name"/> is listed in a Connection header's value (so it is hop-by-hop too).</summary>
     public static bool IsNamedIn(StringValues connection, string name)

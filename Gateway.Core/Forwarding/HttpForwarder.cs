@@ -138,7 +138,10 @@ internal sealed class HttpForwarder(
             }
 
             // The timeouts bound the wait for response headers; a long download then streams for as long as the client reads.
-            proxy.BytesOut = await CopyResponseBodyAsync(context, call, response, context.RequestAborted);
+            if (!HeaderRules.HasNoContent(context.Response.StatusCode, request.Method))
+            {
+                proxy.BytesOut = await CopyResponseBodyAsync(context, call, response, context.RequestAborted);
+            }
         }
     }
 

@@ -123,15 +123,18 @@ public static class DownstreamHeaders
             ? new StringValues(values.ToArray())
             : StringValues.Empty;
 
-        CopyFrom(source.Headers.NonValidated, target.Headers, connection);
-        CopyFrom(source.Content.Headers.NonValidated, target.Headers, connection);
+        CopyFrom(source.Headers.NonValidated, target.Headers, connection, dropContentLength: false);
+        var dropContentLength = HeaderRules.DropsContentLength((int)source.StatusCode,
+            transferEncoded: source.Headers.NonValidated.Contains(Microsoft.Net.Http.Headers.HeaderNames.TransferEncoding));
+        CopyFrom(source.Content.Headers.NonValidated, target.Headers, connection, dropContentLength);
     }
 
-    private static void CopyFrom(System.Net.Http.Headers.HttpHeadersNonValidated source, IHeaderDictionary target, StringValues connection)
+    private static void CopyFrom(System.Net.Http.Headers.HttpHeadersNonValidated source, IHeaderDictionary target, StringValues connection, bool dropContentLength)
     {
         foreach (var (name, values) in source)
         {
-            if (HeaderRules.IsSkippedDownstream(name) || (connection.Count > 0 && HeaderRules.IsNamedIn(connection, name)))
+            if (HeaderRules.IsSkippedDownstream(name) || (connection.Count > 0 && HeaderRules.IsNamedIn(connection, name))
+                || (dropContentLength && name.Equals(Microsoft.Net.Http.Headers.HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }

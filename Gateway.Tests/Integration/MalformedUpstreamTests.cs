@@ -5,7 +5,8 @@ namespace Gateway.Tests.Integration;
 
 /// <summary>
 /// An upstream whose answer HTTP does not allow a proxy to pass on gets the client a 502 problem, never a 500 and
-/// never the upstream's bytes; the same instance's next good answer goes through as before.
+/// never the upstream's bytes; one whose framing contradicts itself is relayed by HTTP's rules; and the same
+/// instance's next good answer goes through as before.
 /// </summary>
 public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixture) : IClassFixture<MalformedUpstreamTests.Fixture>
 {
@@ -41,6 +42,29 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
         next.StatusCode.Should().Be(HttpStatusCode.OK, "one malformed answer must not break the next call to the instance");
     }
 
+    [Fact]
+    public async Task A_length_next_to_chunked_encoding_is_dropped_and_the_chunked_body_relayed()
+    {
+        using var response = await fixture.Gateway.Client.GetAsync("/canned/chunked-with-length");
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentLength.Should().NotBe(5, "RFC 9112 §6.3: the chunked body overrides the length");
+        (await response.Content.ReadAsStringAsync()).Should().Be("ok");
+    }
+
+    [Theory]
+    [InlineData("/no-content-with-length", HttpStatusCode.NoContent)]
+    [InlineData("/reset-content-with-body", HttpStatusCode.ResetContent)]
+    [InlineData("/not-modified-with-length", HttpStatusCode.NotModified)]
+    public async Task A_status_without_content_is_relayed_without_any(string path, HttpStatusCode status)
+    {
+        using var response = await fixture.Gateway.Client.GetAsync("/canned" + path);
+        response.StatusCode.Should().Be(status);
+        (await response.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+
+        using var next = await fixture.Gateway.Client.GetAsync("/canned/good");
+        next.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     public sealed class Fixture : IAsyncLifetime
     {
         public CannedUpstream Upstream { get; private set; } = null!;
@@ -58,6 +82,11 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
                 ["/control-character"] = "HTTP/1.1 200 OK\r\nX-Leak: a\u0001b\r\nContent-Length: 2\r\n\r\nok",
                 ["/non-ascii"] = "HTTP/1.1 200 OK\r\nX-Leak: caf\u00c3\u00a9\r\nContent-Length: 2\r\n\r\nok",
                 ["/status-999"] = "HTTP/1.1 999 Odd\r\nX-Leak: yes\r\nContent-Length: 2\r\n\r\nok",
+                ["/chunked-with-length"] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+                ["/no-content-with-length"] = "HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\nok",
+                ["/reset-content-with-body"] = "HTTP/1.1 205 Reset Content\r\nContent-Length: 2\r\n\r\nok",
+                // A 304's length is the one the content would have: it is relayed, and there is still no content.
+                ["/not-modified-with-length"] = "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: \"v1\"\r\n\r\n",
                 // The gateway never forwards Upgrade, so a 101 is an answer to a question it did not ask.
                 ["/switching-protocols"] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Leak: yes\r\n\r\n",
             });

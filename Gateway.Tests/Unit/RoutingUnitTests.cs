@@ -66,6 +66,24 @@ public sealed class RoutingUnitTests
     [InlineData("é", false)]
     public void Only_short_visible_tokens_are_sane(string value, bool sane) => HeaderRules.IsSaneToken(value).Should().Be(sane);
 
+    [Theory]
+    [InlineData(200, false, false)]
+    [InlineData(200, true, true)]
+    [InlineData(204, false, true)]
+    [InlineData(205, false, true)]
+    [InlineData(304, false, false)]
+    public void A_content_length_is_relayed_only_where_it_measures_the_content(int status, bool transferEncoded, bool dropped) =>
+        HeaderRules.DropsContentLength(status, transferEncoded).Should().Be(dropped);
+
+    [Theory]
+    [InlineData(200, "GET", false)]
+    [InlineData(200, "HEAD", true)]
+    [InlineData(204, "GET", true)]
+    [InlineData(205, "POST", true)]
+    [InlineData(304, "GET", true)]
+    [InlineData(404, "GET", false)]
+    public void Some_answers_carry_no_content(int status, string method, bool none) => HeaderRules.HasNoContent(status, method).Should().Be(none);
+
     [Fact]
     public void A_token_of_129_characters_is_not_sane() => HeaderRules.IsSaneToken(new string('a', 129)).Should().BeFalse();
 
