@@ -51,9 +51,13 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
     /// <summary>
     /// A handler for a proxy: pooled connections, and nothing that would alter what passes through. Without client
     /// spans there is no propagator, so HttpClient's diagnostics handler is left out of the chain altogether.
+    /// Header values go up as UTF-8, the encoding Kestrel decoded the client's with: a non-ASCII value then reaches
+    /// the upstream byte for byte. With HttpClient's default (ASCII only) it threw on send, and the failure counted
+    /// against the instance, so one request could take a healthy instance out of rotation.
     /// </summary>
     internal static SocketsHttpHandler CreateHandler(bool clientSpans) => new()
     {
+        RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
         ActivityHeadersPropagator = clientSpans ? DistributedContextPropagator.Current : null,
         UseProxy = false,
         AllowAutoRedirect = false,

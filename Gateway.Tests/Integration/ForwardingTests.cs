@@ -121,6 +121,23 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task A_non_ASCII_header_value_reaches_the_upstream_byte_for_byte_and_the_instance_stays_in_rotation()
+    {
+        // RawHttp writes each char as its byte: "\u00c3\u00a9" is "é" in UTF-8, as a client sends it. Three such
+        // requests: before, each failed on send and counted against the instance (out of rotation after two).
+        for (var i = 0; i < 3; i++)
+        {
+            var path = "/quotes/utf8-" + Guid.NewGuid().ToString("N");
+            var raw = await RawHttp.SendAsync(fixture.Gateway.Port, $"GET /api/v1{path} HTTP/1.1\nHost: client.example\nX-Name: Jos\u00c3\u00a9\n");
+            raw.Status.Should().Be(200);
+            fixture.Upstream.Received.Single(r => r.Path == path).Headers["X-Name"].Should().Be("José");
+        }
+
+        using var next = await Client.GetAsync("/api/v1/quotes/after-utf8");
+        next.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Host_is_the_clients_only_where_the_route_preserves_it()
     {
         var path = "/quotes/preserve-" + Guid.NewGuid().ToString("N");

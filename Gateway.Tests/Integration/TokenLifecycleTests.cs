@@ -97,6 +97,16 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_subject_and_roles_outside_ASCII_reach_the_upstream_as_UTF_8()
+    {
+        var token = Tokens.Hs256(new { sub = "josé-ñ", roles = new[] { "gestão" } });
+        (await Send(_a, "/api/v1/forward/utf8", token)).StatusCode.Should().Be(HttpStatusCode.OK);
+        var seen = _upstream.Received.Single(r => r.Path == "/api/v1/forward/utf8").Headers;
+        seen["X-User-Id"].Should().Be("josé-ñ");
+        seen["X-User-Roles"].Should().Be("gestão");
+    }
+
+    [Fact]
     public async Task Logout_on_one_instance_refuses_the_token_on_the_other()
     {
         var token = Tokens.Hs256(new { sub = "dana" });
