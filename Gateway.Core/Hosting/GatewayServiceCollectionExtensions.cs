@@ -27,6 +27,8 @@ public static class GatewayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(GatewayOptions.SectionName);
         services.AddOptions<GatewayOptions>().Bind(section).ValidateOnStart();
+        // First, so a value that did not bind is named before what its absence makes the other checks report.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>>(new ConfigurationValueValidator(section)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
 
         // Registered before AddProblemDetails so it is asked first: every error is problem+json.

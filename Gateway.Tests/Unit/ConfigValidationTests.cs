@@ -85,6 +85,38 @@ public sealed class ConfigValidationTests
             .Should().Throw<OptionsValidationException>().WithMessage("*Gateway:Routes:quotes:ClusterId*");
     }
 
+    [Theory]
+    [InlineData("Gateway:Routes:quotes:Timeout", "abc")]
+    [InlineData("Gateway:Routes:quotes:PreserveHost", "yes")]
+    [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "Random")]
+    [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "7")]
+    [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Weight", "heavy")]
+    [InlineData("Gateway:Clusters:quote-service:HealthCheck:Interval", "often")]
+    [InlineData("Gateway:RateLimiting:Policies:bench:PermitLimit", "many")]
+    public void A_value_the_binder_cannot_convert_is_named_instead_of_dropping_its_route_or_cluster(string key, string value)
+    {
+        // The binder drops a route or cluster whole when one of its values does not convert, so without this
+        // check the route silently disappeared (its paths then answered 404).
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(Valid().Set(key, value).Settings).Build();
+        var section = configuration.GetSection(GatewayOptions.SectionName);
+        var result = new ConfigurationValueValidator(section).Validate(null, section.Get<GatewayOptions>()!);
+        result.Failures.Should().ContainSingle().Which.Should().StartWith($"{key}: '{value}' is not");
+
+        FluentActions.Invoking(() => TestGateway.Build(Valid().Set(key, value)))
+            .Should().Throw<OptionsValidationException>().WithMessage($"{key}: '{value}'*");
+    }
+
+    [Fact]
+    public void Values_that_convert_and_empty_values_pass_the_conversion_check()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(Valid()
+            .Set("Gateway:Routes:quotes:Timeout", "00:00:05").Set("Gateway:Routes:quotes:RateLimitPolicy", string.Empty)
+            .Set("Gateway:Clusters:quote-service:LoadBalancingPolicy", "powerOfTwoChoices")
+            .Set("Gateway:Routes:quotes:PreserveHost", "TRUE").Settings).Build();
+        var section = configuration.GetSection(GatewayOptions.SectionName);
+        new ConfigurationValueValidator(section).Validate(null, section.Get<GatewayOptions>()!).Succeeded.Should().BeTrue();
+    }
+
     [Fact]
     public void A_switch_that_is_not_a_boolean_fails_start_up_naming_the_key()
     {
