@@ -17,6 +17,9 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         var call = UpstreamCall.Of(request) ?? throw new InvalidOperationException("Gateway cluster clients forward UpstreamCall requests only.");
         var cluster = registry.Get(clusterId);
         var instance = cluster.Pick(call.Attempted) ?? throw new NoHealthyInstanceException(clusterId);
+        // A retry that lands on an instance this request already tried brings no new evidence against it: one
+        // request answered 5xx on every attempt must not take an instance out of rotation by itself.
+        var triedBefore = call.Attempted.Contains(instance);
         call.Attempted.Add(instance);
         call.Telemetry.Instance = instance.Id;
         call.Telemetry.Attempts = call.Attempted.Count;
@@ -43,13 +46,13 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         {
             var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
-            Report(cluster, instance, health.UnhealthyThreshold, status: (int)response.StatusCode);
+            Report(cluster, instance, health.UnhealthyThreshold, triedBefore, status: (int)response.StatusCode);
             return response;
         }
         catch (HttpRequestException ex) when (request.Content is not StreamingRequestContent { ClientReadError: not null })
         {
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
-            Report(cluster, instance, health.UnhealthyThreshold, error: ex.HttpRequestError);
+            Report(cluster, instance, health.UnhealthyThreshold, triedBefore, error: ex.HttpRequestError);
             throw;
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
@@ -74,9 +77,14 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         });
 
     /// <summary>A 5xx answer or a failed connection counts against the instance; the cause is put in words only when its status changes.</summary>
-    private void Report(ServiceCluster cluster, ServiceInstance instance, int unhealthyThreshold, int status = 0, HttpRequestError? error = null)
+    private void Report(ServiceCluster cluster, ServiceInstance instance, int unhealthyThreshold, bool triedBefore, int status = 0, HttpRequestError? error = null)
     {
         var success = error is null && status < 500;
+        if (!success && triedBefore)
+        {
+            return;
+        }
+
         if (instance.Record(success, unhealthyThreshold, healthyThreshold: int.MaxValue, isProbe: false) is { } changed)
         {
             registry.ReportStatusChange(cluster, instance, changed, error is { } failure ? $"connection failed: {failure}" : $"upstream answered {status}");

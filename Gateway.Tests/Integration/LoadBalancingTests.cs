@@ -174,6 +174,34 @@ public sealed class LoadBalancingTests
     }
 
     [Fact]
+    public async Task One_request_retried_on_the_same_instance_counts_against_it_once()
+    {
+        await using var only = await NamedUpstream.StartAsync("only");
+        only.Status = 500;
+        // Passive detection alone (no probes, no breaker), at its shipped threshold of two failures in a row.
+        var config = GatewayConfig.Quotes(only.Url)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:Enabled", false)
+            .Set("Gateway:Routes:quotes:Retries", 3)
+            .Set("Gateway:Routes:quotes:RetryDelay", "00:00:00.010");
+        await using var gateway = await TestGateway.StartAsync(config);
+
+        using (var response = await gateway.Client.GetAsync("/api/v1/quotes/status"))
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.InternalServerError, "the upstream's own answer, once its retries are spent");
+        }
+
+        only.Upstream.Count("/quotes/status").Should().Be(4, "one attempt and three retries, all on the only instance");
+        (await StatusOf(gateway, "quote-service-1")).Should().NotBe("unhealthy", "one request is one failure");
+
+        using (await gateway.Client.GetAsync("/api/v1/quotes/status"))
+        {
+        }
+
+        (await StatusOf(gateway, "quote-service-1")).Should().Be("unhealthy", "a second request answered 5xx makes two in a row");
+    }
+
+    [Fact]
     public async Task No_healthy_instance_is_a_503_problem_with_retry_after_and_no_upstream_call()
     {
         var only = await NamedUpstream.StartAsync("only");
