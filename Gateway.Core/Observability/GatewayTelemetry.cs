@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Core.Observability;
 
@@ -31,11 +32,27 @@ public sealed class GatewayTelemetry
         _errors = meter.CreateCounter<long>("gateway_errors_total", description: "Requests answered 5xx, by the gateway or an upstream.");
     }
 
+    /// <summary>
+    /// A method is any token a client sends, so only the standard ones are labels; the rest share "_OTHER" (as
+    /// OpenTelemetry's http.request.method does), or each made-up method would be a series of its own.
+    /// </summary>
+    internal static string MethodLabel(string method) =>
+        HttpMethods.IsGet(method) ? HttpMethods.Get
+        : HttpMethods.IsPost(method) ? HttpMethods.Post
+        : HttpMethods.IsPut(method) ? HttpMethods.Put
+        : HttpMethods.IsDelete(method) ? HttpMethods.Delete
+        : HttpMethods.IsPatch(method) ? HttpMethods.Patch
+        : HttpMethods.IsHead(method) ? HttpMethods.Head
+        : HttpMethods.IsOptions(method) ? HttpMethods.Options
+        : HttpMethods.IsTrace(method) ? HttpMethods.Trace
+        : HttpMethods.IsConnect(method) ? HttpMethods.Connect
+        : "_OTHER";
+
     public void Record(string method, string route, string service, int statusCode, double seconds)
     {
         var tags = new TagList
         {
-            { "method", method },
+            { "method", MethodLabel(method) },
             { "route", route },
             { "service", service },
             { "status_code", (uint)statusCode < (uint)StatusCodes.Length ? StatusCodes[statusCode] : statusCode },

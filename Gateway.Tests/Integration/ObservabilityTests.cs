@@ -178,6 +178,14 @@ public sealed class ObservabilityTests
             response.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
+        // A method is any token a client makes up: as a label, each would be a series of its own.
+        foreach (var method in new[] { "FOO1", "FOO2", "FOO3" })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), "/api/v1/quotes/x");
+            using var response = await gateway.Client.SendAsync(request);
+            response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        }
+
         var directory = Directory.CreateTempSubdirectory("gw-prom-").FullName;
         var promPort = Ports.Free();
         var configFile = Path.Combine(directory, "prometheus.yml");
@@ -207,6 +215,11 @@ public sealed class ObservabilityTests
         double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture).Should().Be(30);
         var series = await http.GetFromJsonAsync<JsonElement>("/api/v1/series?match[]=" + Uri.EscapeDataString("{__name__=~\"gateway_.*\"}"));
         series.GetProperty("data").EnumerateArray().Should().NotContain(s => s.GetRawText().Contains("item-", StringComparison.Ordinal));
+        series.GetProperty("data").EnumerateArray().Should().NotContain(s => s.GetRawText().Contains("FOO", StringComparison.Ordinal));
+        var other = (await http.GetFromJsonAsync<JsonElement>("/api/v1/query?query=" + Uri.EscapeDataString("gateway_requests_total{method=\"_OTHER\",status_code=\"405\"}")))
+            .GetProperty("data").GetProperty("result");
+        other.GetArrayLength().Should().Be(1, "the made-up methods share OpenTelemetry's _OTHER");
+        double.Parse(other[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture).Should().Be(3);
     }
 
     [Fact]
