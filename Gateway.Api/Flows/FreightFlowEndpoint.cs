@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FluentValidation;
@@ -90,8 +91,10 @@ public static class FreightFlowEndpoint
             return;
         }
 
-        // Keys are per user: one customer's key never collides with another's.
-        var scopedKey = (context.User.FindFirst("sub")?.Value ?? "-") + ":" + key;
+        // Keys are per user: one customer's key never collides with another's. The subject's length leads, since a
+        // key may hold ':' too: subject "a" with key "b:c" and subject "a:b" with key "c" would otherwise meet.
+        var subject = context.User.FindFirst("sub")?.Value ?? "-";
+        var scopedKey = string.Create(CultureInfo.InvariantCulture, $"{subject.Length}:{subject}:{key}");
         var hash = Convert.ToHexStringLower(SHA256.HashData(body));
         var claim = await idempotency.TryBeginAsync(scopedKey, hash, config.RunningTtl, context.RequestAborted);
         switch (claim.State)

@@ -173,6 +173,20 @@ public sealed class FreightFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Idempotency_keys_of_two_users_never_meet_even_when_subject_and_key_hold_colons()
+    {
+        // Joined with ':' alone, ("a", "b:c") and ("a:b", "c") were one stored key: the second user got the first's
+        // answer replayed, contract and tracking code included.
+        var body = FlowBody.Replace("\"customer_id\":\"c-1\"", "\"customer_id\":\"c-colon\"", StringComparison.Ordinal);
+        using var first = await Flow(Tokens.Hs256(new { sub = "a" }), "b:c", body);
+        first.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var second = await Flow(Tokens.Hs256(new { sub = "a:b" }), "c", body);
+        second.StatusCode.Should().Be(HttpStatusCode.OK);
+        second.Headers.Contains("Idempotent-Replayed").Should().BeFalse("the second user's key is their own");
+        (await Json(second)).GetProperty("flowId").GetString().Should().NotBe((await Json(first)).GetProperty("flowId").GetString());
+    }
+
+    [Fact]
     public async Task A_body_Kestrel_cannot_read_is_a_400_problem_on_the_validated_route_and_the_flow()
     {
         var token = Tokens.Hs256(new { sub = "c-1" });
