@@ -54,12 +54,29 @@ public static class UpstreamPath
     public static string WithoutParameter(QueryString query, string name)
     {
         var text = query.Value;
-        if (string.IsNullOrEmpty(text) || !text.Contains(name + "=", StringComparison.OrdinalIgnoreCase))
+        // Without the name and without escapes, nothing can name it: the query passes as it is.
+        if (string.IsNullOrEmpty(text)
+            || (!text.Contains(name, StringComparison.OrdinalIgnoreCase) && !text.Contains('%', StringComparison.Ordinal) && !text.Contains('+', StringComparison.Ordinal)))
         {
             return text ?? string.Empty;
         }
 
-        var kept = text[1..].Split('&').Where(part => !part.Split('=', 2)[0].Equals(name, StringComparison.OrdinalIgnoreCase)).ToArray();
+        var kept = text[1..].Split('&').Where(part => !Names(part, name)).ToArray();
         return kept.Length == 0 ? string.Empty : "?" + string.Join('&', kept);
+    }
+
+    /// <summary>
+    /// True when the pair's key is <paramref name="name"/> as ASP.NET Core reads it: unescaped, '+' as a space, any
+    /// case. Compared raw, <c>?%74oken=…</c> authenticated (the framework decodes the key) yet was not removed.
+    /// </summary>
+    private static bool Names(string pair, string name)
+    {
+        var key = pair.Split('=', 2)[0];
+        if (key.Contains('%', StringComparison.Ordinal) || key.Contains('+', StringComparison.Ordinal))
+        {
+            key = Uri.UnescapeDataString(key.Replace('+', ' '));
+        }
+
+        return key.Equals(name, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -83,6 +83,15 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
         using var accepted = await _a.Client.GetAsync("/api/v1/stream/events?since=5&token=" + token + "&x=%2F");
         accepted.StatusCode.Should().Be(HttpStatusCode.OK);
         _upstream.Received.Single(r => r.Path == "/api/v1/stream/events").Query.Should().Be("?since=5&x=%2F", "the token is not passed on, the rest is");
+
+        // The framework decodes a key before it looks for the token, so an escaped or upper-case key is the token
+        // too. Sent raw: HttpClient would unescape "%74" itself.
+        foreach (var (path, key) in new[] { ("/api/v1/stream/escaped", "%74oken"), ("/api/v1/stream/escaped-e", "tok%65n"), ("/api/v1/stream/upper", "TOKEN") })
+        {
+            var disguised = await RawHttp.SendAsync(_a.Port, $"GET {path}?{key}={token}&y=1 HTTP/1.1\nHost: gateway\n");
+            disguised.Status.Should().Be(200, key);
+            _upstream.Received.Single(r => r.Path == path).Query.Should().Be("?y=1", $"'{key}' names the token: it is not passed on");
+        }
     }
 
     [Fact]
