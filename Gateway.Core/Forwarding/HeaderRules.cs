@@ -58,6 +58,23 @@ public static class HeaderRules
     /// </summary>
     public static bool DropsContentLength(int status, bool transferEncoded) => transferEncoded || status is 204 or 205;
 
+    /// <summary>True when a Transfer-Encoding lists a coding other than chunked (RFC 9112 §7).</summary>
+    public static bool HasTransferCodingBesidesChunked(System.Net.Http.Headers.HeaderStringValues codings)
+    {
+        foreach (var value in codings)
+        {
+            foreach (var coding in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Responses that carry no content to the client whatever the upstream sent after the head.</summary>
     public static bool HasNoContent(int status, string method) => status is 204 or 205 or 304 || HttpMethods.IsHead(method);
 

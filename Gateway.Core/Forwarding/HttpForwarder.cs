@@ -160,6 +160,14 @@ internal sealed class HttpForwarder(
             return $"status {status}";
         }
 
+        // HttpClient undoes chunked only: a body under another transfer coding (gzip, say) would reach the client
+        // still coded, with nothing left to say so.
+        if (response.Headers.NonValidated.TryGetValues(Microsoft.Net.Http.Headers.HeaderNames.TransferEncoding, out var codings)
+            && HeaderRules.HasTransferCodingBesidesChunked(codings))
+        {
+            return "transfer coding " + string.Join(", ", codings);
+        }
+
         try
         {
             context.Response.StatusCode = status;
