@@ -59,11 +59,12 @@ public static class HeaderRules
     public static bool DropsContentLength(int status, bool transferEncoded) => transferEncoded || status is 204 or 205;
 
     /// <summary>True when a Transfer-Encoding lists a coding other than chunked (RFC 9112 §7).</summary>
-    public static bool HasTransferCodingBesidesChunked(System.Net.Http.Headers.HeaderStringValues codings)
+    public static bool HasTransferCodingBesidesChunked(IEnumerable<string?> codings)
     {
+        ArgumentNullException.ThrowIfNull(codings);
         foreach (var value in codings)
         {
-            foreach (var coding in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            foreach (var coding in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 if (!coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
                 {

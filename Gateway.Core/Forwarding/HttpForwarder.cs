@@ -54,6 +54,14 @@ internal sealed class HttpForwarder(
             return;
         }
 
+        // Kestrel undoes chunked only: a body under another coding (gzip, chunked) would reach the upstream still
+        // coded, the Transfer-Encoding that said so dropped as hop-by-hop (RFC 9112 §6.1: 501).
+        if (request.Headers.TransferEncoding is { Count: > 0 } codings && HeaderRules.HasTransferCodingBesidesChunked(codings))
+        {
+            await RefuseAsync(context, route, StatusCodes.Status501NotImplemented, "The request's transfer coding is not supported; only chunked is.");
+            return;
+        }
+
         if (request.ContentLength is { } declared
             && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { MaxRequestBodySize: { } max } sizeFeature && declared > max)
         {

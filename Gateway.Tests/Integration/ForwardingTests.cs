@@ -138,6 +138,17 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task A_body_under_a_transfer_coding_other_than_chunked_is_501_and_reaches_no_upstream()
+    {
+        var path = "/quotes/coded-" + Guid.NewGuid().ToString("N");
+        var raw = await RawHttp.SendAsync(fixture.Gateway.Port,
+            $"POST /api/v1{path} HTTP/1.1\nHost: client.example\nContent-Type: text/plain\nTransfer-Encoding: gzip, chunked\n", "2\r\nok\r\n0\r\n\r\n");
+        raw.Status.Should().Be(501);
+        raw.Head.Should().Contain("Content-Type: application/problem+json");
+        fixture.Upstream.Count(path).Should().Be(0, "the upstream would have taken the coded bytes for the body");
+    }
+
+    [Fact]
     public async Task Host_is_the_clients_only_where_the_route_preserves_it()
     {
         var path = "/quotes/preserve-" + Guid.NewGuid().ToString("N");
