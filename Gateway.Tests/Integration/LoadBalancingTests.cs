@@ -167,8 +167,10 @@ public sealed class LoadBalancingTests
         hanging.Probes.Should().Be(hangingBefore, "the hanging probe has not finished, so the other instance's probes did not wait for it");
 
         await Poll.UntilAsync(async () => await StatusOf(gateway, "quote-service-1") == "unhealthy", Deadline, "two failed probes");
-        hanging.ProbeHangs = false;
+        // Counted before the probes stop hanging: a success between the two lines would go uncounted, and the
+        // three the gateway needs would read as two.
         var recoveredAfter = hanging.SuccessfulProbes;
+        hanging.ProbeHangs = false;
         await Poll.UntilAsync(async () => await StatusOf(gateway, "quote-service-1") == "healthy", Deadline, "three successful probes");
         (hanging.SuccessfulProbes - recoveredAfter).Should().BeGreaterThanOrEqualTo(3);
     }
