@@ -242,9 +242,9 @@ internal sealed class HttpForwarder(
                 int read;
                 try
                 {
-                    read = await upstream.ReadAsync(buffer, cancellationToken);
+                    read = await UpstreamBody.ReadAsync(upstream, response, buffer, call.Route.ResponseIdleTimeout, cancellationToken);
                 }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
+                catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or TimeoutException or ObjectDisposedException)
                 {
                     if (!context.RequestAborted.IsCancellationRequested)
                     {

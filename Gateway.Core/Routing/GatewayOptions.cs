@@ -80,6 +80,9 @@ public sealed record RouteConfig
     /// <summary>Time for one attempt; defaults to <see cref="Timeout"/>.</summary>
     public TimeSpan? AttemptTimeout { get; init; }
 
+    /// <summary>Overrides <see cref="LimitsConfig.ResponseIdleTimeout"/> for this route (a stream with rare events wants more).</summary>
+    public TimeSpan? ResponseIdleTimeout { get; init; }
+
     /// <summary>
     /// Retries after the first attempt. Only idempotent methods, or requests carrying an Idempotency-Key, are ever
     /// retried, and only when their body was small enough to buffer; everything else is sent exactly once.
@@ -201,4 +204,10 @@ public sealed record LimitsConfig
 
     /// <summary>How long an upstream may take to send its response headers.</summary>
     public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>
+    /// How long a response body may go without a byte from the upstream; the client's connection is then aborted
+    /// (the headers are gone already). YARP's ActivityTimeout has the same default.
+    /// </summary>
+    public TimeSpan ResponseIdleTimeout { get; init; } = TimeSpan.FromSeconds(100);
 }

@@ -22,6 +22,7 @@ public sealed class GatewayRoute : IRequestSizeLimitMetadata, RateLimiting.IRate
         RetryBodyBufferLimit = limits.RetryBodyBufferLimit;
         Timeout = config.Timeout ?? limits.UpstreamTimeout;
         AttemptTimeout = config.AttemptTimeout is { } attempt && attempt < Timeout ? attempt : Timeout;
+        ResponseIdleTimeout = config.ResponseIdleTimeout ?? limits.ResponseIdleTimeout;
     }
 
     public string Id { get; }
@@ -36,10 +37,13 @@ public sealed class GatewayRoute : IRequestSizeLimitMetadata, RateLimiting.IRate
 
     public bool PreserveHost => Config.PreserveHost;
 
-    /// <summary>Time allowed, retries included, until the upstream's response headers arrive; the body then streams unbounded.</summary>
+    /// <summary>Time allowed, retries included, until the upstream's response headers arrive; the body then streams for as long as it keeps coming.</summary>
     public TimeSpan Timeout { get; }
 
     public TimeSpan AttemptTimeout { get; }
+
+    /// <summary>Longest silence of the upstream in the middle of a response body.</summary>
+    public TimeSpan ResponseIdleTimeout { get; }
 
     public int Retries => Config.Retries;
 

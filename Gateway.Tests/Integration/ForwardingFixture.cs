@@ -25,6 +25,8 @@ public sealed class ForwardingFixture : IAsyncLifetime
 
     public TaskCompletionSource UploadFirstBytes { get; private set; } = NewSignal();
 
+    public TaskCompletionSource StallAborted { get; private set; } = NewSignal();
+
     public static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void ResetSignals()
@@ -34,6 +36,7 @@ public sealed class ForwardingFixture : IAsyncLifetime
         HangStarted = NewSignal();
         HangAborted = NewSignal();
         UploadFirstBytes = NewSignal();
+        StallAborted = NewSignal();
     }
 
     public async Task InitializeAsync()
@@ -62,6 +65,21 @@ public sealed class ForwardingFixture : IAsyncLifetime
                 FirstChunkSent.TrySetResult();
                 await ReleaseRest.Task.WaitAsync(TimeSpan.FromSeconds(30));
                 await context.Response.WriteAsync("rest");
+            });
+            // Headers and a first part, then silence: an upstream that stops in the middle of its body.
+            app.MapGet("/quotes/stall", async (HttpContext context) =>
+            {
+                context.Response.ContentLength = 100;
+                await context.Response.WriteAsync("first;");
+                await context.Response.Body.FlushAsync();
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    StallAborted.TrySetResult();
+                }
             });
             app.MapGet("/quotes/hang", async (HttpContext context) =>
             {
@@ -125,6 +143,9 @@ public sealed class ForwardingFixture : IAsyncLifetime
             .Set("Gateway:Clusters:dead-service:HealthCheck:Enabled", false)
             .Set("Gateway:Clusters:dead-service:HealthCheck:UnhealthyThreshold", 1000)
             .Set("Gateway:Clusters:dead-service:CircuitBreaker:Enabled", false)
+            .Route("stall", "/api/v1/stall", "quote-service", "GET")
+            .Set("Gateway:Routes:stall:Transform:PathPattern", "/quotes/stall")
+            .Set("Gateway:Routes:stall:ResponseIdleTimeout", "00:00:00.300")
             .Route("timeout", "/api/v1/timeout", "quote-service", "GET")
             .Set("Gateway:Routes:timeout:Transform:PathPattern", "/quotes/hang")
             .Set("Gateway:Routes:timeout:Timeout", "00:00:00.500")

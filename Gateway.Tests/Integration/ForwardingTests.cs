@@ -75,6 +75,20 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task An_upstream_silent_mid_body_past_the_routes_idle_limit_breaks_the_clients_connection_and_is_cancelled()
+    {
+        fixture.ResetSignals();
+        using var response = await Client.GetAsync("/api/v1/stall", HttpCompletionOption.ResponseHeadersRead);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, "the headers were already on their way");
+
+        // Bounded here, so a gateway that waits for ever fails the test instead of hanging it.
+        var reading = () => response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        (await reading.Should().ThrowAsync<Exception>()).Which.Should().Match<Exception>(e => e is HttpRequestException || e is IOException,
+            "the only honest signal left is a broken connection");
+        await fixture.StallAborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task A_body_over_the_route_limit_gets_413_and_never_reaches_the_upstream()
     {
         var before = fixture.Upstream.Count("/quotes/too-big");

@@ -21,6 +21,11 @@ internal static class LimitsValidator
             errors.Add($"{key}:UpstreamTimeout: must be between 10 ms and 1 day.");
         }
 
+        if (limits.ResponseIdleTimeout < TimeSpan.FromMilliseconds(10) || limits.ResponseIdleTimeout > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{key}:ResponseIdleTimeout: must be between 10 ms and 1 day.");
+        }
+
         if (limits.RetryBodyBufferLimit is < 0 or > 16 * 1024 * 1024)
         {
             errors.Add($"{key}:RetryBodyBufferLimit: must be between 0 and 16 MiB.");

@@ -41,6 +41,11 @@ internal static class RouteConfigValidator
             errors.Add($"{key}:Timeout: must be between 10 ms and 1 day.");
         }
 
+        if (route.ResponseIdleTimeout is { } idle && (idle < TimeSpan.FromMilliseconds(10) || idle > TimeSpan.FromDays(1)))
+        {
+            errors.Add($"{key}:ResponseIdleTimeout: must be between 10 ms and 1 day.");
+        }
+
         if (route.AttemptTimeout is { } attempt && (attempt < TimeSpan.FromMilliseconds(10) || (route.Timeout is { } total && attempt > total)))
         {
             errors.Add($"{key}:AttemptTimeout: must be at least 10 ms and not above Timeout.");
