@@ -16,6 +16,13 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
 
     public static string ClientName(string clusterId) => "gateway-cluster:" + clusterId;
 
+    /// <summary>
+    /// Most an answer read whole may hold. Only the flows read answers whole (through <see cref="For"/>); the
+    /// forwarder streams through the invoker. HttpClient's own limit is 2 GB, which a service answering without end
+    /// would fill the gateway's memory up to.
+    /// </summary>
+    public const int WholeAnswerLimit = 1024 * 1024;
+
     // The handler never rotates (infinite lifetime below), so one client per cluster can be kept and reused.
     public HttpClient For(string clusterId) =>
         _clients.GetOrAdd(clusterId, static (id, f) => f.CreateClient(ClientName(id)), factory);
@@ -32,7 +39,11 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
     /// <summary>The cluster's client: resilience pipeline (outer), then per-attempt instance selection, then sockets.</summary>
     public static void Register(IServiceCollection services, string clusterId)
     {
-        var client = services.AddHttpClient(ClientName(clusterId), client => client.Timeout = Timeout.InfiniteTimeSpan)
+        var client = services.AddHttpClient(ClientName(clusterId), client =>
+            {
+                client.Timeout = Timeout.InfiniteTimeSpan;
+                client.MaxResponseContentBufferSize = WholeAnswerLimit;
+            })
             .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(ClientSpans(services)))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // The factory's per-request logging scopes cost more than the forwarding itself; the gateway logs its own.

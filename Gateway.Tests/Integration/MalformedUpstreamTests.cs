@@ -11,6 +11,14 @@ namespace Gateway.Tests.Integration;
 public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixture) : IClassFixture<MalformedUpstreamTests.Fixture>
 {
     private const string Good = "HTTP/1.1 200 OK\r\nX-Upstream: yes\r\nContent-Length: 2\r\n\r\nok";
+    private const string FlowBody = """{"zip_code_start":"01310-100","zip_code_end":"20040-002","volumes":[{"quantity":1,"weight":2.5,"height":10,"width":20,"length":30}],"amount":150,"customer_id":"c-1","selection":"cheapest"}""";
+
+    /// <summary>A valid quote answer with no service, padded past the gateway's limit for answers read whole.</summary>
+    private static string OversizedQuoteAnswer()
+    {
+        var json = """{"success":true,"data":{"services":[]},"padding":"PAD"}""".Replace("PAD", new string('x', 2 * 1024 * 1024), StringComparison.Ordinal);
+        return $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {json.Length}\r\n\r\n{json}";
+    }
 
     [Fact]
     public async Task A_well_formed_answer_of_the_same_upstream_goes_through()
@@ -66,6 +74,22 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
         next.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task A_flow_step_answered_with_more_than_the_whole_answer_limit_is_a_502_naming_the_step()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/flows/freight")
+        {
+            Content = new StringContent(FlowBody, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Tokens.Hs256(new { sub = "c-1" }));
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+        using var response = await fixture.Gateway.Client.SendAsync(request);
+
+        // Read whole, the padded answer would have parsed, offered no service, and been a 422.
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+        problem.GetProperty("step").GetString().Should().Be("quote");
+    }
+
     public sealed class Fixture : IAsyncLifetime
     {
         public CannedUpstream Upstream { get; private set; } = null!;
@@ -77,6 +101,7 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
             Upstream = CannedUpstream.Start(new Dictionary<string, string>
             {
                 ["/good"] = Good,
+                ["/quotes/calculate"] = OversizedQuoteAnswer(),
                 ["/length-not-a-number"] = "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nContent-Length: abc\r\n\r\nok",
                 ["/two-lengths"] = "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
                 ["/negative-length"] = "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nContent-Length: -1\r\n\r\nok",
@@ -96,7 +121,11 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
             Gateway = await TestGateway.StartAsync(new GatewayConfig()
                 .Route("canned", "/canned/{**rest}", "canned", "GET")
                 .Set("Gateway:Routes:canned:Transform:PathRemovePrefix", "/canned")
-                .Cluster("canned", Upstream.Address));
+                .Cluster("canned", Upstream.Address)
+                .WithSharedSecret()
+                .Set("Gateway:Flows:Freight:QuoteCluster", "canned")
+                .Set("Gateway:Flows:Freight:ContractCluster", "canned")
+                .Set("Gateway:Flows:Freight:TrackingCluster", "canned"));
         }
 
         public async Task DisposeAsync()
