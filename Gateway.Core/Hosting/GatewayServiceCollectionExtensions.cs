@@ -30,6 +30,7 @@ public static class GatewayServiceCollectionExtensions
         // First, so a value that did not bind is named before what its absence makes the other checks report.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>>(new ConfigurationValueValidator(section)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.AddHostedService<ReloadValidation>();
 
         // Registered before AddProblemDetails so it is asked first: every error is problem+json.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, GatewayProblemDetailsWriter>());

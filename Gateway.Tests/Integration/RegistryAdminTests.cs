@@ -99,6 +99,26 @@ public sealed class RegistryAdminTests
         results.Select(r => r.Body).Should().BeEquivalentTo(["a", "b"], "the request in flight on the removed instance completes");
     }
 
+    [Fact]
+    public async Task A_reload_with_a_bad_value_is_refused_with_an_error_naming_the_key_and_the_running_configuration_stays()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
+        // A process of its own: its log is the one place the refusal shows. Its configuration file is watched.
+        await using var gateway = await GatewayProcess.StartAsync(
+            GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false),
+            new Dictionary<string, string> { ["GATEWAY_CONFIG"] = file, ["DOTNET_hostBuilder__reloadConfigOnChange"] = "true" });
+        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)).Replace("\"Address\"", "\"Weight\":\"heavy\",\"Address\"", StringComparison.Ordinal));
+        await Poll.UntilAsync(
+            () => gateway.Output.Any(line => line.Contains("reload refused", StringComparison.Ordinal)
+                && line.Contains("Gateway:Clusters:quote-service:Destinations:a:Weight", StringComparison.Ordinal)),
+            Deadline, "the refused reload to be logged naming the key");
+        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the running configuration stays");
+    }
+
     private static string Destinations(params (string Id, string Url)[] destinations) => JsonSerializer.Serialize(new
     {
         Gateway = new { Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = destinations.ToDictionary(d => d.Id, d => new { Address = d.Url }) } } },

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace Gateway.Core.Routing.Validation;
+
+/// <summary>
+/// Checks each configuration reload with the start-up validators and says when it is refused. The options monitor
+/// refuses an invalid reload by throwing inside its own change callback, where nothing reports it: the running
+/// configuration stayed and the operator was not told. The change is bound and validated afresh here, not read
+/// from the monitor's cache, so the check does not depend on which callback runs first.
+/// </summary>
+internal sealed partial class ReloadValidation(IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, ILogger<ReloadValidation> logger)
+    : IHostedService, IDisposable
+{
+    private IDisposable? _subscription;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Check);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _subscription?.Dispose();
+
+    private void Check()
+    {
+        GatewayOptions options;
+        try
+        {
+            options = configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
+        }
+        catch (InvalidOperationException ex)
+        {
+            ReloadRefused(logger, ex.Message);
+            return;
+        }
+
+        var failures = validators.Select(validator => validator.Validate(Options.DefaultName, options))
+            .Where(result => result.Failed)
+            .SelectMany(result => result.Failures ?? [])
+            .ToArray();
+        if (failures.Length > 0)
+        {
+            ReloadRefused(logger, string.Join("; ", failures));
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Failures}")]
+    private static partial void ReloadRefused(ILogger logger, string failures);
+}
