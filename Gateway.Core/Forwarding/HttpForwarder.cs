@@ -170,8 +170,8 @@ internal sealed class HttpForwarder(
 
         // HttpClient undoes chunked only: a body under another transfer coding (gzip, say) would reach the client
         // still coded, with nothing left to say so.
-        if (response.Headers.NonValidated.TryGetValues(Microsoft.Net.Http.Headers.HeaderNames.TransferEncoding, out var codings)
-            && HeaderRules.HasTransferCodingBesidesChunked(codings))
+        var transferEncoded = response.Headers.NonValidated.TryGetValues(Microsoft.Net.Http.Headers.HeaderNames.TransferEncoding, out var codings);
+        if (transferEncoded && HeaderRules.HasTransferCodingBesidesChunked(codings))
         {
             return "transfer coding " + string.Join(", ", codings);
         }
@@ -179,7 +179,7 @@ internal sealed class HttpForwarder(
         try
         {
             context.Response.StatusCode = status;
-            DownstreamHeaders.Copy(response, context.Response);
+            DownstreamHeaders.Copy(response, context.Response, transferEncoded);
             return null;
         }
         catch (InvalidOperationException ex)

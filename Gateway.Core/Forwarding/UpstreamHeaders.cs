@@ -115,7 +115,11 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
 /// <summary>Copies the upstream's response headers to the client, by the rules in <see cref="HeaderRules"/>.</summary>
 public static class DownstreamHeaders
 {
-    public static void Copy(HttpResponseMessage source, HttpResponse target)
+    /// <summary>
+    /// Copies the headers; <paramref name="transferEncoded"/> says whether the upstream sent a Transfer-Encoding,
+    /// which the caller has looked up already.
+    /// </summary>
+    public static void Copy(HttpResponseMessage source, HttpResponse target, bool transferEncoded)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(target);
@@ -124,9 +128,7 @@ public static class DownstreamHeaders
             : StringValues.Empty;
 
         CopyFrom(source.Headers.NonValidated, target.Headers, connection, dropContentLength: false);
-        var dropContentLength = HeaderRules.DropsContentLength((int)source.StatusCode,
-            transferEncoded: source.Headers.NonValidated.Contains(Microsoft.Net.Http.Headers.HeaderNames.TransferEncoding));
-        CopyFrom(source.Content.Headers.NonValidated, target.Headers, connection, dropContentLength);
+        CopyFrom(source.Content.Headers.NonValidated, target.Headers, connection, HeaderRules.DropsContentLength((int)source.StatusCode, transferEncoded));
     }
 
     private static void CopyFrom(System.Net.Http.Headers.HttpHeadersNonValidated source, IHeaderDictionary target, StringValues connection, bool dropContentLength)
