@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Gateway.Core.Forwarding;
 
@@ -66,17 +67,13 @@ public static class UpstreamPath
     }
 
     /// <summary>
-    /// True when the pair's key is <paramref name="name"/> as ASP.NET Core reads it: unescaped, '+' as a space, any
-    /// case. Compared raw, <c>?%74oken=…</c> authenticated (the framework decodes the key) yet was not removed.
+    /// True when the pair's key is <paramref name="name"/> as ASP.NET Core reads it, decoded by the framework's own
+    /// query parser, in any case. Compared raw, <c>?%74oken=…</c> authenticated (the framework decodes the key) yet
+    /// was not removed.
     /// </summary>
     private static bool Names(string pair, string name)
     {
-        var key = pair.Split('=', 2)[0];
-        if (key.Contains('%', StringComparison.Ordinal) || key.Contains('+', StringComparison.Ordinal))
-        {
-            key = Uri.UnescapeDataString(key.Replace('+', ' '));
-        }
-
-        return key.Equals(name, StringComparison.OrdinalIgnoreCase);
+        var pairs = new QueryStringEnumerable(pair).GetEnumerator();
+        return pairs.MoveNext() && pairs.Current.DecodeName().Span.Equals(name, StringComparison.OrdinalIgnoreCase);
     }
 }
