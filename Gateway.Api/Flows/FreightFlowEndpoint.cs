@@ -136,8 +136,7 @@ public static class FreightFlowEndpoint
         }
         catch (BadHttpRequestException bad)
         {
-            await GatewayProblems.WriteAsync(context, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? "The request body is larger than this endpoint accepts." : "The request body could not be read.");
+            await GatewayProblems.WriteUnreadableBodyAsync(context, bad);
             return null;
         }
     }

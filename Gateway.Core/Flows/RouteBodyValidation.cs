@@ -49,10 +49,7 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
         }
         catch (BadHttpRequestException bad)
         {
-            // Kestrel gave up on the body: it came too slowly (408), its chunking was malformed (400), or, sent
-            // without a length, it outgrew the route's limit (413).
-            await GatewayProblems.WriteAsync(context, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? "The request body exceeds the route's limit." : "The request body could not be read.");
+            await GatewayProblems.WriteUnreadableBodyAsync(context, bad);
             return false;
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)

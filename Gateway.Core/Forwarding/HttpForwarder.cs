@@ -212,7 +212,8 @@ internal sealed class HttpForwarder(
         }
         catch (BadHttpRequestException bad)
         {
-            await RefuseAsync(context, route, bad.StatusCode, "The request body could not be read.");
+            ForwarderLog.Refused(logger, route.Id, bad.Message);
+            await GatewayProblems.WriteUnreadableBodyAsync(context, bad);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {

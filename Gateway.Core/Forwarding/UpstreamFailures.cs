@@ -25,8 +25,7 @@ internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<Upstrea
         {
             // Kestrel refused the client's body (over the limit, or malformed chunking).
             ForwarderLog.Refused(logger, route.Id, bad.Message);
-            return GatewayProblems.WriteAsync(context, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? "The request body exceeds the route's limit." : "The request body could not be read.");
+            return GatewayProblems.WriteUnreadableBodyAsync(context, bad);
         }
 
         if (context.RequestAborted.IsCancellationRequested || content?.ClientReadError is not null)

@@ -9,6 +9,14 @@ namespace Gateway.Core.Observability;
 
 public static class GatewayProblems
 {
+    /// <summary>Kestrel gave up on the request's body: over the limit (413), too slow (408) or malformed (400).</summary>
+    public static ValueTask WriteUnreadableBodyAsync(HttpContext context, BadHttpRequestException bad)
+    {
+        ArgumentNullException.ThrowIfNull(bad);
+        return WriteAsync(context, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+            ? "The request body exceeds this endpoint's limit." : "The request body could not be read.");
+    }
+
     /// <summary>Writes an RFC 9457 problem through <see cref="IProblemDetailsService"/>.</summary>
     public static ValueTask WriteAsync(HttpContext context, int status, string detail, string? code = null)
     {
