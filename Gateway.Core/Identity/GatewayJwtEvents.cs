@@ -52,7 +52,9 @@ public sealed class GatewayJwtEvents(
         ArgumentNullException.ThrowIfNull(context);
         AuthFailure.Set(context.HttpContext, context.Exception switch
         {
-            SecurityTokenExpiredException => AuthFailureReason.TokenExpired,
+            // IdentityModel checks the lifetime of a token whose key id it does not know, and reads a missing expiry
+            // as 0001-01-01: that token is not expired, it has no valid signature and no expiry.
+            SecurityTokenExpiredException { Expires: var expires } when expires != DateTime.MinValue => AuthFailureReason.TokenExpired,
             SecurityTokenNotYetValidException => AuthFailureReason.TokenNotYetValid,
             _ => AuthFailureReason.TokenInvalid,
         });

@@ -11,7 +11,8 @@ public static class Tokens
     public const string Issuer = "smartenvios";
     public const string Audience = "smartenvios-api";
 
-    public static string Hs256(object? extraClaims = null, string secret = Secret, string alg = "HS256", TimeSpan? lifetime = null, DateTimeOffset? notBefore = null)
+    public static string Hs256(object? extraClaims = null, string secret = Secret, string alg = "HS256", TimeSpan? lifetime = null, DateTimeOffset? notBefore = null,
+        string? kid = null, string[]? without = null)
     {
         var now = DateTimeOffset.UtcNow;
         var claims = new Dictionary<string, object?>
@@ -24,6 +25,11 @@ public static class Tokens
             ["exp"] = ((notBefore ?? now) + (lifetime ?? TimeSpan.FromHours(1))).ToUnixTimeSeconds(),
             ["jti"] = Guid.NewGuid().ToString("N"),
         };
+        foreach (var name in without ?? [])
+        {
+            claims.Remove(name);
+        }
+
         if (extraClaims is not null)
         {
             foreach (var property in JsonSerializer.SerializeToElement(extraClaims).EnumerateObject())
@@ -32,7 +38,9 @@ public static class Tokens
             }
         }
 
-        var header = Base64Url(JsonSerializer.SerializeToUtf8Bytes(new { alg, typ = "JWT" }));
+        var header = Base64Url(kid is null
+            ? JsonSerializer.SerializeToUtf8Bytes(new { alg, typ = "JWT" })
+            : JsonSerializer.SerializeToUtf8Bytes(new { alg, typ = "JWT", kid }));
         var payload = Base64Url(JsonSerializer.SerializeToUtf8Bytes(claims));
         var signature = alg == "none" ? string.Empty : Base64Url(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(header + "." + payload)));
         return $"{header}.{payload}.{signature}";

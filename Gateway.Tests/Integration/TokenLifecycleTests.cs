@@ -57,6 +57,11 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
         { "wrong secret", Tokens.Hs256(secret: "another-secret-0123456789abcdef0123456789"), "token_invalid" },
         { "alg none", Tokens.Hs256(alg: "none"), "token_invalid" },
         { "alg HS512 label", Tokens.Hs256(alg: "HS512"), "token_invalid" },
+        { "no expiry", Tokens.Hs256(without: ["exp"]), "token_invalid" },
+        // The key id is unknown, so the signature is never checked; IdentityModel then reports the lifetime, and
+        // reads a missing expiry as 0001-01-01. Such a token is not expired, it is invalid.
+        { "no expiry, unknown key id", Tokens.Hs256(secret: "another-secret-0123456789abcdef0123456789", kid: "rotated-away", without: ["exp", "nbf", "iat"]), "token_invalid" },
+        { "expired, unknown key id", Tokens.Hs256(secret: "another-secret-0123456789abcdef0123456789", kid: "rotated-away", notBefore: DateTimeOffset.UtcNow.AddHours(-2), lifetime: TimeSpan.FromHours(1)), "token_expired" },
     };
 
     [Theory]
