@@ -38,10 +38,11 @@ public sealed record FreightFlowRequest(
 
 public sealed record CarrierService(
     [property: JsonPropertyName("serviceId")] string ServiceId,
-    [property: JsonPropertyName("carrier")] string? Carrier,
-    [property: JsonPropertyName("name")] string? Name,
-    [property: JsonPropertyName("price")] decimal Price,
-    [property: JsonPropertyName("deliveryDays")] int DeliveryDays);
+    [property: JsonPropertyName("price"), JsonPropertyOrder(3)] decimal Price,
+    [property: JsonPropertyName("deliveryDays"), JsonPropertyOrder(4)] int DeliveryDays,
+    // Optional, so last; written in the order the quote service sends them.
+    [property: JsonPropertyName("carrier"), JsonPropertyOrder(1)] string? Carrier = null,
+    [property: JsonPropertyName("name"), JsonPropertyOrder(2)] string? Name = null);
 
 public sealed record Document(
     [property: JsonPropertyName("type")] string? Type,

@@ -21,7 +21,14 @@ public sealed class FlowStepException(string step, string detail, int? upstreamS
 /// </summary>
 public abstract class ServiceClient
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // A service's answer is read as strictly as the types say: a missing or null value that is neither nullable nor
+    // optional is a JsonException (the step failed, 502), not a null that fails later on (a 500) or reaches the
+    // next service.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
     private readonly HttpClient _client;
     private readonly GatewayRoute _route;
 
@@ -64,7 +71,13 @@ public abstract class ServiceClient
             try
             {
                 using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-                return document.RootElement.TryGetProperty("data", out var data) ? data.Clone() : document.RootElement.Clone();
+                var root = document.RootElement;
+                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("success", out var success) && success.ValueKind == JsonValueKind.False)
+                {
+                    throw new FlowStepException(step, $"The {step} step failed: the service reported a failure.", (int)response.StatusCode);
+                }
+
+                return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out var data) ? data.Clone() : root.Clone();
             }
             catch (JsonException ex)
             {
@@ -100,10 +113,11 @@ public sealed class QuoteServiceClient(ClusterClients clients, FreightFlowConfig
     public async Task<IReadOnlyList<CarrierService>> CalculateAsync(QuoteRequest quote, string correlationId, CancellationToken ct)
     {
         var data = await SendAsync("quote", HttpMethod.Post, "/quotes/calculate", quote, correlationId, ct);
-        return Read<QuoteData>("quote", data).Services ?? [];
+        return Read<QuoteData>("quote", data).Services;
     }
 
-    private sealed record QuoteData(IReadOnlyList<CarrierService>? Services);
+    // Required: an answer without a list of services is not an offer of none (the client's 422), the step failed.
+    private sealed record QuoteData(IReadOnlyList<CarrierService> Services);
 }
 
 public sealed class ContractServiceClient(ClusterClients clients, FreightFlowConfig config)
@@ -124,7 +138,7 @@ public sealed class ContractServiceClient(ClusterClients clients, FreightFlowCon
     public async Task<ContractData> ConfirmAsync(string contractId, string correlationId, CancellationToken ct) =>
         Read<ContractData>("confirm", await SendAsync("confirm", HttpMethod.Post, $"/contracts/{Uri.EscapeDataString(contractId)}/confirm", new { }, correlationId, ct));
 
-    public sealed record ContractData(string Id, string? Number, string? Status, string? TrackingCode, IReadOnlyList<Document>? Documents);
+    public sealed record ContractData(string Id, string? Number = null, string? Status = null, string? TrackingCode = null, IReadOnlyList<Document>? Documents = null);
 }
 
 public sealed class TrackingServiceClient(ClusterClients clients, FreightFlowConfig config)
@@ -133,5 +147,5 @@ public sealed class TrackingServiceClient(ClusterClients clients, FreightFlowCon
     public async Task<TrackingData> RegisterAsync(string trackingCode, string contractId, string correlationId, CancellationToken ct) =>
         Read<TrackingData>("tracking", await SendAsync("tracking", HttpMethod.Post, "/tracking", new { trackingCode, contractId }, correlationId, ct));
 
-    public sealed record TrackingData(string? Code, string? Status);
+    public sealed record TrackingData(string? Code = null, string? Status = null);
 }

@@ -173,7 +173,7 @@ public sealed class IdentityAndValidationTests
     [Fact]
     public void The_flow_picks_the_cheapest_the_fastest_or_the_named_service()
     {
-        CarrierService[] services = [new("pac", "C", "PAC", 20, 7), new("sedex", "C", "SEDEX", 35, 2), new("jad", "J", "P", 25, 4)];
+        CarrierService[] services = [new("pac", 20, 7, "C", "PAC"), new("sedex", 35, 2, "C", "SEDEX"), new("jad", 25, 4, "J", "P")];
         FreightFlowRequest Request(string? selection, string? serviceId) => new("01310-100", "20040-002", [new Volume(1, 1, 1, 1, 1)], 1, "c", selection, serviceId, null, null);
         FreightFlow.Select(services, Request("cheapest", null))!.ServiceId.Should().Be("pac");
         FreightFlow.Select(services, Request("fastest", null))!.ServiceId.Should().Be("sedex");
