@@ -85,7 +85,7 @@ public static class GatewayServiceCollectionExtensions
         // there); authentication on an endpoint that requires authorization. There is no default authenticate
         // scheme (see AddGatewayIdentity): every policy names the JwtBearer scheme, so the authorization middleware
         // authenticates exactly the endpoints that require a token, and elsewhere authentication has nothing to do.
-        app.UseWhen(NeedsCors, branch => branch.UseCors());
+        app.UseWhen(NeedsCors, branch => branch.UseMiddleware<CorsVaryMiddleware>().UseCors());
         app.UseWhen(RequiresAuthorization, branch => branch.UseAuthentication());
         // UseAuthentication marks the app as having it; in a branch the mark stays in the branch, and WebApplication
         // would then put an unconditional UseAuthentication in front of everything.

@@ -67,7 +67,32 @@ public sealed class CorsTests : IAsyncLifetime
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         Header(response, "Access-Control-Allow-Origin").Should().Be(Allowed);
         Header(response, "Access-Control-Expose-Headers").Should().Contain("X-Correlation-ID");
+        response.Headers.Vary.Should().ContainSingle(value => value == "Origin", "the answer differs by origin; a shared cache must key it on Origin");
     }
+
+    [Fact]
+    public async Task A_request_without_an_origin_to_a_cors_route_is_marked_as_varying_by_origin_too()
+    {
+        // Without Vary, a cache would store this answer (no allow header) and hand it to the allowed origin.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/orders/1");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Tokens.Hs256());
+        using var response = await _gateway.Client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Headers.Contains("Access-Control-Allow-Origin").Should().BeFalse();
+        response.Headers.Vary.Should().Contain("Origin");
+
+        using var preflight = Preflight(Allowed, "POST", "authorization");
+        using var preflightResponse = await _gateway.Client.SendAsync(preflight);
+        preflightResponse.Headers.Vary.Should().Contain("Origin");
+    }
+
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("Accept-Encoding", false)]
+    [InlineData("accept-encoding, origin", true)]
+    [InlineData("*", true)]
+    public void An_existing_vary_header_is_read_token_by_token(string vary, bool namesOrigin) =>
+        Gateway.Core.Identity.CorsVaryMiddleware.Names(vary, "Origin").Should().Be(namesOrigin);
 
     private static HttpRequestMessage Preflight(string origin, string method, string headers)
     {
