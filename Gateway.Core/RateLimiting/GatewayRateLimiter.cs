@@ -156,7 +156,7 @@ public sealed class GatewayRateLimiter(
             return "u:" + (subject.AsSpan().IndexOfAny('{', '}') >= 0 ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(subject))) : subject);
         }
 
-        return "ip:" + (proxies.ClientAddress(context)?.ToString() ?? "unknown");
+        return "ip:" + ClientAddressPartition.For(proxies.ClientAddress(context));
     }
 
     private string UserType(ClaimsPrincipal? user) =>

@@ -132,6 +132,34 @@ public sealed class RateLimitRedisTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_ipv6_client_has_one_budget_for_its_whole_64_block()
+    {
+        await using var gateway = await TestGateway.StartAsync(Limited(_upstream.Url, _redis.Configuration, 3, "00:00:30", "SlidingWindow", "Client")
+            .Set("Gateway:Redis:KeyPrefix", "gw-v6:")
+            .Set("Gateway:TrustedProxies:0", "127.0.0.1"));
+
+        async Task<HttpStatusCode> From(string address)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/x");
+            request.Headers.Add("X-Forwarded-For", address);
+            using var response = await gateway.Client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        // A new address per request inside one /64 is still one client.
+        var rotating = new List<HttpStatusCode>();
+        foreach (var address in new[] { "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:aaaa::3", "2001:db8:1:2:ffff:ffff:ffff:ffff" })
+        {
+            rotating.Add(await From(address));
+        }
+
+        rotating.Should().Equal(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests);
+        (await From("2001:db8:1:3::1")).Should().Be(HttpStatusCode.OK, "the next /64 is another client");
+        (await From("203.0.113.20")).Should().Be(HttpStatusCode.OK);
+        (await From("203.0.113.21")).Should().Be(HttpStatusCode.OK, "IPv4 clients keep one budget per address");
+    }
+
+    [Fact]
     public async Task A_user_class_limit_and_a_route_limit_both_have_to_admit()
     {
         var config = Limited(_upstream.Url, _redis.Configuration, 4, "00:00:30", "SlidingWindow", "Client").WithSharedSecret()

@@ -135,6 +135,22 @@ public sealed class RateLimitAlgorithmTests
     }
 }
 
+public sealed class ClientAddressPartitionTests
+{
+    [Theory]
+    [InlineData("203.0.113.7", "203.0.113.7")]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
+    [InlineData("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::", "2001:db8:1:2::/64")]
+    [InlineData("::1", "::/64")]
+    public void An_address_counts_against_its_client_partition(string address, string partition) =>
+        Gateway.Core.RateLimiting.ClientAddressPartition.For(System.Net.IPAddress.Parse(address)).Should().Be(partition);
+
+    [Fact]
+    public void An_unknown_address_has_a_partition_of_its_own() =>
+        Gateway.Core.RateLimiting.ClientAddressPartition.For(null).Should().Be("unknown");
+}
+
 public sealed class IdentityAndValidationTests
 {
     [Fact]
