@@ -96,6 +96,15 @@ public static class HeaderRules
         return false;
     }
 
+    /// <summary>
+    /// Whether a value the gateway makes up (from a token's claims) can be a header field value as it is (RFC 9110
+    /// §5.5): no control character but tab. Kestrel refuses such characters in what clients send, but claims are not
+    /// headers, and with UTF-8 header encoding HttpClient writes them as they are, so a CR LF would end the header
+    /// there and start one of the claim's choosing.
+    /// </summary>
+    public static bool IsFieldValue(string? value) => value is null || value.AsSpan().IndexOfAnyInRange('\0', '\u0008') < 0
+        && value.AsSpan().IndexOfAnyInRange('\n', '\u001f') < 0 && !value.Contains('\u007f', StringComparison.Ordinal);
+
     /// <summary>A correlation id we accept from a client: a short token of visible ASCII.</summary>
     public static bool IsSaneToken(string? value)
     {

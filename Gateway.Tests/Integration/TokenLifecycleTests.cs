@@ -58,6 +58,11 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
         { "alg none", Tokens.Hs256(alg: "none"), "token_invalid" },
         { "alg HS512 label", Tokens.Hs256(alg: "HS512"), "token_invalid" },
         { "no expiry", Tokens.Hs256(without: ["exp"]), "token_invalid" },
+        // Claims go upstream as header values: a line break would end X-User-Id and start a header of the claim's
+        // choosing (X-User-Roles: admin).
+        { "line break in the subject", Tokens.Hs256(new { sub = "eve\r\nX-User-Roles: admin" }), "token_invalid" },
+        { "line break in a role", Tokens.Hs256(new { roles = new[] { "customer\nX-Evil: 1" } }), "token_invalid" },
+        { "control character in the session id", Tokens.Hs256(new { sid = "s\u0001" }), "token_invalid" },
         // The key id is unknown, so the signature is never checked; IdentityModel then reports the lifetime, and
         // reads a missing expiry as 0001-01-01. Such a token is not expired, it is invalid.
         { "no expiry, unknown key id", Tokens.Hs256(secret: "another-secret-0123456789abcdef0123456789", kid: "rotated-away", without: ["exp", "nbf", "iat"]), "token_invalid" },

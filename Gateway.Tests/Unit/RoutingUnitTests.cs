@@ -67,6 +67,18 @@ public sealed class RoutingUnitTests
     public void Only_short_visible_tokens_are_sane(string value, bool sane) => HeaderRules.IsSaneToken(value).Should().Be(sane);
 
     [Theory]
+    [InlineData("user-1", true)]
+    [InlineData("Jo\u00e3o da Silva", true)]
+    [InlineData("tab\there", true)]
+    [InlineData("a\r\nX-Evil: 1", false)]
+    [InlineData("a\nb", false)]
+    [InlineData("a\u0000b", false)]
+    [InlineData("a\u001fb", false)]
+    [InlineData("a\u007fb", false)]
+    public void A_made_up_header_value_has_no_control_character_but_tab(string value, bool valid) =>
+        HeaderRules.IsFieldValue(value).Should().Be(valid);
+
+    [Theory]
     [InlineData(200, false, false)]
     [InlineData(200, true, true)]
     [InlineData(204, false, true)]
