@@ -11,6 +11,13 @@ public static class AuthEndpoints
 {
     private const string StoreName = "identity";
 
+    /// <summary>
+    /// A session's data goes upstream with every request of the session, base64 in <c>X-Session-Data</c>: 8 KiB
+    /// becomes about 11 KB of header, well inside the 32 KB a Kestrel service accepts in all its headers together.
+    /// Larger, every request of the session would be refused by the service (431).
+    /// </summary>
+    public const int MaxSessionDataBytes = 8 * 1024;
+
     public static void MapAuthEndpoints(this IEndpointRouteBuilder endpoints, RouteGroupBuilder admin)
     {
         ArgumentNullException.ThrowIfNull(admin);
@@ -75,6 +82,11 @@ public static class AuthEndpoints
         if (body.Lifetime is not { } lifetime || lifetime <= TimeSpan.Zero || lifetime > TimeSpan.FromDays(30))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["lifetime"] = ["Lifetime must be between 0 and 30 days."] });
+        }
+
+        if (body.Data is { } data && System.Text.Encoding.UTF8.GetByteCount(data) > MaxSessionDataBytes)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["data"] = [$"Session data must be at most {MaxSessionDataBytes} bytes (UTF-8)."] });
         }
 
         await sessions.SetAsync(sessionId, body.Data ?? "{}", lifetime, ct);

@@ -167,6 +167,49 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_written_through_the_admin_api_goes_upstream_and_its_data_is_bounded()
+    {
+        var token = Tokens.Hs256(new { sub = "hana", sid = "sess-hana" });
+        using (var put = await _a.Client.PutAsJsonAsync("/admin/sessions/sess-hana", new { data = """{"cart":7}""", lifetime = "00:05:00" }))
+        {
+            put.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        using (var allowed = await Send(_b, "/api/v1/session/hana", token))
+        {
+            allowed.StatusCode.Should().Be(HttpStatusCode.OK, "the session is in Redis, seen by the other replica too");
+        }
+
+        _upstream.Received.Last(r => r.Path == "/api/v1/session/hana").Headers["X-Session-Data"]
+            .Should().Be(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("""{"cart":7}""")));
+
+        // Carried base64 in a header on every request of the session: past the limit every one would be refused.
+        using (var oversized = await _a.Client.PutAsJsonAsync("/admin/sessions/sess-hana", new { data = new string('x', 8 * 1024 + 1), lifetime = "00:05:00" }))
+        {
+            var problem = await ProblemAssertions.ShouldBeProblemAsync(oversized, 400);
+            problem.GetProperty("errors").TryGetProperty("data", out _).Should().BeTrue();
+        }
+
+        using (var badLifetime = await _a.Client.PutAsJsonAsync("/admin/sessions/sess-hana", new { data = "{}", lifetime = "-00:05:00" }))
+        {
+            (await ProblemAssertions.ShouldBeProblemAsync(badLifetime, 400)).GetProperty("errors").TryGetProperty("lifetime", out _).Should().BeTrue();
+        }
+
+        using (var stillThere = await Send(_a, "/api/v1/session/hana", token))
+        {
+            stillThere.StatusCode.Should().Be(HttpStatusCode.OK, "a refused write leaves the session as it was");
+        }
+
+        using (var delete = await _a.Client.DeleteAsync("/admin/sessions/sess-hana"))
+        {
+            delete.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        using var ended = await Send(_b, "/api/v1/session/hana", token);
+        (await ProblemAssertions.ShouldBeProblemAsync(ended, 401)).GetProperty("code").GetString().Should().Be("session_expired");
+    }
+
+    [Fact]
     public async Task A_session_route_needs_the_tokens_session_in_Redis()
     {
         var token = Tokens.Hs256(new { sub = "gina", sid = "sess-gina" });
