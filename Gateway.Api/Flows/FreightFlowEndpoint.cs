@@ -65,7 +65,7 @@ public static class FreightFlowEndpoint
         FreightFlowRequest? request;
         try
         {
-            request = body.Length == 0 ? null : JsonSerializer.Deserialize<FreightFlowRequest>(body, Json);
+            request = body.Length == 0 ? null : RouteBodyValidation.Deserialize<FreightFlowRequest>(body);
         }
         catch (JsonException ex)
         {

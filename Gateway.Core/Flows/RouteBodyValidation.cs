@@ -17,7 +17,20 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
 {
     public const string QuoteRequestValidation = "QuoteRequest";
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { QuoteRequestValidation };
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions RequestJson = new(JsonSerializerDefaults.Web) { AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// How the gateway reads a JSON body it validates: the web defaults, a property given twice is an error, and a
+    /// leading UTF-8 byte order mark is skipped (RFC 8259 §8.1 lets a parser ignore it; the services' do). Parsers
+    /// disagree on which of two values wins (System.Text.Json takes the last, others the first), so a body the
+    /// gateway validated could mean something else to the service behind it.
+    /// </summary>
+    public static T? Deserialize<T>(byte[] body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var json = body.AsSpan();
+        return JsonSerializer.Deserialize<T>(json.StartsWith("\uFEFF"u8) ? json[3..] : json, RequestJson);
+    }
 
     /// <summary>True when the request may go on; otherwise the problem response has been written.</summary>
     public async Task<bool> ValidateAsync(HttpContext context, GatewayRoute route)
@@ -61,7 +74,7 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
         QuoteRequest? request;
         try
         {
-            request = body.Length == 0 ? null : JsonSerializer.Deserialize<QuoteRequest>(body, Json);
+            request = body.Length == 0 ? null : Deserialize<QuoteRequest>(body);
         }
         catch (JsonException ex)
         {

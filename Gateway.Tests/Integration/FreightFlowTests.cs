@@ -153,11 +153,23 @@ public sealed class FreightFlowTests : IAsyncLifetime
         (await Count("quotes", "POST /quotes/calculate")).Should().Be(quotesBefore, $"{name}: the quote service is not called");
     }
 
+    [Fact]
+    public async Task A_body_with_a_byte_order_mark_is_validated_and_passed_on_as_sent()
+    {
+        byte[] body = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(QuoteBody)];
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await _gateway.Client.PostAsync("/api/v1/quotes/calculate", content);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, "RFC 8259 lets a parser ignore the mark, and the service does");
+    }
+
     [Theory]
     [InlineData("malformed JSON", "{\"zip_code_start\":", "application/json", 400)]
     [InlineData("not JSON at all", "zip=01310100", "application/x-www-form-urlencoded", 415)]
     [InlineData("wrong types", "{\"zip_code_start\":1310100,\"zip_code_end\":true,\"volumes\":\"many\",\"amount\":\"abc\",\"customer_id\":\"c-1\"}", "application/json", 400)]
     [InlineData("empty body", "", "application/json", 400)]
+    // Valid if the last value wins, as System.Text.Json reads it; a service whose parser keeps the first would get -5.
+    [InlineData("a property given twice", """{"amount":-5,"zip_code_start":"01310-100","zip_code_end":"20040-002","volumes":[{"quantity":1,"weight":2.5,"height":10,"width":20,"length":30}],"amount":150,"customer_id":"c-1","selection":"cheapest"}""", "application/json", 400)]
     public async Task Malformed_bodies_are_4xx_problems_never_500(string name, string body, string contentType, int status)
     {
         var token = Tokens.Hs256(new { sub = "c-1" });
