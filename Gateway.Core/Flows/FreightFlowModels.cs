@@ -45,8 +45,8 @@ public sealed record CarrierService(
     [property: JsonPropertyName("name"), JsonPropertyOrder(2)] string? Name = null);
 
 public sealed record Document(
-    [property: JsonPropertyName("type")] string? Type,
-    [property: JsonPropertyName("url")] string? Url);
+    [property: JsonPropertyName("type")] string? Type = null,
+    [property: JsonPropertyName("url")] string? Url = null);
 
 /// <summary>The seed's <c>E2EFlowResponse</c>.</summary>
 public sealed record FreightFlowResponse(

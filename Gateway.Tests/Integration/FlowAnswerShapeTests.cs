@@ -39,7 +39,8 @@ public sealed class FlowAnswerShapeTests
         {
             ["/quotes/calculate"] = Json(quote.Replace("SERVICE", Service, StringComparison.Ordinal)),
             ["/contracts"] = Json(contract),
-            ["/contracts/k-1/confirm"] = Json("""{"success":true,"data":{"id":"k-1","status":"confirmed","trackingCode":"T-1","documents":[]}}"""),
+            // A document with a type only: the optional parts of an answer may be left out.
+            ["/contracts/k-1/confirm"] = Json("""{"success":true,"data":{"id":"k-1","status":"confirmed","trackingCode":"T-1","documents":[{"type":"label"}]}}"""),
             ["/tracking"] = Json("""{"success":true,"data":{"code":"T-1","status":"registered"}}"""),
         });
         await using var gateway = await TestGateway.StartAsync(new GatewayConfig()
