@@ -13,6 +13,7 @@ public enum AuthFailureReason
     SessionExpired,
     QueryTokenNotAllowed,
     StoreUnavailable,
+    AuthorityUnavailable,
 }
 
 public static class AuthFailure
@@ -41,6 +42,7 @@ public static class AuthFailure
         AuthFailureReason.SessionExpired => "Sessão expirada (session expired).",
         AuthFailureReason.QueryTokenNotAllowed => "Token na query string não é aceito nesta rota (query token not allowed on this route).",
         AuthFailureReason.StoreUnavailable => "Não foi possível verificar o token agora (token store unavailable).",
+        AuthFailureReason.AuthorityUnavailable => "Não foi possível verificar o token agora (identity provider unavailable).",
         _ => "Token inválido (token invalid).",
     };
 
@@ -53,6 +55,7 @@ public static class AuthFailure
         AuthFailureReason.SessionExpired => "session_expired",
         AuthFailureReason.QueryTokenNotAllowed => "query_token_not_allowed",
         AuthFailureReason.StoreUnavailable => "token_store_unavailable",
+        AuthFailureReason.AuthorityUnavailable => "authority_unavailable",
         _ => "token_invalid",
     };
 }

@@ -56,6 +56,10 @@ public sealed class GatewayJwtEvents(
             // as 0001-01-01: that token is not expired, it has no valid signature and no expiry.
             SecurityTokenExpiredException { Expires: var expires } when expires != DateTime.MinValue => AuthFailureReason.TokenExpired,
             SecurityTokenNotYetValidException => AuthFailureReason.TokenNotYetValid,
+            // The authority has never been reached, so there is no issuer and no key to check a well-formed token
+            // against: IdentityModel reports the first check that fails, but it is not the token's fault.
+            not SecurityTokenMalformedException when context.Options.ConfigurationManager is AuthorityConfigurationManager { HasFetchedKeys: false }
+                => AuthFailureReason.AuthorityUnavailable,
             _ => AuthFailureReason.TokenInvalid,
         });
         return Task.CompletedTask;
@@ -140,7 +144,7 @@ public sealed class GatewayJwtEvents(
         context.HandleResponse();
         var http = context.HttpContext;
         var reason = AuthFailure.Get(http);
-        if (reason == AuthFailureReason.StoreUnavailable)
+        if (reason is AuthFailureReason.StoreUnavailable or AuthFailureReason.AuthorityUnavailable)
         {
             http.Response.Headers.RetryAfter = "5";
             await GatewayProblems.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, AuthFailure.Detail(reason), AuthFailure.Code(reason));

@@ -75,7 +75,8 @@ public sealed class JwtBearerSetup(IOptions<GatewayOptions> gateway, GatewayJwtE
 /// <summary>
 /// Runs after JwtBearer's own post-configuration has created the metadata manager: a key the authority stopped
 /// publishing must stop validating. IdentityModel would otherwise fall back to its "last known good" metadata
-/// for an hour, which keeps a rotated-out (perhaps compromised) key trusted.
+/// for an hour, which keeps a rotated-out (perhaps compromised) key trusted. The manager is wrapped so the
+/// gateway can tell a token it could not check (no keys fetched yet) from a bad one.
 /// </summary>
 internal sealed class JwtBearerKeyRotation : IPostConfigureOptions<JwtBearerOptions>
 {
@@ -85,6 +86,11 @@ internal sealed class JwtBearerKeyRotation : IPostConfigureOptions<JwtBearerOpti
         if (options.ConfigurationManager is Microsoft.IdentityModel.Tokens.BaseConfigurationManager manager)
         {
             manager.UseLastKnownGoodConfiguration = false;
+        }
+
+        if (options.ConfigurationManager is Microsoft.IdentityModel.Protocols.ConfigurationManager<Microsoft.IdentityModel.Protocols.OpenIdConnect.OpenIdConnectConfiguration> metadata)
+        {
+            options.ConfigurationManager = new AuthorityConfigurationManager(metadata) { UseLastKnownGoodConfiguration = false };
         }
 
         options.TokenValidationParameters.ValidateWithLKG = false;

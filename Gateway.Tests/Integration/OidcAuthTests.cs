@@ -95,6 +95,32 @@ public sealed class OidcAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_gateway_that_never_reached_its_authority_answers_503_instead_of_calling_a_good_token_invalid()
+    {
+        string token;
+        GatewayConfig config;
+        await using (var provider = await OidcProvider.StartAsync())
+        {
+            token = await provider.TokenAsync("gateway-admin");
+            config = provider.Configure(new GatewayConfig()
+                .Route("any", "/api/any/{**rest}", "svc", "GET").Set("Gateway:Routes:any:Authorization", "Authenticated")
+                .Cluster("svc", _upstream.Url));
+        }
+
+        // The provider is gone before this gateway could fetch its keys: it cannot tell a good token from a bad one.
+        await using var gateway = await TestGateway.StartAsync(config);
+        var before = _upstream.Received.Count;
+        using var response = await Send(gateway, "/api/any/x", token);
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, 503);
+        problem.GetProperty("code").GetString().Should().Be("authority_unavailable", "a 401 would tell the client to drop a token that may be good");
+        response.Headers.RetryAfter.Should().NotBeNull();
+        _upstream.Received.Count.Should().Be(before);
+
+        using var malformed = await Send(gateway, "/api/any/x", "not-a-jwt");
+        (await ProblemAssertions.ShouldBeProblemAsync(malformed, 401)).GetProperty("code").GetString().Should().Be("token_invalid", "a token that is no JWT at all is invalid whatever the keys");
+    }
+
+    [Fact]
     public async Task An_expired_provider_token_gets_401_token_expired()
     {
         var token = await _provider.TokenAsync("gateway-short");
