@@ -27,7 +27,7 @@ public static class GatewayApplication
         var app = builder.Build();
         app.UseGatewayPipeline();
         app.MapGatewayHealth();
-        var metrics = app.MapPrometheusScrapingEndpoint("/metrics");
+        var metrics = app.MapPrometheusScrapingEndpoint(GatewayPaths.Metrics);
         if (app.Configuration["Gateway:Admin:MetricsAuthorization"] is { Length: > 0 } metricsPolicy)
         {
             metrics.RequireAuthorization(metricsPolicy);

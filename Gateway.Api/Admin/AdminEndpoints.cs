@@ -10,7 +10,7 @@ public static class AdminEndpoints
 {
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
-        var admin = endpoints.MapGroup("/admin");
+        var admin = endpoints.MapGroup(Gateway.Core.Routing.GatewayPaths.Admin);
         var policy = endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Gateway.Core.Routing.GatewayOptions>>().Value.Admin.Authorization;
         _ = string.IsNullOrEmpty(policy) ? admin.AddEndpointFilter<LoopbackOnlyFilter>() : admin.RequireAuthorization(policy);
         admin.MapGet("/services", ListServices);

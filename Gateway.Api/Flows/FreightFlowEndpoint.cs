@@ -22,7 +22,7 @@ namespace Gateway.Api.Flows;
 /// </summary>
 public static class FreightFlowEndpoint
 {
-    public const string Path = "/api/v1/flows/freight";
+    public const string Path = GatewayPaths.FreightFlow;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static void MapFreightFlow(this IEndpointRouteBuilder endpoints)

@@ -41,13 +41,13 @@ public static class HealthEndpoints
     public static void MapGatewayHealth(this IEndpointRouteBuilder endpoints)
     {
         var health = new RateLimitPolicyMetadata("health", "health");
-        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false })
+        endpoints.MapHealthChecks(GatewayPaths.Health + "/live", new HealthCheckOptions { Predicate = _ => false })
             .WithMetadata(health).AllowAnonymous();
-        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) })
+        endpoints.MapHealthChecks(GatewayPaths.Health + "/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) })
             .WithMetadata(health).AllowAnonymous();
-        endpoints.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync })
+        endpoints.MapHealthChecks(GatewayPaths.Health, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync })
             .WithMetadata(health).AllowAnonymous();
-        endpoints.MapGet("/health/{service}", ServiceHealth).WithMetadata(health).AllowAnonymous();
+        endpoints.MapGet(GatewayPaths.Health + "/{service}", ServiceHealth).WithMetadata(health).AllowAnonymous();
     }
 
     private static IResult ServiceHealth(string service, ServiceRegistry registry)

@@ -50,7 +50,7 @@ internal static class TelemetrySetup
         {
             otel.WithTracing(tracing => tracing
                 .AddSource(GatewayTelemetry.ActivitySourceName)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments("/metrics"))
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments(Gateway.Core.Routing.GatewayPaths.Metrics))
                 // Only calls made for a request (or a flow step): background health probes would be one trace each.
                 .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = _ => HasParent(System.Diagnostics.Activity.Current))
                 .AddOtlpExporter());

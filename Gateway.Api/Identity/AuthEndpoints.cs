@@ -21,7 +21,7 @@ public static class AuthEndpoints
     public static void MapAuthEndpoints(this IEndpointRouteBuilder endpoints, RouteGroupBuilder admin)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        endpoints.MapPost("/api/v1/auth/logout", Logout)
+        endpoints.MapPost(GatewayPaths.Logout, Logout)
             .RequireAuthorization(GatewayIdentityServiceCollectionExtensions.AuthenticatedPolicy)
             .AddEndpointFilter<StoreUnavailableFilter>();
 

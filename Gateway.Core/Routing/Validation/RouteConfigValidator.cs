@@ -12,6 +12,10 @@ internal static class RouteConfigValidator
     public static void Validate(string key, RouteConfig route, IReadOnlyDictionary<string, ClusterConfig> clusters, List<string> errors)
     {
         var pattern = ValidatePath(key, route.Path, errors);
+        if (pattern is not null && GatewayPaths.Claimed(PathTransform.LiteralPrefix(pattern)) is { } owned)
+        {
+            errors.Add($"{key}:Path: '{route.Path}' falls on '{owned}', which the gateway answers itself ({string.Join(", ", GatewayPaths.OwnedPrefixes)}, {string.Join(", ", GatewayPaths.OwnedPaths)}).");
+        }
 
         if (string.IsNullOrWhiteSpace(route.ClusterId))
         {
