@@ -6,17 +6,8 @@ cd "$(dirname "$0")"
 command -v dotnet >/dev/null || { echo "test.sh needs the .NET 10 SDK (dotnet) on PATH" >&2; exit 1; }
 
 # Debian packages the integration tests start for real (never mocks): install only what is missing.
-need_apt=()
-for tool_pkg in "redis-server:redis-server" "redis-cli:redis-tools" "prometheus:prometheus" "node:nodejs" "npm:npm"; do
-  tool=${tool_pkg%%:*}; pkg=${tool_pkg##*:}
-  command -v "$tool" >/dev/null || need_apt+=("$pkg")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  echo "Installing ${need_apt[*]}..."
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+. scripts/install-missing.sh
+install_missing redis-server:redis-server redis-cli:redis-tools prometheus:prometheus node:nodejs npm:npm
 
 # The real OIDC provider the suite starts (versions pinned in testinfra/package-lock.json).
 if [ ! -d testinfra/node_modules ] || [ testinfra/package-lock.json -nt testinfra/node_modules/.package-lock.json ]; then

@@ -1,12 +1,6 @@
 # Shared by the bench scripts (sourced): package installs, free ports, readiness, and ending what a script started.
 
-install_missing() { # tool:package ...  -> apt-get installs the packages whose tool is not on PATH
-  local need=() tool_pkg
-  for tool_pkg in "$@"; do command -v "${tool_pkg%%:*}" >/dev/null || need+=("${tool_pkg##*:}"); done
-  [ ${#need[@]} -eq 0 ] && return 0
-  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/install-missing.sh"
 
 build_release() { # project ...
   echo "Building (Release)..."
