@@ -14,6 +14,7 @@ namespace Gateway.Core.Identity;
 /// <item>key rotation: the key that signed the token must still be one the gateway trusts (a key the authority
 /// stopped publishing stops validating, cached or not);</item>
 /// <item>revocation and sessions: checked per request after this handler, in <see cref="GatewayJwtEvents"/>.</item>
+/// <item>forwarded claims: a token whose subject, roles or session id cannot be a header value is refused here.</item>
 /// </list>
 /// Only successes are cached, keyed by the whole token (signature included), in a bounded memory cache. Keycloak's
 /// nested roles become role claims here, once per validation, so a hit carries them already; each request still
@@ -27,14 +28,17 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
     private readonly TimeSpan duration;
     private readonly TimeProvider time;
     private readonly string? roleClientId;
+    private readonly string sessionClaim;
 
     /// <param name="roleClientId">Keycloak client whose roles count; null or empty = every client's.</param>
-    public CachingJsonWebTokenHandler(TimeSpan duration, int maxEntries, TimeProvider? time = null, string? roleClientId = null)
+    /// <param name="sessionClaim">The claim holding the session id, which goes upstream as a header like the subject and roles.</param>
+    public CachingJsonWebTokenHandler(TimeSpan duration, int maxEntries, TimeProvider? time = null, string? roleClientId = null, string sessionClaim = "sid")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
         this.duration = duration;
         this.time = time ?? TimeProvider.System;
         this.roleClientId = roleClientId;
+        this.sessionClaim = sessionClaim;
         cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = maxEntries });
     }
 
@@ -59,6 +63,15 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
         if (result.IsValid && result.ClaimsIdentity is { } identity)
         {
             IdentityClaims.AddKeycloakRoles(identity, roleClientId);
+            if (!ForwardableClaims(identity))
+            {
+                return new TokenValidationResult
+                {
+                    IsValid = false,
+                    Exception = new SecurityTokenValidationException("A claim sent upstream as a header value holds a control character."),
+                };
+            }
+
             if (caching && result.SecurityToken is JsonWebToken { SigningKey: not null } validated)
             {
                 var validUntil = new DateTimeOffset(validated.ValidTo, TimeSpan.Zero);
@@ -75,6 +88,24 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
     }
 
     public void Dispose() => cache.Dispose();
+
+    /// <summary>
+    /// The claims that go upstream as header values (subject, roles, session id) must be able to: a line break in
+    /// one would end the header there and start one of the token's choosing, so such a token is invalid. Checked
+    /// once per validation; a cache hit is a token that passed.
+    /// </summary>
+    private bool ForwardableClaims(ClaimsIdentity identity)
+    {
+        foreach (var claim in identity.Claims)
+        {
+            if ((claim.Type is "sub" or IdentityClaims.RoleClaimType || claim.Type == sessionClaim) && !Forwarding.HeaderRules.IsFieldValue(claim.Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static bool IsTrusted(SecurityKey signingKey, TokenValidationParameters parameters)
     {

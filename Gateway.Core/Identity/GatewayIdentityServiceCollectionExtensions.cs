@@ -53,7 +53,7 @@ public static class GatewayIdentityServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var auth = sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Auth;
-            return new CachingJsonWebTokenHandler(auth.ValidationCacheDuration, auth.ValidationCacheSize, sp.GetService<TimeProvider>(), auth.RoleClientId);
+            return new CachingJsonWebTokenHandler(auth.ValidationCacheDuration, auth.ValidationCacheSize, sp.GetService<TimeProvider>(), auth.RoleClientId, auth.SessionClaim);
         });
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetup>();
         // A lone scheme would otherwise become the default and run the token handler on every request, public

@@ -75,12 +75,6 @@ public sealed class GatewayJwtEvents(
             return;
         }
 
-        if (!ForwardableClaims(identity, auth.SessionClaim))
-        {
-            Fail(context, AuthFailureReason.TokenInvalid);
-            return;
-        }
-
         var tokenId = string.IsNullOrEmpty(token.Id) ? Sha256(token.EncodedToken) : token.Id;
         var route = context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>();
         try
@@ -119,23 +113,6 @@ public sealed class GatewayJwtEvents(
         }
 
         context.HttpContext.Features.Set(new ValidatedTokenFeature(tokenId, new DateTimeOffset(token.ValidTo, TimeSpan.Zero)));
-    }
-
-    /// <summary>
-    /// The claims that go upstream as header values (subject, roles, session id) must be able to: a token that
-    /// carries a line break or another control character in one is refused, not passed on in pieces.
-    /// </summary>
-    private static bool ForwardableClaims(ClaimsIdentity identity, string sessionClaim)
-    {
-        foreach (var claim in identity.Claims)
-        {
-            if ((claim.Type is "sub" or IdentityClaims.RoleClaimType || claim.Type == sessionClaim) && !Forwarding.HeaderRules.IsFieldValue(claim.Value))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     public override async Task Challenge(JwtBearerChallengeContext context)
