@@ -26,6 +26,10 @@ public static class HeaderRules
     private const string AuthPrefix = "X-Auth-";
 
     /// <summary>RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop.</summary>
+    // Every control character but tab (RFC 9110 §5.5 lets a field value hold HTAB, SP and visible characters).
+    private static readonly System.Buffers.SearchValues<char> ControlsButTab = System.Buffers.SearchValues.Create(
+        "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\n\u000b\u000c\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f\u007f");
+
     private static readonly FrozenSet<string> HopByHop = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         HeaderNames.Connection, HeaderNames.KeepAlive, HeaderNames.ProxyConnection, HeaderNames.TE,
         HeaderNames.Trailer, HeaderNames.TransferEncoding, HeaderNames.Upgrade,
@@ -79,7 +83,10 @@ public static class HeaderRules
     /// <summary>Responses that carry no content to the client whatever the upstream sent after the head.</summary>
     public static bool HasNoContent(int status, string method) => status is 204 or 205 or 304 || HttpMethods.IsHead(method);
 
-    /// <summary>True when <paramref name="name"/> is listed in a Connection header's value (so it is hop-by-hop too).</summary>
+    /// <summary>
+    /// True when <paramref name="name"/> is one of the tokens of a comma-separated header (a Connection header naming
+    /// it makes it hop-by-hop too; a Vary header naming it says the response varies by it).
+    /// </summary>
     public static bool IsNamedIn(StringValues connection, string name)
     {
         foreach (var value in connection)
@@ -102,8 +109,7 @@ public static class HeaderRules
     /// headers, and with UTF-8 header encoding HttpClient writes them as they are, so a CR LF would end the header
     /// there and start one of the claim's choosing.
     /// </summary>
-    public static bool IsFieldValue(string? value) => value is null || value.AsSpan().IndexOfAnyInRange('\0', '\u0008') < 0
-        && value.AsSpan().IndexOfAnyInRange('\n', '\u001f') < 0 && !value.Contains('\u007f', StringComparison.Ordinal);
+    public static bool IsFieldValue(string? value) => value is null || value.AsSpan().IndexOfAny(ControlsButTab) < 0;
 
     /// <summary>A correlation id we accept from a client: a short token of visible ASCII.</summary>
     public static bool IsSaneToken(string? value)

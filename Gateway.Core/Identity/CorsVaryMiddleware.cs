@@ -44,19 +44,6 @@ public sealed class CorsVaryMiddleware(RequestDelegate next, IOptions<CorsOption
     };
 
     /// <summary>Whether a Vary header already lists the field (or <c>*</c>, which covers every field).</summary>
-    internal static bool Names(StringValues vary, string field)
-    {
-        foreach (var value in vary)
-        {
-            foreach (var token in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (token == "*" || token.Equals(field, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
+    internal static bool Names(StringValues vary, string field) =>
+        Forwarding.HeaderRules.IsNamedIn(vary, field) || Forwarding.HeaderRules.IsNamedIn(vary, "*");
 }
