@@ -72,12 +72,18 @@ public abstract class ServiceClient
             {
                 using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
                 var root = document.RootElement;
-                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("success", out var success) && success.ValueKind == JsonValueKind.False)
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    // No envelope: read as the step's type, which refuses it as an unexpected shape.
+                    return root.Clone();
+                }
+
+                if (root.TryGetProperty("success", out var success) && success.ValueKind == JsonValueKind.False)
                 {
                     throw new FlowStepException(step, $"The {step} step failed: the service reported a failure.", (int)response.StatusCode);
                 }
 
-                return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out var data) ? data.Clone() : root.Clone();
+                return root.TryGetProperty("data", out var data) ? data.Clone() : root.Clone();
             }
             catch (JsonException ex)
             {
