@@ -26,6 +26,7 @@ public sealed class GatewayJwtEvents(
 {
     public const string QueryTokenParameter = "token";
     private const string StoreName = "identity";
+    private const string DecisionEvent = "gateway.auth";
 
     public override Task MessageReceived(MessageReceivedContext context)
     {
@@ -113,6 +114,7 @@ public sealed class GatewayJwtEvents(
         }
 
         context.HttpContext.Features.Set(new ValidatedTokenFeature(tokenId, new DateTimeOffset(token.ValidTo, TimeSpan.Zero)));
+        GatewayTelemetry.Decision(DecisionEvent, "authenticated");
     }
 
     public override async Task Challenge(JwtBearerChallengeContext context)
@@ -121,6 +123,7 @@ public sealed class GatewayJwtEvents(
         context.HandleResponse();
         var http = context.HttpContext;
         var reason = AuthFailure.Get(http);
+        GatewayTelemetry.Decision(DecisionEvent, AuthFailure.Code(reason));
         if (reason is AuthFailureReason.StoreUnavailable or AuthFailureReason.AuthorityUnavailable)
         {
             http.Response.Headers.RetryAfter = "5";
@@ -138,6 +141,7 @@ public sealed class GatewayJwtEvents(
     public override async Task Forbidden(ForbiddenContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        GatewayTelemetry.Decision(DecisionEvent, "forbidden");
         await GatewayProblems.WriteAsync(context.HttpContext, StatusCodes.Status403Forbidden,
             "Acesso negado: o usuário não tem o papel exigido por esta rota (forbidden: missing role).", "forbidden");
     }

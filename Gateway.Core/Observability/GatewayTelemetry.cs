@@ -21,6 +21,26 @@ public sealed class GatewayTelemetry
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _errors;
 
+    /// <summary>
+    /// One of the gateway's decisions (rate limit, authentication) as an event on the request's span, with its
+    /// outcome and the policy that decided. Only a recorded span gets it: an untraced request pays nothing.
+    /// </summary>
+    public static void Decision(string name, string outcome, string? policy = null)
+    {
+        if (Activity.Current is not { Recorded: true } activity)
+        {
+            return;
+        }
+
+        var tags = new ActivityTagsCollection { ["gateway.outcome"] = outcome };
+        if (policy is not null)
+        {
+            tags["gateway.policy"] = policy;
+        }
+
+        activity.AddEvent(new ActivityEvent(name, tags: tags));
+    }
+
     public GatewayTelemetry(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);

@@ -101,6 +101,7 @@ public sealed class GatewayRateLimiter(
                 storeHealth.Failed(StoreName, ex);
                 if (check.Policy.FailureMode == Identity.StoreFailureMode.FailClosed)
                 {
+                    Observability.GatewayTelemetry.Decision(DecisionEvent, "unavailable", check.PolicyName);
                     return GatewayRateLimitLease.Unavailable(evaluation);
                 }
 
@@ -219,6 +220,8 @@ public sealed class GatewayRateLimiter(
         }
     }
 
+    private const string DecisionEvent = "gateway.rate_limit";
+
     private static bool Pending(RateLimitEvaluation evaluation, RateLimitCheck check) => check.Policy.QueueLimit > 0 && evaluation.Denied == check;
 
     private GatewayRateLimitLease Finish(HttpContext context, RateLimitEvaluation evaluation)
@@ -230,6 +233,7 @@ public sealed class GatewayRateLimiter(
         }
 
         var lease = evaluation.Lease = GatewayRateLimitLease.For(evaluation);
+        Observability.GatewayTelemetry.Decision(DecisionEvent, lease.IsAcquired ? "admitted" : "refused", evaluation.Denied?.PolicyName);
         if (!lease.IsAcquired)
         {
             metrics.Rejected(evaluation.Route, evaluation.UserType);

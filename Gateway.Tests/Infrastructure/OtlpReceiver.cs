@@ -8,8 +8,12 @@ namespace Gateway.Tests.Infrastructure;
 
 /// <summary>A span as the receiver decoded it: ids in lower-case hex, attributes as strings.</summary>
 public sealed record ReceivedSpan(string Service, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind,
-    IReadOnlyDictionary<string, string> Attributes, IReadOnlyList<string> Events)
+    IReadOnlyDictionary<string, string> Attributes, IReadOnlyList<string> Events, IReadOnlyList<IReadOnlyDictionary<string, string>> EventAttributes)
 {
+    /// <summary>The attributes of each event of that name, in order.</summary>
+    public IEnumerable<IReadOnlyDictionary<string, string>> EventsNamed(string name) =>
+        Events.Select((eventName, i) => (eventName, i)).Where(e => e.eventName == name).Select(e => EventAttributes[e.i]);
+
     public const int ServerKind = 2;
     public const int ClientKind = 3;
 }
@@ -54,7 +58,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
                     foreach (var span in resource.All(2).SelectMany(scope => scope.All(2)))
                     {
                         receiver.Spans.Enqueue(new ReceivedSpan(service, span.Hex(1), span.Hex(2), span.Hex(4), span.Text(5), (int)span.Number(6),
-                            Attributes(span, field: 9), span.All(11).Select(e => e.Text(2)).ToList()));
+                            Attributes(span, field: 9), span.All(11).Select(e => e.Text(2)).ToList(),
+                            span.All(11).Select(e => (IReadOnlyDictionary<string, string>)Attributes(e, field: 3)).ToList()));
                     }
                 }
 
@@ -99,7 +104,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         return buffer.ToArray();
     }
 
-    // KeyValue{1: key, 2: AnyValue}: field 1 of a Resource, 9 of a Span, 6 of a LogRecord.
+    // KeyValue{1: key, 2: AnyValue}: field 1 of a Resource, 9 of a Span, 3 of a Span's Event, 6 of a LogRecord.
     private static Dictionary<string, string> Attributes(Message? owner, int field)
     {
         var attributes = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -58,6 +58,53 @@ public sealed class ObservabilityTests
         access.Body.Should().StartWith("{Method} {Path}", "the body is the template; the values are attributes");
     }
 
+    [Fact]
+    public async Task The_authentication_and_rate_limit_outcomes_are_events_on_the_requests_span()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
+        var config = GatewayConfig.Quotes(upstream.Url).WithSharedSecret()
+            .Set("Gateway:Routes:quotes:Authorization", "Authenticated")
+            .Set("Gateway:Routes:quotes:RateLimitPolicy", "limited")
+            .Set("Gateway:RateLimiting:Policies:limited:PermitLimit", 1)
+            .Set("Gateway:RateLimiting:Policies:limited:Window", "00:01:00")
+            .Set("Gateway:RateLimiting:Policies:limited:Partition", "Client");
+        await using var gateway = await GatewayProcess.StartAsync(config, new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        });
+
+        async Task<ReceivedSpan> ServerSpanOf(string? token, HttpStatusCode expected)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/decided");
+            if (token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+
+            using var response = await gateway.Client.SendAsync(request);
+            response.StatusCode.Should().Be(expected);
+            var traceId = response.Headers.GetValues("X-Trace-ID").Single();
+            await Poll.UntilAsync(() => receiver.Spans.Any(s => s.TraceId == traceId && s.Kind == ReceivedSpan.ServerKind), Deadline, "the request's server span");
+            return receiver.Spans.Single(s => s.TraceId == traceId && s.Kind == ReceivedSpan.ServerKind);
+        }
+
+        var token = Tokens.Hs256(new { sub = "traced-user" });
+        var admitted = await ServerSpanOf(token, HttpStatusCode.OK);
+        admitted.EventsNamed("gateway.auth").Single()["gateway.outcome"].Should().Be("authenticated");
+        admitted.EventsNamed("gateway.rate_limit").Single()["gateway.outcome"].Should().Be("admitted");
+
+        var refused = await ServerSpanOf(token, HttpStatusCode.TooManyRequests);
+        var limit = refused.EventsNamed("gateway.rate_limit").Single();
+        limit["gateway.outcome"].Should().Be("refused");
+        limit["gateway.policy"].Should().Be("limited");
+
+        var anonymous = await ServerSpanOf(null, HttpStatusCode.Unauthorized);
+        anonymous.EventsNamed("gateway.auth").Single()["gateway.outcome"].Should().Be("token_missing");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
