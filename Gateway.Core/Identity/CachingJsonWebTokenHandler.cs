@@ -68,7 +68,7 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
                 return new TokenValidationResult
                 {
                     IsValid = false,
-                    Exception = new SecurityTokenValidationException("A claim sent upstream as a header value holds a control character."),
+                    Exception = new SecurityTokenValidationException("A claim sent upstream as a header value cannot be sent as it is."),
                 };
             }
 
@@ -90,15 +90,19 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
     public void Dispose() => cache.Dispose();
 
     /// <summary>
-    /// The claims that go upstream as header values (subject, roles, session id) must be able to: a line break in
-    /// one would end the header there and start one of the token's choosing, so such a token is invalid. Checked
-    /// once per validation; a cache hit is a token that passed.
+    /// The claims that go upstream as header values (subject, roles, session id) must arrive as the gateway read
+    /// them: a line break would end the header there and start one of the token's choosing; whitespace around a
+    /// value is not part of a header value (RFC 9110 §5.5), so " admin" would arrive as "admin"; and a comma inside
+    /// a role would split it in the X-User-Roles list ("customer,admin" arriving as two roles, one of them admin,
+    /// while the gateway authorised neither). Such a token is invalid. Checked once per validation; a cache hit is a
+    /// token that passed.
     /// </summary>
     private bool ForwardableClaims(ClaimsIdentity identity)
     {
         foreach (var claim in identity.Claims)
         {
-            if ((claim.Type is "sub" or IdentityClaims.RoleClaimType || claim.Type == sessionClaim) && !Forwarding.HeaderRules.IsFieldValue(claim.Value))
+            var role = claim.Type == IdentityClaims.RoleClaimType;
+            if ((role || claim.Type is "sub" || claim.Type == sessionClaim) && !IsForwardable(claim.Value, listElement: role))
             {
                 return false;
             }
@@ -106,6 +110,11 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
 
         return true;
     }
+
+    internal static bool IsForwardable(string value, bool listElement) =>
+        Forwarding.HeaderRules.IsFieldValue(value)
+        && (value.Length == 0 || (value[0] is not (' ' or '\t') && value[^1] is not (' ' or '\t')))
+        && !(listElement && value.Contains(','));
 
     private static bool IsTrusted(SecurityKey signingKey, TokenValidationParameters parameters)
     {

@@ -63,6 +63,11 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
         { "line break in the subject", Tokens.Hs256(new { sub = "eve\r\nX-User-Roles: admin" }), "token_invalid" },
         { "line break in a role", Tokens.Hs256(new { roles = new[] { "customer\nX-Evil: 1" } }), "token_invalid" },
         { "control character in the session id", Tokens.Hs256(new { sid = "s\u0001" }), "token_invalid" },
+        // A header value loses its surrounding whitespace and X-User-Roles is a comma-separated list: the upstream
+        // would read "admin" where the gateway authorised " admin" or "customer,admin".
+        { "a role with a comma", Tokens.Hs256(new { roles = new[] { "customer,admin" } }), "token_invalid" },
+        { "a role with surrounding space", Tokens.Hs256(new { roles = new[] { " admin" } }), "token_invalid" },
+        { "a subject with surrounding space", Tokens.Hs256(new { sub = "alice " }), "token_invalid" },
         // The key id is unknown, so the signature is never checked; IdentityModel then reports the lifetime, and
         // reads a missing expiry as 0001-01-01. Such a token is not expired, it is invalid.
         { "no expiry, unknown key id", Tokens.Hs256(secret: "another-secret-0123456789abcdef0123456789", kid: "rotated-away", without: ["exp", "nbf", "iat"]), "token_invalid" },
