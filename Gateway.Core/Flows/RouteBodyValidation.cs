@@ -17,13 +17,20 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
 {
     public const string QuoteRequestValidation = "QuoteRequest";
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { QuoteRequestValidation };
-    private static readonly JsonSerializerOptions RequestJson = new(JsonSerializerDefaults.Web) { AllowDuplicateProperties = false };
+    private static readonly JsonSerializerOptions RequestJson = new(JsonSerializerDefaults.Web)
+    {
+        AllowDuplicateProperties = false,
+        PropertyNameCaseInsensitive = false,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
+    };
 
     /// <summary>
-    /// How the gateway reads a JSON body it validates: the web defaults, a property given twice is an error, and a
-    /// leading UTF-8 byte order mark is skipped (RFC 8259 §8.1 lets a parser ignore it; the services' do). Parsers
-    /// disagree on which of two values wins (System.Text.Json takes the last, others the first), so a body the
-    /// gateway validated could mean something else to the service behind it.
+    /// How the gateway reads a JSON body it validates: the web defaults made strict, and a leading UTF-8 byte order
+    /// mark skipped (RFC 8259 §8.1 lets a parser ignore it; the services' do). The validated body is what goes
+    /// upstream, so the gateway must not read more into it than any parser behind it would: a property given twice
+    /// is an error (parsers disagree on which value wins), names match exactly (<c>"AMOUNT"</c> is not
+    /// <c>amount</c> to a case-sensitive service), and a number must be a JSON number (<c>"12"</c> is a string to
+    /// a strict one).
     /// </summary>
     public static T? Deserialize<T>(byte[] body)
     {

@@ -132,6 +132,8 @@ public sealed class FreightFlowTests : IAsyncLifetime
         { "huge dimension", FlowBody.Replace("\"length\":30", "\"length\":100000", StringComparison.Ordinal) },
         { "negative amount", FlowBody.Replace("\"amount\":150", "\"amount\":-1", StringComparison.Ordinal) },
         { "no customer", FlowBody.Replace("\"customer_id\":\"c-1\",", string.Empty, StringComparison.Ordinal) },
+        // Names match exactly: to a case-sensitive service this body has no amount at all.
+        { "amount named in capitals", FlowBody.Replace("\"amount\":150", "\"AMOUNT\":150", StringComparison.Ordinal) },
     };
 
     [Theory]
@@ -170,6 +172,8 @@ public sealed class FreightFlowTests : IAsyncLifetime
     [InlineData("empty body", "", "application/json", 400)]
     // Valid if the last value wins, as System.Text.Json reads it; a service whose parser keeps the first would get -5.
     [InlineData("a property given twice", """{"amount":-5,"zip_code_start":"01310-100","zip_code_end":"20040-002","volumes":[{"quantity":1,"weight":2.5,"height":10,"width":20,"length":30}],"amount":150,"customer_id":"c-1","selection":"cheapest"}""", "application/json", 400)]
+    // A string is not a number to a strict service, whatever the gateway's reader would make of it.
+    [InlineData("a number given as a string", """{"zip_code_start":"01310-100","zip_code_end":"20040-002","volumes":[{"quantity":1,"weight":"2.5","height":10,"width":20,"length":30}],"amount":150,"customer_id":"c-1","selection":"cheapest"}""", "application/json", 400)]
     public async Task Malformed_bodies_are_4xx_problems_never_500(string name, string body, string contentType, int status)
     {
         var token = Tokens.Hs256(new { sub = "c-1" });
