@@ -168,6 +168,7 @@ public static class FreightFlowEndpoint
     {
         context.Response.StatusCode = response.Status;
         context.Response.ContentType = response.Status >= 400 ? "application/problem+json" : "application/json";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
         return context.Response.WriteAsync(response.Body);
     }
 

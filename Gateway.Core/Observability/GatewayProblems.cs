@@ -39,7 +39,7 @@ public static class GatewayProblems
 /// <summary>
 /// The gateway answers every error as <c>application/problem+json</c>, whatever the client's Accept header says
 /// (the framework's default writer declines for e.g. <c>Accept: text/html</c>), and always adds
-/// <c>correlationId</c> and <c>traceId</c>.
+/// <c>correlationId</c> and <c>traceId</c>, with <c>X-Content-Type-Options: nosniff</c>.
 /// </summary>
 public sealed class GatewayProblemDetailsWriter(IOptions<ProblemDetailsOptions> problemOptions, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> jsonOptions) : IProblemDetailsWriter
 {
@@ -57,6 +57,8 @@ public sealed class GatewayProblemDetailsWriter(IOptions<ProblemDetailsOptions> 
         problem.Extensions["correlationId"] = CorrelationId.Get(http);
         problem.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;
         problemOptions.Value.CustomizeProblemDetails?.Invoke(context);
+        // The body repeats the request's path (instance): a browser must read it as JSON and nothing else.
+        http.Response.Headers.XContentTypeOptions = "nosniff";
 
         return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), jsonOptions.Value.SerializerOptions, "application/problem+json", http.RequestAborted));
     }

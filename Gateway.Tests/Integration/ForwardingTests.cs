@@ -227,6 +227,8 @@ internal static class ProblemAssertions
     public static async Task<JsonElement> ShouldBeProblemAsync(HttpResponseMessage response, int status)
     {
         response.Content.Headers.ContentType?.MediaType.Should().Be("application/problem+json");
+        response.Headers.TryGetValues("X-Content-Type-Options", out var sniffing).Should().BeTrue("a problem repeats the request's path");
+        sniffing.Should().Equal("nosniff");
         var text = await response.Content.ReadAsStringAsync();
         text.Should().NotContain("   at ", "no stack trace may leak");
         var problem = JsonDocument.Parse(text).RootElement;
