@@ -138,7 +138,7 @@ internal sealed class HttpForwarder(
 
         using (response)
         {
-            if (RelayStatusAndHeaders(context, response) is { } invalid)
+            if (RelayStatusAndHeaders(context, call, response) is { } invalid)
             {
                 ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", invalid);
                 await GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service sent a response that cannot be relayed.");
@@ -160,7 +160,7 @@ internal sealed class HttpForwarder(
     /// gateway never asked for, a 999), is the upstream's fault: 502, as YARP answers, and none of it reaches the
     /// client. RFC 9112 section 6.3 asks exactly that of a proxy for an invalid Content-Length.
     /// </summary>
-    private static string? RelayStatusAndHeaders(HttpContext context, HttpResponseMessage response)
+    private static string? RelayStatusAndHeaders(HttpContext context, UpstreamCall call, HttpResponseMessage response)
     {
         var status = (int)response.StatusCode;
         if (status is < 200 or > 599)
@@ -180,6 +180,14 @@ internal sealed class HttpForwarder(
         {
             context.Response.StatusCode = status;
             DownstreamHeaders.Copy(response, context.Response, transferEncoded);
+            if (call.Route.Config.RewriteLocation && call.LastInstance is { } instance
+                && response.Headers.NonValidated.TryGetValues(Microsoft.Net.Http.Headers.HeaderNames.Location, out var location)
+                && location.Count == 1
+                && UpstreamLocation.ToClient(location.ToString(), instance.BaseAddress, call.Route.Transform) is { } rewritten)
+            {
+                context.Response.Headers.Location = rewritten;
+            }
+
             return null;
         }
         catch (InvalidOperationException ex)

@@ -71,6 +71,13 @@ public sealed record RouteConfig
     /// <summary>Send the client's Host upstream instead of the destination's.</summary>
     public bool PreserveHost { get; init; }
 
+    /// <summary>
+    /// Put the upstream's <c>Location</c> in the client's terms: without the instance's address, and with the
+    /// path transform undone (see <see cref="Forwarding.UpstreamLocation"/>). On by default, as nginx's
+    /// <c>proxy_redirect default</c>.
+    /// </summary>
+    public bool RewriteLocation { get; init; } = true;
+
     /// <summary>Overrides <see cref="LimitsConfig.MaxRequestBodySize"/> for this route.</summary>
     public long? MaxRequestBodySize { get; init; }
 

@@ -11,13 +11,20 @@ public abstract class PathTransform
     /// <summary>The literal start every upstream path of this route has; used as a last guard against escapes.</summary>
     public abstract string TargetPrefix { get; }
 
+    /// <summary>
+    /// The client-side prefix that <see cref="TargetPrefix"/> stands for, when the transform is just that swap
+    /// below it (so an upstream path under the target maps back to the one client path that reaches it); null when
+    /// it is not, and an upstream path cannot be mapped back.
+    /// </summary>
+    public abstract string? ClientPrefix { get; }
+
     public abstract PathString Apply(PathString requestPath, RouteValueDictionary routeValues);
 
     public static PathTransform Create(RoutePattern routePattern, PathTransformConfig? config)
     {
         if (config?.PathPattern is { } pattern)
         {
-            return new PatternPathTransform(RoutePatternFactory.Parse(pattern));
+            return new PatternPathTransform(RoutePatternFactory.Parse(pattern), routePattern);
         }
 
         if (config?.PathRemovePrefix is { } prefix)
@@ -44,11 +51,28 @@ public abstract class PathTransform
 
         return builder.ToString();
     }
+
+    /// <summary>The catch-all parameter a pattern ends with, when everything before it is literal; otherwise null.</summary>
+    internal static string? TrailingCatchAll(RoutePattern pattern)
+    {
+        var segments = pattern.PathSegments;
+        for (var i = 0; i < segments.Count - 1; i++)
+        {
+            if (!segments[i].IsSimple || segments[i].Parts[0] is not RoutePatternLiteralPart)
+            {
+                return null;
+            }
+        }
+
+        return segments is [.., { IsSimple: true, Parts: [RoutePatternParameterPart { IsCatchAll: true } catchAll] }] ? catchAll.Name : null;
+    }
 }
 
 public sealed class IdentityPathTransform(string targetPrefix) : PathTransform
 {
     public override string TargetPrefix { get; } = targetPrefix;
+
+    public override string? ClientPrefix => TargetPrefix;
 
     public override PathString Apply(PathString requestPath, RouteValueDictionary routeValues) => requestPath;
 }
@@ -60,12 +84,15 @@ public sealed class RemovePrefixPathTransform : PathTransform
     public RemovePrefixPathTransform(string prefix, string routeLiteralPrefix)
     {
         _prefix = new PathString(prefix);
-        TargetPrefix = new PathString(routeLiteralPrefix).StartsWithSegments(_prefix, StringComparison.OrdinalIgnoreCase, out var rest)
-            ? rest.Value ?? string.Empty
-            : string.Empty;
+        var removable = new PathString(routeLiteralPrefix).StartsWithSegments(_prefix, StringComparison.OrdinalIgnoreCase, out var rest);
+        TargetPrefix = removable ? rest.Value ?? string.Empty : string.Empty;
+        // A route whose own prefix does not start with the removed one passes some paths through unchanged.
+        ClientPrefix = removable ? routeLiteralPrefix : null;
     }
 
     public override string TargetPrefix { get; }
+
+    public override string? ClientPrefix { get; }
 
     public override PathString Apply(PathString requestPath, RouteValueDictionary routeValues) =>
         requestPath.StartsWithSegments(_prefix, StringComparison.OrdinalIgnoreCase, out var remainder)
@@ -74,9 +101,16 @@ public sealed class RemovePrefixPathTransform : PathTransform
 }
 
 /// <summary>Fills a pattern such as <c>/api/catalog/{**rest}</c> from the matched route values.</summary>
-public sealed class PatternPathTransform(RoutePattern pattern) : PathTransform
+public sealed class PatternPathTransform(RoutePattern pattern, RoutePattern routePattern) : PathTransform
 {
     public override string TargetPrefix { get; } = LiteralPrefix(pattern);
+
+    // "/api/admin/catalog/{**rest}" → "/api/catalog/{**rest}" swaps prefixes; a pattern that moves or drops
+    // parameters does not map back.
+    public override string? ClientPrefix { get; } =
+        TrailingCatchAll(pattern) is { } rest && string.Equals(rest, TrailingCatchAll(routePattern), StringComparison.OrdinalIgnoreCase)
+            ? LiteralPrefix(routePattern)
+            : null;
 
     public override PathString Apply(PathString requestPath, RouteValueDictionary routeValues)
     {

@@ -62,6 +62,7 @@ public sealed class FreightFlowTests : IAsyncLifetime
         created.StatusCode.Should().Be(HttpStatusCode.Created);
         var contractId = (await Json(created)).GetProperty("data").GetProperty("id").GetString();
         contractId.Should().NotBeNullOrEmpty();
+        created.Headers.Location.Should().Be(new Uri($"/api/v1/contracts/{contractId}", UriKind.Relative), "the service's /contracts/{id}, through the route");
 
         using var confirmed = await Post($"/api/v1/contracts/{contractId}/confirm", "{}", token);
         confirmed.StatusCode.Should().Be(HttpStatusCode.OK);

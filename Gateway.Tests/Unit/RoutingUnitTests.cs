@@ -40,6 +40,36 @@ public sealed class RoutingUnitTests
     }
 
     [Theory]
+    // route pattern, transform ("-" none, "/x" a prefix removed, "=/p" a pattern), instance base, Location sent, Location the client gets ("-" as sent)
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080", "/contracts/k-1", "/api/v1/contracts/k-1")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080", "/contracts", "/api/v1/contracts")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080", "/contractsX/1", "-")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080", "HTTP://10.0.0.5:8080?x=1", "/?x=1")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080", "http://10.0.0.5:80801/contracts/1", "-")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080", "//evil.example/contracts/1", "-")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080/base", "/base/contracts/1", "/api/v1/contracts/1")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080/base", "http://10.0.0.5:8080/base/contracts/1", "/api/v1/contracts/1")]
+    [InlineData("/api/v1/contracts/{**rest}", "/api/v1", "http://10.0.0.5:8080/base", "/contracts/1", "-")]
+    [InlineData("/api/v1/{**rest}", "/api/v1", "http://10.0.0.5:8080", "/anything/1", "/api/v1/anything/1")]
+    [InlineData("/{**rest}", "/api", "http://10.0.0.5:8080", "/x", "-")]
+    [InlineData("/api/admin/catalog/{**rest}", "=/api/catalog/{**rest}", "http://10.0.0.5:8080", "/api/catalog/7", "/api/admin/catalog/7")]
+    [InlineData("/api/users/{id}/orders", "=/orders/{id}", "http://10.0.0.5:8080", "/orders/7", "-")]
+    [InlineData("/api/users/{id}/orders", "=/orders/{id}", "http://10.0.0.5:8080", "http://10.0.0.5:8080/orders/7", "/orders/7")]
+    [InlineData("/api/cart/{**rest}", "-", "http://10.0.0.5:8080", "http://10.0.0.5:8080/api/cart/1", "/api/cart/1")]
+    [InlineData("/api/cart/{**rest}", "-", "http://10.0.0.5:8080", "/api/cart/1", "/api/cart/1")]
+    public void An_upstream_location_is_mapped_back_through_the_route(string route, string transform, string instance, string sent, string expected)
+    {
+        var config = transform switch
+        {
+            "-" => null,
+            ['=', .. var pattern] => new PathTransformConfig { PathPattern = pattern },
+            _ => new PathTransformConfig { PathRemovePrefix = transform },
+        };
+        var mapped = UpstreamLocation.ToClient(sent, instance, PathTransform.Create(RoutePatternFactory.Parse(route), config));
+        (mapped ?? "-").Should().Be(expected);
+    }
+
+    [Theory]
     [InlineData("Connection", true)]
     [InlineData("keep-alive", true)]
     [InlineData("Proxy-Connection", true)]

@@ -34,7 +34,7 @@ internal static class ContractService
             FreightContentStatement = body.FreightContentStatement,
         };
         store.Contracts[contract.Id] = contract;
-        return Results.Json(new { success = true, data = contract }, statusCode: StatusCodes.Status201Created);
+        return Results.Created($"/contracts/{contract.Id}", new { success = true, data = contract });
     }
 
     private static async Task<IResult> Update(string id, HttpRequest request, SampleStore store)

@@ -1,0 +1,75 @@
+using Gateway.Core.Routing;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>
+/// A <c>Location</c> the upstream wrote in its own terms, put in the client's: the instance's address is
+/// dropped (it is internal, and the client cannot reach it) and a path under the route's upstream prefix gets the
+/// client's prefix back (<c>/contracts/k-1</c> becomes <c>/api/v1/contracts/k-1</c> on a route that strips
+/// <c>/api/v1</c>). The result is a path, never an absolute URL: the client's Host is the client's to choose, so
+/// building an origin from it would let a request pick where its redirect points. A Location elsewhere (another
+/// host, a path the route does not map back, a reference relative to the request) is left as sent.
+/// </summary>
+public static class UpstreamLocation
+{
+    /// <summary>The Location for the client, or null to leave the upstream's as it is.</summary>
+    public static string? ToClient(string location, string instanceBase, PathTransform transform)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        ArgumentNullException.ThrowIfNull(instanceBase);
+        ArgumentNullException.ThrowIfNull(transform);
+
+        string upstream;
+        bool absolute;
+        if (StartsWithBoundary(location, instanceBase))
+        {
+            upstream = location[instanceBase.Length..];
+            absolute = true;
+        }
+        else if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
+        {
+            // A path-absolute reference is on the instance's origin; under the instance's base path, if it has one.
+            var basePath = BasePath(instanceBase);
+            if (basePath.Length > 0 && !StartsWithBoundary(location, basePath))
+            {
+                return null;
+            }
+
+            upstream = location[basePath.Length..];
+            absolute = false;
+        }
+        else
+        {
+            return null;
+        }
+
+        var pathEnd = upstream.AsSpan().IndexOfAny('?', '#');
+        var path = pathEnd < 0 ? upstream : upstream[..pathEnd];
+        var rest = pathEnd < 0 ? string.Empty : upstream[pathEnd..];
+        if (path.Length == 0)
+        {
+            path = "/";
+        }
+
+        if (transform.ClientPrefix is { } clientPrefix && StartsWithBoundary(path, transform.TargetPrefix))
+        {
+            var mapped = string.Concat(clientPrefix, path.AsSpan(transform.TargetPrefix.Length), rest);
+            return mapped.Length == 0 || mapped[0] != '/' ? "/" + mapped : mapped;
+        }
+
+        // Not a path this route maps back: an absolute one still loses the internal address.
+        return absolute ? path + rest : null;
+    }
+
+    private static string BasePath(string instanceBase)
+    {
+        var scheme = instanceBase.IndexOf("://", StringComparison.Ordinal);
+        var slash = scheme < 0 ? -1 : instanceBase.IndexOf('/', scheme + 3);
+        return slash < 0 ? string.Empty : instanceBase[slash..];
+    }
+
+    /// <summary>True when <paramref name="value"/> starts with <paramref name="prefix"/> and goes on, if at all, with a new segment, query or fragment.</summary>
+    private static bool StartsWithBoundary(string value, string prefix) =>
+        value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+        && (value.Length == prefix.Length || prefix.EndsWith('/') || value[prefix.Length] is '/' or '?' or '#');
+}
