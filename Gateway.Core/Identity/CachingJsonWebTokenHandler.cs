@@ -111,7 +111,7 @@ public sealed class CachingJsonWebTokenHandler : JsonWebTokenHandler, IDisposabl
         return true;
     }
 
-    internal static bool IsForwardable(string value, bool listElement) =>
+    private static bool IsForwardable(string value, bool listElement) =>
         Forwarding.HeaderRules.IsFieldValue(value)
         && (value.Length == 0 || (value[0] is not (' ' or '\t') && value[^1] is not (' ' or '\t')))
         && !(listElement && value.Contains(','));
