@@ -183,7 +183,8 @@ internal sealed class HttpForwarder(
             if (call.Route.Config.RewriteLocation && call.LastInstance is { } instance
                 && response.Headers.NonValidated.TryGetValues(Microsoft.Net.Http.Headers.HeaderNames.Location, out var location)
                 && location.Count == 1
-                && UpstreamLocation.ToClient(location.ToString(), instance.BaseAddress, call.Route.Transform) is { } rewritten)
+                && UpstreamLocation.ToClient(location.ToString(), instance.BaseAddress, call.Route.Transform,
+                    call.Route.PreserveHost ? context.Request.Host.Value : null) is { } rewritten)
             {
                 context.Response.Headers.Location = rewritten;
             }

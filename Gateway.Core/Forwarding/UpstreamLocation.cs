@@ -7,13 +7,16 @@ namespace Gateway.Core.Forwarding;
 /// dropped (it is internal, and the client cannot reach it) and a path under the route's upstream prefix gets the
 /// client's prefix back (<c>/contracts/k-1</c> becomes <c>/api/v1/contracts/k-1</c> on a route that strips
 /// <c>/api/v1</c>). The result is a path, never an absolute URL: the client's Host is the client's to choose, so
-/// building an origin from it would let a request pick where its redirect points. A Location elsewhere (another
-/// host, a path the route does not map back, a reference relative to the request) is left as sent.
+/// building an origin from it would let a request pick where its redirect points. On a route that sends the
+/// client's Host upstream, the upstream's own URLs carry that Host instead of the instance's, and are read the same
+/// way. A Location elsewhere (another host, a path the route does not map back, a reference relative to the
+/// request) is left as sent.
 /// </summary>
 public static class UpstreamLocation
 {
     /// <summary>The Location for the client, or null to leave the upstream's as it is.</summary>
-    public static string? ToClient(string location, string instanceBase, PathTransform transform)
+    /// <param name="clientHost">The client's Host, when the route sent it upstream (<c>PreserveHost</c>); otherwise null.</param>
+    public static string? ToClient(string location, string instanceBase, PathTransform transform, string? clientHost = null)
     {
         ArgumentNullException.ThrowIfNull(location);
         ArgumentNullException.ThrowIfNull(instanceBase);
@@ -25,6 +28,14 @@ public static class UpstreamLocation
         {
             upstream = location[instanceBase.Length..];
             absolute = true;
+        }
+        else if (clientHost is not null && OriginLength(location, clientHost) is > 0 and var origin)
+        {
+            // Built from the Host the upstream was sent: the rest is a path on the instance, base path included,
+            // and on the client's own origin it needs no authority either.
+            var afterOrigin = location[origin..];
+            var onInstance = afterOrigin.Length > 0 && afterOrigin[0] == '/' ? afterOrigin : "/" + afterOrigin;
+            return ToClient(onInstance, instanceBase, transform) ?? onInstance;
         }
         else if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
         {
@@ -59,6 +70,14 @@ public static class UpstreamLocation
 
         // Not a path this route maps back: an absolute one still loses the internal address.
         return absolute ? path + rest : null;
+    }
+
+    /// <summary>The length of <c>http://host</c> or <c>https://host</c> at the start of the location, when the host is <paramref name="host"/>; otherwise 0.</summary>
+    private static int OriginLength(string location, string host)
+    {
+        var scheme = location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? 7
+            : location.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? 8 : 0;
+        return scheme > 0 && StartsWithBoundary(location[scheme..], host) ? scheme + host.Length : 0;
     }
 
     private static string BasePath(string instanceBase)

@@ -18,11 +18,13 @@ public sealed class LocationRewriteTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // The upstream answers 201 with whatever Location the test asks for, with its own address as {self}.
+        // The upstream answers 201 with whatever Location the test asks for, with its own address as {self} and an
+        // origin built from the Host it was sent as {host}, as frameworks build absolute URLs.
         TestUpstream? self = null;
         _upstream = await TestUpstream.StartAsync(app => app.MapPost("/{**path}", (HttpContext context) =>
         {
-            var location = context.Request.Query["location"].ToString().Replace("{self}", self!.Url.TrimEnd('/'), StringComparison.Ordinal);
+            var location = context.Request.Query["location"].ToString().Replace("{self}", self!.Url.TrimEnd('/'), StringComparison.Ordinal)
+                .Replace("{host}", "http://" + context.Request.Host.Value, StringComparison.Ordinal);
             context.Response.Headers.Location = location;
             return Results.StatusCode(StatusCodes.Status201Created);
         }));
@@ -32,6 +34,8 @@ public sealed class LocationRewriteTests : IAsyncLifetime
             .Route("admin-catalog", "/api/admin/catalog/{**rest}", "svc", "POST").Set("Gateway:Routes:admin-catalog:Transform:PathPattern", "/api/catalog/{**rest}")
             .Route("as-sent", "/api/v1/raw/{**rest}", "svc", "POST").Set("Gateway:Routes:as-sent:Transform:PathRemovePrefix", "/api/v1")
             .Set("Gateway:Routes:as-sent:RewriteLocation", false)
+            .Route("kept-host", "/api/v1/kept/{**rest}", "svc", "POST").Set("Gateway:Routes:kept-host:Transform:PathRemovePrefix", "/api/v1")
+            .Set("Gateway:Routes:kept-host:PreserveHost", true)
             .Cluster("svc", _upstream.Url));
     }
 
@@ -51,6 +55,7 @@ public sealed class LocationRewriteTests : IAsyncLifetime
     [InlineData("/api/v1/contracts", "k-1", "k-1")]
     [InlineData("/api/admin/catalog", "/api/catalog/items/7", "/api/admin/catalog/items/7")]
     [InlineData("/api/v1/raw", "/raw/k-1", "/raw/k-1")]
+    [InlineData("/api/v1/kept", "{host}/kept/k-1", "/api/v1/kept/k-1")]
     public async Task The_upstreams_location_is_put_in_the_clients_terms(string routePrefix, string sent, string expected)
     {
         using var response = await _gateway.Client.PostAsync($"{routePrefix}/new?location={Uri.EscapeDataString(sent)}", null);

@@ -70,6 +70,21 @@ public sealed class RoutingUnitTests
     }
 
     [Theory]
+    // With PreserveHost the upstream builds its URLs from the client's Host (gw.example here), either scheme.
+    [InlineData("https://gw.example/contracts/k-1", "/api/v1/contracts/k-1")]
+    [InlineData("http://GW.example/contracts/k-1?x=1", "/api/v1/contracts/k-1?x=1")]
+    [InlineData("https://gw.example/other", "/other")]
+    [InlineData("https://gw.example", "/")]
+    [InlineData("https://gw.example.evil/contracts/k-1", "-")]
+    [InlineData("https://elsewhere.example/contracts/k-1", "-")]
+    public void With_the_clients_host_sent_upstream_urls_on_that_host_are_mapped_too(string sent, string expected)
+    {
+        var transform = PathTransform.Create(RoutePatternFactory.Parse("/api/v1/contracts/{**rest}"), new PathTransformConfig { PathRemovePrefix = "/api/v1" });
+        (UpstreamLocation.ToClient(sent, "http://10.0.0.5:8080", transform, clientHost: "gw.example") ?? "-").Should().Be(expected);
+        (UpstreamLocation.ToClient(sent, "http://10.0.0.5:8080", transform) ?? "-").Should().Be("-", "without PreserveHost the client's Host means nothing to the upstream");
+    }
+
+    [Theory]
     [InlineData("Connection", true)]
     [InlineData("keep-alive", true)]
     [InlineData("Proxy-Connection", true)]
