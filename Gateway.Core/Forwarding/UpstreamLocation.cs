@@ -22,38 +22,30 @@ public static class UpstreamLocation
         ArgumentNullException.ThrowIfNull(instanceBase);
         ArgumentNullException.ThrowIfNull(transform);
 
-        string upstream;
-        bool absolute;
-        if (StartsWithBoundary(location, instanceBase))
-        {
-            upstream = location[instanceBase.Length..];
-            absolute = true;
-        }
-        else if (clientHost is not null && OriginLength(location, clientHost) is > 0 and var origin)
-        {
-            // Built from the Host the upstream was sent: the rest is a path on the instance, base path included,
-            // and on the client's own origin it needs no authority either.
-            var afterOrigin = location[origin..];
-            var onInstance = afterOrigin.Length > 0 && afterOrigin[0] == '/' ? afterOrigin : "/" + afterOrigin;
-            return ToClient(onInstance, instanceBase, transform) ?? onInstance;
-        }
-        else if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
-        {
-            // A path-absolute reference is on the instance's origin; under the instance's base path, if it has one.
-            var basePath = BasePath(instanceBase);
-            if (basePath.Length > 0 && !StartsWithBoundary(location, basePath))
-            {
-                return null;
-            }
-
-            upstream = location[basePath.Length..];
-            absolute = false;
-        }
-        else
+        // An absolute URL on the instance's origin (or the client's Host, which the upstream was sent) or a
+        // path-absolute reference: either way a path on the instance, its base path included.
+        var (instanceOrigin, basePath) = Split(instanceBase);
+        var origin = StartsWithBoundary(location, instanceOrigin) ? instanceOrigin.Length
+            : clientHost is null ? 0 : ClientOriginLength(location, clientHost);
+        var absolute = origin > 0;
+        if (!absolute && (!location.StartsWith('/') || location.StartsWith("//", StringComparison.Ordinal)))
         {
             return null;
         }
 
+        var onInstance = location[origin..];
+        if (onInstance.Length == 0 || onInstance[0] != '/')
+        {
+            onInstance = "/" + onInstance;
+        }
+
+        // Outside the base path is not this service's; an absolute one still loses the internal address.
+        if (!StartsWithBoundary(onInstance, basePath))
+        {
+            return absolute ? onInstance : null;
+        }
+
+        var upstream = onInstance[basePath.Length..];
         var pathEnd = upstream.AsSpan().IndexOfAny('?', '#');
         var path = pathEnd < 0 ? upstream : upstream[..pathEnd];
         var rest = pathEnd < 0 ? string.Empty : upstream[pathEnd..];
@@ -68,23 +60,23 @@ public static class UpstreamLocation
             return mapped.Length == 0 || mapped[0] != '/' ? "/" + mapped : mapped;
         }
 
-        // Not a path this route maps back: an absolute one still loses the internal address.
         return absolute ? path + rest : null;
     }
 
     /// <summary>The length of <c>http://host</c> or <c>https://host</c> at the start of the location, when the host is <paramref name="host"/>; otherwise 0.</summary>
-    private static int OriginLength(string location, string host)
+    private static int ClientOriginLength(string location, string host)
     {
         var scheme = location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? 7
             : location.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? 8 : 0;
         return scheme > 0 && StartsWithBoundary(location[scheme..], host) ? scheme + host.Length : 0;
     }
 
-    private static string BasePath(string instanceBase)
+    /// <summary><c>http://10.0.0.5:8080/base</c> as its origin and its base path (empty when it has none).</summary>
+    private static (string Origin, string BasePath) Split(string instanceBase)
     {
         var scheme = instanceBase.IndexOf("://", StringComparison.Ordinal);
         var slash = scheme < 0 ? -1 : instanceBase.IndexOf('/', scheme + 3);
-        return slash < 0 ? string.Empty : instanceBase[slash..];
+        return slash < 0 ? (instanceBase, string.Empty) : (instanceBase[..slash], instanceBase[slash..]);
     }
 
     /// <summary>True when <paramref name="value"/> starts with <paramref name="prefix"/> and goes on, if at all, with a new segment, query or fragment.</summary>
