@@ -51,21 +51,6 @@ public abstract class PathTransform
 
         return builder.ToString();
     }
-
-    /// <summary>The catch-all parameter a pattern ends with, when everything before it is literal; otherwise null.</summary>
-    internal static string? TrailingCatchAll(RoutePattern pattern)
-    {
-        var segments = pattern.PathSegments;
-        for (var i = 0; i < segments.Count - 1; i++)
-        {
-            if (!segments[i].IsSimple || segments[i].Parts[0] is not RoutePatternLiteralPart)
-            {
-                return null;
-            }
-        }
-
-        return segments is [.., { IsSimple: true, Parts: [RoutePatternParameterPart { IsCatchAll: true } catchAll] }] ? catchAll.Name : null;
-    }
 }
 
 public sealed class IdentityPathTransform(string targetPrefix) : PathTransform
@@ -143,5 +128,20 @@ public sealed class PatternPathTransform(RoutePattern pattern, RoutePattern rout
         }
 
         return new PathString(builder.Length == 0 ? "/" : builder.ToString());
+    }
+
+    /// <summary>The catch-all parameter a pattern ends with, when everything before it is literal; otherwise null.</summary>
+    private static string? TrailingCatchAll(RoutePattern pattern)
+    {
+        var segments = pattern.PathSegments;
+        for (var i = 0; i < segments.Count - 1; i++)
+        {
+            if (!segments[i].IsSimple || segments[i].Parts[0] is not RoutePatternLiteralPart)
+            {
+                return null;
+            }
+        }
+
+        return segments is [.., { IsSimple: true, Parts: [RoutePatternParameterPart { IsCatchAll: true } catchAll] }] ? catchAll.Name : null;
     }
 }
