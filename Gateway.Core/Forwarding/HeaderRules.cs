@@ -68,9 +68,12 @@ public static class HeaderRules
         ArgumentNullException.ThrowIfNull(codings);
         foreach (var value in codings)
         {
-            foreach (var coding in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            // Split as spans: every chunked answer passes here.
+            var codingList = value.AsSpan();
+            foreach (var range in codingList.Split(','))
             {
-                if (!coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
+                var coding = codingList[range].Trim();
+                if (!coding.IsEmpty && !coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }
