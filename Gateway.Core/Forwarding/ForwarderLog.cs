@@ -27,4 +27,7 @@ internal static partial class ForwarderLog
 
     [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Circuit of service {Cluster} is open; route {Route} answered 503 without an upstream call")]
     public static partial void CircuitOpen(ILogger logger, string route, string cluster);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "WebSocket on route {Route} to {Cluster}/{Destination} ended ({Reason}); {BytesUp} bytes up, {BytesDown} down")]
+    public static partial void WebSocketClosed(ILogger logger, string route, string cluster, string destination, string reason, long bytesUp, long bytesDown);
 }

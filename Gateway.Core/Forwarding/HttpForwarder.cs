@@ -86,9 +86,17 @@ internal sealed class HttpForwarder(
             return;
         }
 
+        var tunnel = route.Config.WebSockets && WebSocketTunnel.IsRequested(context);
+        if (tunnel && !await WebSocketTunnel.IsOriginAllowedAsync(context, route))
+        {
+            await RefuseAsync(context, route, StatusCodes.Status403Forbidden, "The WebSocket's origin is not one the route's CORS policy allows.");
+            return;
+        }
+
         var retryable = IsIdempotent(request);
         HttpContent? content = null;
-        if (HasBody(context))
+        // A handshake has no body: what follows it on the connection is the tunnel's.
+        if (!tunnel && HasBody(context))
         {
             // A small body is read first so a retry can send it again; a large or unsized one streams, sent once.
             if (retryable && request.ContentLength is { } length && length <= route.RetryBodyBufferLimit)
@@ -120,6 +128,10 @@ internal sealed class HttpForwarder(
         };
         upstreamRequest.Options.Set(UpstreamCall.Key, call);
         upstreamHeaders.Copy(context, route, upstreamRequest);
+        if (tunnel)
+        {
+            WebSocketTunnel.AskUpstream(upstreamRequest);
+        }
 
         HttpResponseMessage response;
         try
@@ -138,6 +150,12 @@ internal sealed class HttpForwarder(
 
         using (response)
         {
+            if (tunnel && response.StatusCode == HttpStatusCode.SwitchingProtocols && WebSocketTunnel.IsAccepted(response))
+            {
+                await WebSocketTunnel.RelayAsync(context, call, response, proxy, logger);
+                return;
+            }
+
             if (RelayStatusAndHeaders(context, call, response) is { } invalid)
             {
                 ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", invalid);

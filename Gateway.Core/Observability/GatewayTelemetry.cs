@@ -78,7 +78,13 @@ public sealed class GatewayTelemetry
             { "status_code", (uint)statusCode < (uint)StatusCodes.Length ? StatusCodes[statusCode] : statusCode },
         };
         _requests.Add(1, tags);
-        _duration.Record(seconds, tags);
+        // A WebSocket's 101 lasts as long as its conversation: minutes among the requests' milliseconds would make
+        // the latency histogram (and every p95 drawn from it) about WebSockets instead of requests.
+        if (statusCode != Microsoft.AspNetCore.Http.StatusCodes.Status101SwitchingProtocols)
+        {
+            _duration.Record(seconds, tags);
+        }
+
         if (statusCode >= 500)
         {
             _errors.Add(1, tags);

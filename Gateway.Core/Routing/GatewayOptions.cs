@@ -78,6 +78,13 @@ public sealed record RouteConfig
     /// </summary>
     public bool RewriteLocation { get; init; } = true;
 
+    /// <summary>
+    /// Tunnel WebSocket handshakes to the upstream (see <see cref="Forwarding.WebSocketTunnel"/>); the route's
+    /// <see cref="ResponseIdleTimeout"/> then bounds the silence of the connection in both directions. Off by
+    /// default, as nginx: a handshake on another route goes up as a plain GET, its Upgrade dropped as hop-by-hop.
+    /// </summary>
+    public bool WebSockets { get; init; }
+
     /// <summary>Overrides <see cref="LimitsConfig.MaxRequestBodySize"/> for this route.</summary>
     public long? MaxRequestBodySize { get; init; }
 

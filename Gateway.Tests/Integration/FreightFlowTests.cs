@@ -82,6 +82,33 @@ public sealed class FreightFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_live_tracking_feed_opens_through_the_shipped_route_and_follows_each_refresh()
+    {
+        var code = $"SELIVE{Environment.TickCount64 % 1_000_000:D6}BR";
+        using var registered = await Post("/api/v1/tracking", $$"""{"trackingCode":"{{code}}"}""", null);
+        registered.StatusCode.Should().Be(HttpStatusCode.Created);
+
+        using var live = new System.Net.WebSockets.ClientWebSocket();
+        await live.ConnectAsync(new Uri($"ws://127.0.0.1:{_gateway.Port}/api/v1/tracking/{code}/live"), CancellationToken.None);
+        (await LiveStatusAsync(live)).Should().Be("registered");
+
+        using var refreshed = await Post($"/api/v1/tracking/{code}/refresh", "{}", null);
+        refreshed.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await LiveStatusAsync(live)).Should().Be("in_transit", "the feed follows a change made through another request");
+
+        await live.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        live.CloseStatus.Should().Be(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure);
+    }
+
+    private static async Task<string?> LiveStatusAsync(System.Net.WebSockets.ClientWebSocket live)
+    {
+        var buffer = new byte[64 * 1024];
+        var result = await live.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(Deadline);
+        result.EndOfMessage.Should().BeTrue();
+        return JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.GetProperty("data").GetProperty("status").GetString();
+    }
+
+    [Fact]
     public async Task The_flow_endpoint_runs_every_step_once_per_idempotency_key_even_when_repeated_concurrently()
     {
         var token = Tokens.Hs256(new { sub = "c-1" });

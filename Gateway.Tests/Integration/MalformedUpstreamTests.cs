@@ -52,6 +52,20 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
     }
 
     [Fact]
+    public async Task A_websocket_handshake_answered_by_a_switch_to_another_protocol_gets_502_problem()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/canned-ws/switching-to-h2c");
+        request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
+        request.Headers.TryAddWithoutValidation("Upgrade", "websocket");
+        request.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
+        request.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        using var response = await fixture.Gateway.Client.SendAsync(request);
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+        response.Headers.Contains("X-Leak").Should().BeFalse();
+    }
+
+    [Fact]
     public async Task A_length_next_to_chunked_encoding_is_dropped_and_the_chunked_body_relayed()
     {
         using var response = await fixture.Gateway.Client.GetAsync("/canned/chunked-with-length");
@@ -115,12 +129,17 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
                 ["/not-modified-with-length"] = "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: \"v1\"\r\n\r\n",
                 // HttpClient undoes chunked only: the client would get the gzip bytes as the body.
                 ["/gzip-transfer-coding"] = "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
-                // The gateway never forwards Upgrade, so a 101 is an answer to a question it did not ask.
+                // The canned route tunnels no WebSockets, so a 101 is an answer to a question it did not ask.
                 ["/switching-protocols"] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Leak: yes\r\n\r\n",
+                // Asked for a WebSocket, it switches to something else.
+                ["/switching-to-h2c"] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nX-Leak: yes\r\n\r\n",
             });
             Gateway = await TestGateway.StartAsync(new GatewayConfig()
                 .Route("canned", "/canned/{**rest}", "canned", "GET")
                 .Set("Gateway:Routes:canned:Transform:PathRemovePrefix", "/canned")
+                .Route("canned-ws", "/canned-ws/{**rest}", "canned", "GET")
+                .Set("Gateway:Routes:canned-ws:Transform:PathRemovePrefix", "/canned-ws")
+                .Set("Gateway:Routes:canned-ws:WebSockets", true)
                 .Cluster("canned", Upstream.Address)
                 .WithSharedSecret()
                 .Set("Gateway:Flows:Freight:QuoteCluster", "canned")

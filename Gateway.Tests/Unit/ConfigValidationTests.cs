@@ -74,6 +74,16 @@ public sealed class ConfigValidationTests
         Errors(config).Any(e => e.StartsWith("Gateway:RateLimiting:Policies:health:PermitLimit", StringComparison.Ordinal)).Should().Be(refused);
     }
 
+    [Theory]
+    [InlineData("POST", true)]
+    [InlineData("GET", false)]
+    public void A_websocket_route_must_take_the_handshakes_get(string method, bool refused)
+    {
+        var config = new GatewayConfig().Route("live", "/api/v1/live/{**rest}", "quote-service", method)
+            .Set("Gateway:Routes:live:WebSockets", true).Cluster("quote-service", "http://127.0.0.1:5101");
+        Errors(config).Any(e => e.StartsWith("Gateway:Routes:live:WebSockets", StringComparison.Ordinal)).Should().Be(refused);
+    }
+
     [Fact]
     public void Two_routes_with_the_same_pattern_and_method_are_duplicates()
     {
@@ -105,6 +115,7 @@ public sealed class ConfigValidationTests
     [Theory]
     [InlineData("Gateway:Routes:quotes:Timeout", "abc")]
     [InlineData("Gateway:Routes:quotes:PreserveHost", "yes")]
+    [InlineData("Gateway:Routes:quotes:WebSockets", "sometimes")]
     [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "Random")]
     [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "7")]
     [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Weight", "heavy")]

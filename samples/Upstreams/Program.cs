@@ -22,6 +22,8 @@ builder.Services.AddSingleton<SampleStore>();
 
 var app = builder.Build();
 app.UseMiddleware<RequestCounterMiddleware>();
+// Pings well inside the gateway's idle limit (100 s by default) keep a quiet live feed open through it.
+app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
 foreach (var (service, port) in options.Ports)
 {
     var group = app.MapGroup(string.Empty).RequireHost($"*:{port}");

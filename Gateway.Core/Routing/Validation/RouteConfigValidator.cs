@@ -34,6 +34,12 @@ internal static class RouteConfigValidator
             }
         }
 
+        // A handshake is a GET: a WebSocket route that cannot take one would never open a tunnel.
+        if (route.WebSockets && route.Methods.Length > 0 && !route.Methods.Contains("GET", StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"{key}:WebSockets: a WebSocket handshake is a GET, which Methods does not allow.");
+        }
+
         if (route.MaxRequestBodySize is < 0)
         {
             errors.Add($"{key}:MaxRequestBodySize: must be zero or more bytes.");

@@ -38,9 +38,23 @@ internal sealed class Shipment(string code, string? contractId)
 
     public string? ContractId { get; } = contractId;
 
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public List<TrackingEvent> Events { get; } = [new("registered", DateTimeOffset.UtcNow, "Shipment registered")];
 
     public string Status => Events[^1].Status;
+
+    /// <summary>Completes at the next event; read under the shipment's lock, with the events it follows.</summary>
+    public Task Changed => _changed.Task;
+
+    /// <summary>Adds an event; the caller holds the shipment's lock.</summary>
+    public void Add(TrackingEvent trackingEvent)
+    {
+        Events.Add(trackingEvent);
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.SetResult();
+    }
 }
 
 /// <summary>The three services' state, in memory.</summary>

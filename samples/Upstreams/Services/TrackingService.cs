@@ -12,6 +12,7 @@ internal static class TrackingService
         group.MapGet("/tracking/{code}", (string code, SampleStore store) =>
             store.Shipments.TryGetValue(code, out var shipment) ? Envelope.Ok(View(shipment)) : Envelope.Error(404, "not_found", "Tracking code not found."));
         group.MapPost("/tracking/{code}/refresh", Refresh);
+        group.MapGet("/tracking/{code}/live", TrackingLive.RunAsync);
         group.MapPost("/webhooks/{carrier}", Webhook);
     }
 
@@ -38,7 +39,7 @@ internal static class TrackingService
         lock (shipment)
         {
             var next = Math.Min(Array.IndexOf(Progression, shipment.Status) + 1, Progression.Length - 1);
-            shipment.Events.Add(new TrackingEvent(Progression[next], DateTimeOffset.UtcNow, $"Status refreshed: {Progression[next]}"));
+            shipment.Add(new TrackingEvent(Progression[next], DateTimeOffset.UtcNow, $"Status refreshed: {Progression[next]}"));
         }
 
         return Envelope.Ok(View(shipment));
@@ -53,14 +54,14 @@ internal static class TrackingService
         {
             lock (shipment)
             {
-                shipment.Events.Add(new TrackingEvent(shipment.Status, DateTimeOffset.UtcNow, $"Update from {carrier}"));
+                shipment.Add(new TrackingEvent(shipment.Status, DateTimeOffset.UtcNow, $"Update from {carrier}"));
             }
         }
 
         return Envelope.Ok(new { received = true, carrier }, StatusCodes.Status202Accepted);
     }
 
-    private static object View(Shipment shipment)
+    internal static object View(Shipment shipment)
     {
         lock (shipment)
         {

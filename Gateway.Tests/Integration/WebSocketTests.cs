@@ -1,0 +1,309 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>
+/// WebSockets through the gateway, against an in-process Kestrel upstream running ASP.NET Core's own WebSocket
+/// stack: the handshake is a request like any other (route, auth, CORS origin, path transform, errors as
+/// problems), and after the 101 the two ends talk to each other until one closes or the pair goes quiet.
+/// </summary>
+public sealed class WebSocketTests : IAsyncLifetime
+{
+    private const string Allowed = "https://shop.example";
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _ended = new();
+    private TestUpstream _upstream = null!;
+    private TestGateway _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await TestUpstream.StartAsync(app =>
+        {
+            app.UseWebSockets();
+            // Tells the client what it saw of the handshake, then echoes every message; "bye" makes it close first.
+            app.Map("/live/{id}", async (HttpContext context, string id) =>
+            {
+                if (!context.WebSockets.IsWebSocketRequest)
+                {
+                    context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
+                    return;
+                }
+
+                var socket = await context.WebSockets.AcceptWebSocketAsync(context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault());
+                var outcome = await EchoAsync(context, socket);
+                _ended.GetOrAdd(id, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(outcome);
+            });
+        });
+        var dead = Ports.Free();
+        _gateway = await TestGateway.StartAsync(new GatewayConfig()
+            .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
+            .Set("Gateway:Routes:live:WebSockets", true)
+            // A body limit bounds HTTP bodies; a tunnel's traffic is not one.
+            .Set("Gateway:Routes:live:MaxRequestBodySize", 1024)
+            .Route("plain", "/api/v1/plain/{**rest}", "svc", "GET").Set("Gateway:Routes:plain:Transform:PathPattern", "/live/{**rest}")
+            .Route("quiet", "/api/v1/quiet/{**rest}", "svc", "GET").Set("Gateway:Routes:quiet:Transform:PathPattern", "/live/{**rest}")
+            .Set("Gateway:Routes:quiet:WebSockets", true).Set("Gateway:Routes:quiet:ResponseIdleTimeout", "00:00:00.5")
+            .Route("secure", "/api/v1/secure/{**rest}", "svc", "GET").Set("Gateway:Routes:secure:Transform:PathPattern", "/live/{**rest}")
+            .Set("Gateway:Routes:secure:WebSockets", true).Set("Gateway:Routes:secure:Authorization", "Authenticated")
+            .Route("browser", "/api/v1/browser/{**rest}", "svc", "GET").Set("Gateway:Routes:browser:Transform:PathPattern", "/live/{**rest}")
+            .Set("Gateway:Routes:browser:WebSockets", true).Set("Gateway:Routes:browser:Cors", "web")
+            .Set("Gateway:Cors:web:Origins:0", Allowed).Set("Gateway:Cors:web:Methods:0", "GET")
+            .Route("down", "/api/v1/down/{**rest}", "dead", "GET").Set("Gateway:Routes:down:WebSockets", true)
+            .Cluster("svc", _upstream.Url)
+            .Cluster("dead", $"http://127.0.0.1:{dead}")
+            .WithSharedSecret());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Messages_cross_both_ways_and_the_upstream_sees_the_routes_path_and_the_gateways_headers()
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("tracking.v1");
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.SetRequestHeader("X-Correlation-ID", "ws-corr-1");
+        await socket.ConnectAsync(WebSocketUri("/api/v1/live/a1"), CancellationToken.None);
+
+        socket.HttpStatusCode.Should().Be(HttpStatusCode.SwitchingProtocols);
+        socket.SubProtocol.Should().Be("tracking.v1", "the upstream's choice of subprotocol reaches the client");
+        socket.HttpResponseHeaders!["X-Correlation-ID"].Should().Equal("ws-corr-1");
+        var seen = JsonDocument.Parse(await ReceiveTextAsync(socket)).RootElement;
+        seen.GetProperty("path").GetString().Should().Be("/live/a1");
+        seen.GetProperty("correlationId").GetString().Should().Be("ws-corr-1");
+        seen.GetProperty("forwardedFor").GetString().Should().Be("127.0.0.1");
+
+        await SendTextAsync(socket, "where is parcel 7?");
+        (await ReceiveTextAsync(socket)).Should().Be("where is parcel 7?");
+
+        // Far over the route's 1 KiB body limit, in both directions.
+        var large = new byte[1024 * 1024];
+        Random.Shared.NextBytes(large);
+        await socket.SendAsync(large, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+        (await ReceiveAsync(socket)).Should().Equal(large);
+
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        socket.State.Should().Be(WebSocketState.Closed);
+        socket.CloseStatus.Should().Be(WebSocketCloseStatus.NormalClosure);
+        (await EndedAsync("a1")).Should().Be("closed by client: done");
+    }
+
+    [Fact]
+    public async Task A_finished_websocket_is_counted_but_kept_out_of_the_latency_histogram()
+    {
+        using (var socket = await ConnectAsync("/api/v1/live/m1"))
+        {
+            await ReceiveTextAsync(socket);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        }
+
+        // An ordinary request on the same route, which the histogram does take.
+        using (var plain = await _gateway.Client.GetAsync("/api/v1/live/m2"))
+        {
+            plain.StatusCode.Should().Be(HttpStatusCode.UpgradeRequired);
+        }
+
+        const string Counted = """(?m)^gateway_requests_total\{[^}]*route="live"[^}]*status_code="101"[^}]*\} [1-9]""";
+        const string Timed = """(?m)^gateway_request_duration_seconds_count\{[^}]*route="live"[^}]*status_code="426"[^}]*\} [1-9]""";
+        var metrics = string.Empty;
+        await Poll.UntilAsync(async () => System.Text.RegularExpressions.Regex.IsMatch(metrics = await _gateway.Client.GetStringAsync("/metrics"), Counted)
+            && System.Text.RegularExpressions.Regex.IsMatch(metrics, Timed), TimeSpan.FromSeconds(20), "the 101 counted and the 426 timed");
+        metrics.Should().NotMatchRegex("""(?m)^gateway_request_duration_seconds_count\{[^}]*status_code="101"[^}]*\}""");
+    }
+
+    [Fact]
+    public async Task The_upstream_closing_reaches_the_client_with_its_status()
+    {
+        using var socket = await ConnectAsync("/api/v1/live/b1");
+        await ReceiveTextAsync(socket);
+        await SendTextAsync(socket, "bye");
+
+        var result = await socket.ReceiveAsync(new byte[64], CancellationToken.None);
+        result.MessageType.Should().Be(WebSocketMessageType.Close);
+        socket.CloseStatus.Should().Be(WebSocketCloseStatus.EndpointUnavailable);
+        socket.CloseStatusDescription.Should().Be("going away");
+    }
+
+    [Fact]
+    public async Task A_client_that_vanishes_ends_the_upstreams_side()
+    {
+        var socket = await ConnectAsync("/api/v1/live/c1");
+        await ReceiveTextAsync(socket);
+        socket.Abort();
+        socket.Dispose();
+
+        (await EndedAsync("c1")).Should().StartWith("failed", "the upstream's read ends once the gateway closes its connection");
+    }
+
+    [Fact]
+    public async Task A_quiet_pair_is_closed_after_the_routes_idle_limit()
+    {
+        using var socket = await ConnectAsync("/api/v1/quiet/d1");
+        await ReceiveTextAsync(socket);
+
+        // Neither side says anything: the gateway ends both connections after 0.5 s.
+        var receive = async () => await socket.ReceiveAsync(new byte[64], new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        await receive.Should().ThrowAsync<WebSocketException>();
+        (await EndedAsync("d1")).Should().StartWith("failed");
+    }
+
+    [Fact]
+    public async Task A_route_without_websockets_sends_the_handshake_up_as_a_plain_get()
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        var connect = () => socket.ConnectAsync(WebSocketUri("/api/v1/plain/e1"), CancellationToken.None);
+        await connect.Should().ThrowAsync<WebSocketException>();
+
+        socket.HttpStatusCode.Should().Be(HttpStatusCode.UpgradeRequired, "the upstream saw no Upgrade and said so");
+        var received = _upstream.Received.Single(r => r.Path == "/live/e1");
+        received.Headers.Should().NotContainKey("Upgrade");
+        received.Headers.Should().NotContainKey("Connection");
+    }
+
+    [Fact]
+    public async Task An_upgrade_to_another_protocol_goes_up_as_a_plain_get_even_on_a_websocket_route()
+    {
+        using var request = Handshake("/api/v1/live/f1");
+        request.Headers.Upgrade.Clear();
+        request.Headers.TryAddWithoutValidation("Upgrade", "h2c");
+        using var response = await _gateway.Client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.UpgradeRequired);
+        _upstream.Received.Single(r => r.Path == "/live/f1").Headers.Should().NotContainKey("Upgrade");
+    }
+
+    [Fact]
+    public async Task An_unauthenticated_handshake_is_refused_before_the_upstream()
+    {
+        using var response = await _gateway.Client.SendAsync(Handshake("/api/v1/secure/g1"));
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        _upstream.Count("/live/g1").Should().Be(0);
+
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + Tokens.Hs256());
+        await socket.ConnectAsync(WebSocketUri("/api/v1/secure/g2"), CancellationToken.None);
+        JsonDocument.Parse(await ReceiveTextAsync(socket)).RootElement.GetProperty("authorization").GetBoolean()
+            .Should().BeFalse("the gateway keeps the client's token unless the route forwards it");
+    }
+
+    [Fact]
+    public async Task A_browser_origin_the_routes_cors_policy_does_not_allow_is_refused_with_a_problem()
+    {
+        using var request = Handshake("/api/v1/browser/h1");
+        request.Headers.TryAddWithoutValidation("Origin", "https://evil.example");
+        using var refused = await _gateway.Client.SendAsync(request);
+        await ProblemAssertions.ShouldBeProblemAsync(refused, 403);
+        _upstream.Count("/live/h1").Should().Be(0);
+
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Origin", Allowed);
+        await socket.ConnectAsync(WebSocketUri("/api/v1/browser/h2"), CancellationToken.None);
+        socket.State.Should().Be(WebSocketState.Open);
+    }
+
+    [Fact]
+    public async Task An_unreachable_upstream_answers_the_handshake_502_as_a_problem()
+    {
+        using var response = await _gateway.Client.SendAsync(Handshake("/api/v1/down/i1"));
+        await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+    }
+
+    private Uri WebSocketUri(string path) => new($"ws://127.0.0.1:{_gateway.Port}{path}");
+
+    private async Task<ClientWebSocket> ConnectAsync(string path)
+    {
+        var socket = new ClientWebSocket();
+        await socket.ConnectAsync(WebSocketUri(path), CancellationToken.None);
+        return socket;
+    }
+
+    private Task<string> EndedAsync(string id) =>
+        _ended.GetOrAdd(id, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+    /// <summary>A WebSocket handshake as HttpClient sends it, to read the answer's status and body when it is refused.</summary>
+    private static HttpRequestMessage Handshake(string path)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
+        request.Headers.TryAddWithoutValidation("Upgrade", "websocket");
+        request.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
+        request.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", Convert.ToBase64String(Guid.NewGuid().ToByteArray()));
+        return request;
+    }
+
+    private static async Task<string> EchoAsync(HttpContext context, WebSocket socket)
+    {
+        var headers = context.Request.Headers;
+        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            path = context.Request.Path.Value,
+            correlationId = headers["X-Correlation-ID"].ToString(),
+            forwardedFor = headers["X-Forwarded-For"].ToString(),
+            authorization = headers.ContainsKey("Authorization"),
+        }), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        try
+        {
+            while (true)
+            {
+                var (type, message) = await ReceiveMessageAsync(socket);
+                if (type == WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription, CancellationToken.None);
+                    return "closed by client: " + socket.CloseStatusDescription;
+                }
+
+                if (type == WebSocketMessageType.Text && Encoding.UTF8.GetString(message) == "bye")
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "going away", CancellationToken.None);
+                    return "closed by upstream";
+                }
+
+                await socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException)
+        {
+            return "failed: " + ex.GetType().Name;
+        }
+    }
+
+    private static async Task<(WebSocketMessageType Type, byte[] Message)> ReceiveMessageAsync(WebSocket socket)
+    {
+        using var message = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+            message.Write(buffer, 0, result.Count);
+            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close)
+            {
+                return (result.MessageType, message.ToArray());
+            }
+        }
+    }
+
+    private static async Task<byte[]> ReceiveAsync(WebSocket socket)
+    {
+        var (type, message) = await ReceiveMessageAsync(socket).WaitAsync(TimeSpan.FromSeconds(20));
+        type.Should().NotBe(WebSocketMessageType.Close);
+        return message;
+    }
+
+    private static async Task<string> ReceiveTextAsync(WebSocket socket) => Encoding.UTF8.GetString(await ReceiveAsync(socket));
+
+    private static Task SendTextAsync(WebSocket socket, string text) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+}
