@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
@@ -73,14 +74,17 @@ internal static class WebSocketTunnel
         {
             client = await context.Features.GetRequiredFeature<IHttpUpgradeFeature>().UpgradeAsync();
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
             await upstream.DisposeAsync();
             ForwarderLog.ClientAborted(logger, route.Id);
             return;
         }
 
-        using var activity = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // A stopping gateway ends its tunnels at once: the host would otherwise wait its whole shutdown timeout for
+        // conversations that may last hours, and the clients reconnect through another replica anyway.
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var activity = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         activity.CancelAfter(route.ResponseIdleTimeout);
         var up = new Pump(client, upstream, activity, route.ResponseIdleTimeout);
         var down = new Pump(upstream, client, activity, route.ResponseIdleTimeout);
@@ -91,14 +95,15 @@ internal static class WebSocketTunnel
         // One side has closed (or failed, or the pair went quiet): nothing more can be said across, so the other
         // direction stops too, and disposing the upstream's stream closes its connection.
         var ending = first == upTask ? up.Ending : down.Ending;
-        var idle = activity.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested;
+        var idle = activity.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested && !stopping.IsCancellationRequested;
         await activity.CancelAsync();
         await upstream.DisposeAsync();
         await Task.WhenAll(upTask, downTask);
 
         proxy.BytesIn = up.Copied;
         proxy.BytesOut = down.Copied;
-        var reason = idle ? $"idle for {route.ResponseIdleTimeout.TotalSeconds:0.###} s"
+        var reason = stopping.IsCancellationRequested ? "gateway stopping"
+            : idle ? $"idle for {route.ResponseIdleTimeout.TotalSeconds:0.###} s"
             : ending is null ? (first == upTask ? "client closed" : "upstream closed")
             : (first == upTask ? "client " : "upstream ") + ending.GetType().Name;
         ForwarderLog.WebSocketClosed(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", reason, up.Copied, down.Copied);

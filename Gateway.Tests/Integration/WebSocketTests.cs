@@ -7,6 +7,7 @@ using FluentAssertions;
 using Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Gateway.Tests.Integration;
@@ -157,6 +158,25 @@ public sealed class WebSocketTests : IAsyncLifetime
         var receive = async () => await socket.ReceiveAsync(new byte[64], new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
         await receive.Should().ThrowAsync<WebSocketException>();
         (await EndedAsync("d1")).Should().StartWith("failed");
+    }
+
+    [Fact]
+    public async Task A_stopping_gateway_ends_its_tunnels_instead_of_waiting_out_its_shutdown_timeout()
+    {
+        var gateway = await TestGateway.StartAsync(new GatewayConfig()
+            .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
+            .Set("Gateway:Routes:live:WebSockets", true)
+            .Cluster("svc", _upstream.Url),
+            builder => builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromMinutes(10)));
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/s1"), CancellationToken.None);
+        await ReceiveTextAsync(socket);
+
+        // Waiting for the open tunnel, the stop would take the whole ten minutes.
+        await gateway.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        (await EndedAsync("s1")).Should().StartWith("failed");
+        var receive = async () => await socket.ReceiveAsync(new byte[64], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        await receive.Should().ThrowAsync<WebSocketException>();
     }
 
     [Fact]
