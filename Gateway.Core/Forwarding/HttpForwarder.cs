@@ -198,13 +198,9 @@ internal sealed class HttpForwarder(
         {
             context.Response.StatusCode = status;
             DownstreamHeaders.Copy(response, context.Response, transferEncoded);
-            if (call.Route.Config.RewriteLocation && call.LastInstance is { } instance
-                && response.Headers.NonValidated.TryGetValues(Microsoft.Net.Http.Headers.HeaderNames.Location, out var location)
-                && location.Count == 1
-                && UpstreamLocation.ToClient(location.ToString(), instance.BaseAddress, call.Route.Transform,
-                    call.Route.PreserveHost ? context.Request.Host.Value : null) is { } rewritten)
+            if (call.LastInstance is { } instance)
             {
-                context.Response.Headers.Location = rewritten;
+                UpstreamLocation.Rewrite(response, context.Response, call.Route, instance.BaseAddress, call.Route.PreserveHost ? context.Request.Host.Value : null);
             }
 
             return null;

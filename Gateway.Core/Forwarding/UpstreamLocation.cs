@@ -1,4 +1,5 @@
 using Gateway.Core.Routing;
+using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Core.Forwarding;
 
@@ -14,6 +15,50 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 public static class UpstreamLocation
 {
+    /// <summary>
+    /// Puts the upstream's Location and Content-Location (a URI reference in the same terms, RFC 9110 §8.7) and its
+    /// cookies' paths and domains in the client's terms, as the route asks.
+    /// </summary>
+    internal static void Rewrite(HttpResponseMessage response, Microsoft.AspNetCore.Http.HttpResponse target, GatewayRoute route, string instanceBase, string? clientHost)
+    {
+        if (route.Config.RewriteLocation)
+        {
+            if (response.Headers.NonValidated.TryGetValues(HeaderNames.Location, out var location) && location.Count == 1
+                && ToClient(location.ToString(), instanceBase, route.Transform, clientHost) is { } rewritten)
+            {
+                target.Headers.Location = rewritten;
+            }
+
+            // HttpClient files Content-Location with the content's headers.
+            if (response.Content.Headers.NonValidated.TryGetValues(HeaderNames.ContentLocation, out var contentLocation) && contentLocation.Count == 1
+                && ToClient(contentLocation.ToString(), instanceBase, route.Transform, clientHost) is { } rewrittenContent)
+            {
+                target.Headers.ContentLocation = rewrittenContent;
+            }
+        }
+
+        if (route.Config.RewriteCookies && response.Headers.NonValidated.TryGetValues(HeaderNames.SetCookie, out var cookies))
+        {
+            string[]? values = null;
+            var i = 0;
+            foreach (var cookie in cookies)
+            {
+                if (UpstreamCookie.ToClient(cookie, instanceBase, route.Transform) is { } rewritten)
+                {
+                    values ??= [.. cookies];
+                    values[i] = rewritten;
+                }
+
+                i++;
+            }
+
+            if (values is not null)
+            {
+                target.Headers.SetCookie = values;
+            }
+        }
+    }
+
     /// <summary>The Location for the client, or null to leave the upstream's as it is.</summary>
     /// <param name="clientHost">The client's Host, when the route sent it upstream (<c>PreserveHost</c>); otherwise null.</param>
     public static string? ToClient(string location, string instanceBase, PathTransform transform, string? clientHost = null)

@@ -72,11 +72,18 @@ public sealed record RouteConfig
     public bool PreserveHost { get; init; }
 
     /// <summary>
-    /// Put the upstream's <c>Location</c> in the client's terms: without the instance's address, and with the
+    /// Put the upstream's <c>Location</c> and <c>Content-Location</c> in the client's terms: without the instance's address, and with the
     /// path transform undone (see <see cref="Forwarding.UpstreamLocation"/>). On by default, as nginx's
     /// <c>proxy_redirect default</c>.
     /// </summary>
     public bool RewriteLocation { get; init; } = true;
+
+    /// <summary>
+    /// Put the upstream's cookies in the client's terms: a <c>Path</c> under the route's upstream prefix mapped back,
+    /// a <c>Domain</c> naming the instance's host dropped (see <see cref="Forwarding.UpstreamCookie"/>). On by default,
+    /// since a cookie left with the upstream's path never comes back through the route.
+    /// </summary>
+    public bool RewriteCookies { get; init; } = true;
 
     /// <summary>
     /// Tunnel WebSocket handshakes to the upstream (see <see cref="Forwarding.WebSocketTunnel"/>); the route's

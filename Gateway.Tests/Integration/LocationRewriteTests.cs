@@ -26,6 +26,12 @@ public sealed class LocationRewriteTests : IAsyncLifetime
             var location = context.Request.Query["location"].ToString().Replace("{self}", self!.Url.TrimEnd('/'), StringComparison.Ordinal)
                 .Replace("{host}", "http://" + context.Request.Host.Value, StringComparison.Ordinal);
             context.Response.Headers.Location = location;
+            context.Response.Headers.SetCookie = context.Request.Query["cookie"];
+            if (context.Request.Query["contentLocation"] is { Count: 1 } contentLocation)
+            {
+                context.Response.Headers.ContentLocation = contentLocation.ToString().Replace("{self}", self!.Url.TrimEnd('/'), StringComparison.Ordinal);
+            }
+
             return Results.StatusCode(StatusCodes.Status201Created);
         }));
         self = _upstream;
@@ -33,7 +39,7 @@ public sealed class LocationRewriteTests : IAsyncLifetime
             .Route("contracts", "/api/v1/contracts/{**rest}", "svc", "POST").Set("Gateway:Routes:contracts:Transform:PathRemovePrefix", "/api/v1")
             .Route("admin-catalog", "/api/admin/catalog/{**rest}", "svc", "POST").Set("Gateway:Routes:admin-catalog:Transform:PathPattern", "/api/catalog/{**rest}")
             .Route("as-sent", "/api/v1/raw/{**rest}", "svc", "POST").Set("Gateway:Routes:as-sent:Transform:PathRemovePrefix", "/api/v1")
-            .Set("Gateway:Routes:as-sent:RewriteLocation", false)
+            .Set("Gateway:Routes:as-sent:RewriteLocation", false).Set("Gateway:Routes:as-sent:RewriteCookies", false)
             .Route("kept-host", "/api/v1/kept/{**rest}", "svc", "POST").Set("Gateway:Routes:kept-host:Transform:PathRemovePrefix", "/api/v1")
             .Set("Gateway:Routes:kept-host:PreserveHost", true)
             .Cluster("svc", _upstream.Url));
@@ -63,6 +69,29 @@ public sealed class LocationRewriteTests : IAsyncLifetime
         var location = response.Headers.GetValues("Location").Single();
         location.Should().Be(expected.Replace("{self}", _upstream.Url.TrimEnd('/'), StringComparison.Ordinal));
         location.Should().NotContain(new Uri(_upstream.Url).Authority, "no internal address reaches the client");
+    }
+
+    [Fact]
+    public async Task Content_location_and_cookies_are_put_in_the_clients_terms_too()
+    {
+        var query = "?location=/contracts/k-1&contentLocation=" + Uri.EscapeDataString("{self}/contracts/k-1")
+            + "&cookie=" + Uri.EscapeDataString("sid=abc; Path=/contracts; HttpOnly")
+            + "&cookie=" + Uri.EscapeDataString($"pref=dark; Domain={new Uri(_upstream.Url).Host}; Path=/")
+            + "&cookie=" + Uri.EscapeDataString("lang=pt; Domain=shop.example; Path=/other");
+        using var response = await _gateway.Client.PostAsync("/api/v1/contracts/new" + query, null);
+
+        response.Content.Headers.ContentLocation!.OriginalString.Should().Be("/api/v1/contracts/k-1");
+        response.Headers.GetValues("Set-Cookie").Should().Equal(
+            "sid=abc; Path=/api/v1/contracts; HttpOnly",
+            "pref=dark; Path=/",
+            "lang=pt; Domain=shop.example; Path=/other");
+    }
+
+    [Fact]
+    public async Task Cookies_are_left_as_sent_when_the_route_says_so()
+    {
+        using var response = await _gateway.Client.PostAsync("/api/v1/raw/new?cookie=" + Uri.EscapeDataString("sid=abc; Path=/raw"), null);
+        response.Headers.GetValues("Set-Cookie").Should().Equal("sid=abc; Path=/raw");
     }
 
     [Fact]

@@ -116,6 +116,7 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Routes:quotes:Timeout", "abc")]
     [InlineData("Gateway:Routes:quotes:PreserveHost", "yes")]
     [InlineData("Gateway:Routes:quotes:WebSockets", "sometimes")]
+    [InlineData("Gateway:Routes:quotes:RewriteCookies", "no thanks")]
     [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "Random")]
     [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "7")]
     [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Weight", "heavy")]

@@ -85,6 +85,24 @@ public sealed class RoutingUnitTests
     }
 
     [Theory]
+    // Set-Cookie sent by an instance at http://10.0.0.5:8080 on a route that strips /api/v1, and what the client gets ("-" as sent)
+    [InlineData("sid=abc; Path=/contracts; HttpOnly", "sid=abc; Path=/api/v1/contracts; HttpOnly")]
+    [InlineData("sid=abc; path=/contracts/k-1/; Secure", "sid=abc; Path=/api/v1/contracts/k-1/; Secure")]
+    [InlineData("sid=abc; Path=/", "-")]
+    [InlineData("sid=abc; Path=/other", "-")]
+    [InlineData("sid=abc", "-")]
+    [InlineData("sid=abc; Domain=10.0.0.5; Path=/contracts", "sid=abc; Path=/api/v1/contracts")]
+    [InlineData("sid=abc; Domain=.10.0.0.5", "sid=abc")]
+    [InlineData("sid=abc; Domain=shop.example", "-")]
+    [InlineData("sid=a;b; Path=/contracts", "sid=a;b; Path=/api/v1/contracts")]
+    [InlineData("sid=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/contracts; SameSite=Lax", "sid=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/api/v1/contracts; SameSite=Lax")]
+    public void An_upstream_cookie_is_put_in_the_clients_terms(string sent, string expected)
+    {
+        var transform = PathTransform.Create(RoutePatternFactory.Parse("/api/v1/contracts/{**rest}"), new PathTransformConfig { PathRemovePrefix = "/api/v1" });
+        (UpstreamCookie.ToClient(sent, "http://10.0.0.5:8080", transform) ?? "-").Should().Be(expected);
+    }
+
+    [Theory]
     [InlineData("Connection", true)]
     [InlineData("keep-alive", true)]
     [InlineData("Proxy-Connection", true)]
