@@ -150,16 +150,17 @@ internal sealed class HttpForwarder(
 
         using (response)
         {
-            if (tunnel && response.StatusCode == HttpStatusCode.SwitchingProtocols && WebSocketTunnel.IsAccepted(response))
-            {
-                await WebSocketTunnel.RelayAsync(context, call, response, proxy, logger);
-                return;
-            }
-
-            if (RelayStatusAndHeaders(context, call, response) is { } invalid)
+            var switching = tunnel && response.StatusCode == HttpStatusCode.SwitchingProtocols && WebSocketTunnel.IsAccepted(response);
+            if ((switching ? WebSocketTunnel.RelayHeaders(context, response) : RelayStatusAndHeaders(context, call, response)) is { } invalid)
             {
                 ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", invalid);
                 await GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service sent a response that cannot be relayed.");
+                return;
+            }
+
+            if (switching)
+            {
+                await WebSocketTunnel.RunAsync(context, call, response, proxy, logger);
                 return;
             }
 

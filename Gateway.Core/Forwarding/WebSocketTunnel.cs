@@ -62,12 +62,29 @@ internal static class WebSocketTunnel
         response.Headers.NonValidated.TryGetValues(HeaderNames.Upgrade, out var upgrade)
         && upgrade.Count == 1 && string.Equals(upgrade.ToString().Trim(), WebSocket, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Sends the client the upstream's 101 and joins the two connections until the conversation ends.</summary>
-    public static async Task RelayAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, ProxyRequestFeature proxy, ILogger logger)
+    /// <summary>
+    /// Sets the upstream's 101 headers on the response, or says why they cannot be relayed (a value Kestrel will not
+    /// send); then nothing of them is kept, as for any other answer.
+    /// </summary>
+    public static string? RelayHeaders(HttpContext context, HttpResponseMessage response)
+    {
+        try
+        {
+            DownstreamHeaders.Copy(response, context.Response, transferEncoded: false);
+            context.Response.Headers.Upgrade = WebSocket;
+            return null;
+        }
+        catch (InvalidOperationException ex)
+        {
+            context.Response.Clear();
+            return ex.Message;
+        }
+    }
+
+    /// <summary>Sends the client the 101 and joins the two connections until the conversation ends.</summary>
+    public static async Task RunAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, ProxyRequestFeature proxy, ILogger logger)
     {
         var route = call.Route;
-        DownstreamHeaders.Copy(response, context.Response, transferEncoded: false);
-        context.Response.Headers.Upgrade = WebSocket;
         var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
         Stream client;
         try

@@ -51,10 +51,12 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
         next.StatusCode.Should().Be(HttpStatusCode.OK, "one malformed answer must not break the next call to the instance");
     }
 
-    [Fact]
-    public async Task A_websocket_handshake_answered_by_a_switch_to_another_protocol_gets_502_problem()
+    [Theory]
+    [InlineData("/switching-to-h2c")]
+    [InlineData("/switching-with-control-character")]
+    public async Task A_websocket_handshake_answered_by_a_switch_that_cannot_be_relayed_gets_502_problem(string path)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/canned-ws/switching-to-h2c");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/canned-ws" + path);
         request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
         request.Headers.TryAddWithoutValidation("Upgrade", "websocket");
         request.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
@@ -133,6 +135,7 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
                 ["/switching-protocols"] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Leak: yes\r\n\r\n",
                 // Asked for a WebSocket, it switches to something else.
                 ["/switching-to-h2c"] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nX-Leak: yes\r\n\r\n",
+                ["/switching-with-control-character"] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Leak: a\u0001b\r\n\r\n",
             });
             Gateway = await TestGateway.StartAsync(new GatewayConfig()
                 .Route("canned", "/canned/{**rest}", "canned", "GET")
