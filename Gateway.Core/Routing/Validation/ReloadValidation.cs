@@ -50,6 +50,6 @@ internal sealed partial class ReloadValidation(IConfiguration configuration, IEn
         }
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Failures}")]
+    [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Failures}")]
     private static partial void ReloadRefused(ILogger logger, string failures);
 }
