@@ -11,12 +11,6 @@ public static class AuthEndpoints
 {
     private const string StoreName = "identity";
 
-    /// <summary>
-    /// A session's data goes upstream with every request of the session, base64 in <c>X-Session-Data</c>: 8 KiB
-    /// becomes about 11 KB of header, well inside the 32 KB a Kestrel service accepts in all its headers together.
-    /// Larger, every request of the session would be refused by the service (431).
-    /// </summary>
-    public const int MaxSessionDataBytes = 8 * 1024;
 
     public static void MapAuthEndpoints(this IEndpointRouteBuilder endpoints, RouteGroupBuilder admin)
     {
@@ -84,9 +78,9 @@ public static class AuthEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["lifetime"] = ["Lifetime must be between 0 and 30 days."] });
         }
 
-        if (body.Data is { } data && System.Text.Encoding.UTF8.GetByteCount(data) > MaxSessionDataBytes)
+        if (body.Data is { } data && System.Text.Encoding.UTF8.GetByteCount(data) > SessionFeature.MaxDataBytes)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["data"] = [$"Session data must be at most {MaxSessionDataBytes} bytes (UTF-8)."] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["data"] = [$"Session data must be at most {SessionFeature.MaxDataBytes} bytes (UTF-8)."] });
         }
 
         await sessions.SetAsync(sessionId, body.Data ?? "{}", lifetime, ct);

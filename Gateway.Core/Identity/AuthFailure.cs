@@ -11,6 +11,9 @@ public enum AuthFailureReason
     TokenNotYetValid,
     TokenRevoked,
     SessionExpired,
+
+    /// <summary>The session's data is more than the gateway carries upstream: the login service's fault, not the client's.</summary>
+    SessionTooLarge,
     QueryTokenNotAllowed,
     StoreUnavailable,
     AuthorityUnavailable,
@@ -40,6 +43,7 @@ public static class AuthFailure
         AuthFailureReason.TokenNotYetValid => "Token ainda não válido (token not yet valid).",
         AuthFailureReason.TokenRevoked => "Token revogado (token revoked).",
         AuthFailureReason.SessionExpired => "Sessão expirada (session expired).",
+        AuthFailureReason.SessionTooLarge => "Os dados da sessão excedem o que o gateway encaminha (session data too large to forward).",
         AuthFailureReason.QueryTokenNotAllowed => "Token na query string não é aceito nesta rota (query token not allowed on this route).",
         AuthFailureReason.StoreUnavailable => "Não foi possível verificar o token agora (token store unavailable).",
         AuthFailureReason.AuthorityUnavailable => "Não foi possível verificar o token agora (identity provider unavailable).",
@@ -53,6 +57,7 @@ public static class AuthFailure
         AuthFailureReason.TokenNotYetValid => "token_not_yet_valid",
         AuthFailureReason.TokenRevoked => "token_revoked",
         AuthFailureReason.SessionExpired => "session_expired",
+        AuthFailureReason.SessionTooLarge => "session_too_large",
         AuthFailureReason.QueryTokenNotAllowed => "query_token_not_allowed",
         AuthFailureReason.StoreUnavailable => "token_store_unavailable",
         AuthFailureReason.AuthorityUnavailable => "authority_unavailable",

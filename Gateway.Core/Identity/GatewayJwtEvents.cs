@@ -22,7 +22,8 @@ public sealed class GatewayJwtEvents(
     IOptions<GatewayOptions> gateway,
     ITokenRevocationStore revocations,
     ISessionStore sessions,
-    StoreHealth storeHealth) : JwtBearerEvents
+    StoreHealth storeHealth,
+    Microsoft.Extensions.Logging.ILogger<GatewayJwtEvents> logger) : JwtBearerEvents
 {
     public const string QueryTokenParameter = "token";
     private const string StoreName = "identity";
@@ -98,6 +99,15 @@ public sealed class GatewayJwtEvents(
                     return;
                 }
 
+                if (Encoding.UTF8.GetByteCount(data) > SessionFeature.MaxDataBytes)
+                {
+                    // Written to the store by something other than the admin API, which bounds it.
+                    storeHealth.Succeeded(StoreName);
+                    IdentityLog.SessionTooLarge(logger, route.Id, SessionFeature.MaxDataBytes);
+                    Fail(context, AuthFailureReason.SessionTooLarge);
+                    return;
+                }
+
                 context.HttpContext.Features.Set(new SessionFeature(sessionId, data));
             }
 
@@ -124,6 +134,12 @@ public sealed class GatewayJwtEvents(
         var http = context.HttpContext;
         var reason = AuthFailure.Get(http);
         GatewayTelemetry.Decision(DecisionEvent, AuthFailure.Code(reason));
+        if (reason is AuthFailureReason.SessionTooLarge)
+        {
+            await GatewayProblems.WriteAsync(http, StatusCodes.Status502BadGateway, AuthFailure.Detail(reason), AuthFailure.Code(reason));
+            return;
+        }
+
         if (reason is AuthFailureReason.StoreUnavailable or AuthFailureReason.AuthorityUnavailable)
         {
             http.Response.Headers.RetryAfter = "5";
@@ -153,4 +169,11 @@ public sealed class GatewayJwtEvents(
     }
 
     private static string Sha256(string token) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+}
+
+internal static partial class IdentityLog
+{
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 7001, Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+        Message = "A session on route {Route} holds more than {Limit} bytes of data, more than the gateway carries upstream; answered 502")]
+    public static partial void SessionTooLarge(Microsoft.Extensions.Logging.ILogger logger, string route, int limit);
 }

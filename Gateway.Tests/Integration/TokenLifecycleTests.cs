@@ -240,6 +240,31 @@ public sealed class TokenLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_holding_more_data_than_the_gateway_carries_is_a_502_and_never_reaches_the_upstream()
+    {
+        // Written straight to Redis, as a login service would, past the 8 KiB the admin API accepts.
+        var token = Tokens.Hs256(new { sub = "ivan", sid = "sess-ivan" });
+        await _redis.CliAsync("set", "session:sess-ivan", new string('x', 8 * 1024 + 1), "EX", "60");
+        using (var refused = await Send(_a, "/api/v1/session/too-large", token))
+        {
+            var problem = await ProblemAssertions.ShouldBeProblemAsync(refused, 502);
+            problem.GetProperty("code").GetString().Should().Be("session_too_large");
+            refused.Headers.Contains("WWW-Authenticate").Should().BeFalse("the client's credentials are fine");
+        }
+
+        _upstream.Count("/api/v1/session/too-large").Should().Be(0);
+
+        await _redis.CliAsync("set", "session:sess-ivan", new string('x', 8 * 1024), "EX", "60");
+        using (var atLimit = await Send(_a, "/api/v1/session/at-limit", token))
+        {
+            atLimit.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        _upstream.Received.Single(r => r.Path == "/api/v1/session/at-limit").Headers["X-Session-Data"].Length.Should().Be(4 * ((8 * 1024 + 2) / 3));
+        await _redis.CliAsync("del", "session:sess-ivan");
+    }
+
+    [Fact]
     public async Task With_Redis_down_the_store_mode_decides_and_it_is_never_a_500()
     {
         await using var open = await TestGateway.StartAsync(new GatewayConfig().WithSharedSecret()
