@@ -18,7 +18,12 @@ public static class UpstreamCookie
         ArgumentNullException.ThrowIfNull(instanceBase);
         ArgumentNullException.ThrowIfNull(transform);
 
-        // The name=value pair first, then the attributes (RFC 6265 §4.1.1).
+        // The name=value pair first, then the attributes (RFC 6265 §4.1.1); without attributes there is nothing to map.
+        if (!setCookie.Contains(';', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
         var parts = setCookie.Split(';');
         var kept = new List<string>(parts.Length) { parts[0] };
         var changed = false;

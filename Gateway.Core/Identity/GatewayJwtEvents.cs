@@ -7,6 +7,7 @@ using Gateway.Core.Routing;
 using Gateway.Core.Storage;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -23,7 +24,7 @@ public sealed class GatewayJwtEvents(
     ITokenRevocationStore revocations,
     ISessionStore sessions,
     StoreHealth storeHealth,
-    Microsoft.Extensions.Logging.ILogger<GatewayJwtEvents> logger) : JwtBearerEvents
+    ILogger<GatewayJwtEvents> logger) : JwtBearerEvents
 {
     public const string QueryTokenParameter = "token";
     private const string StoreName = "identity";
@@ -169,11 +170,4 @@ public sealed class GatewayJwtEvents(
     }
 
     private static string Sha256(string token) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-}
-
-internal static partial class IdentityLog
-{
-    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 7001, Level = Microsoft.Extensions.Logging.LogLevel.Warning,
-        Message = "A session on route {Route} holds more than {Limit} bytes of data, more than the gateway carries upstream; answered 502")]
-    public static partial void SessionTooLarge(Microsoft.Extensions.Logging.ILogger logger, string route, int limit);
 }
