@@ -151,7 +151,7 @@ internal sealed class HttpForwarder(
         using (response)
         {
             var switching = tunnel && response.StatusCode == HttpStatusCode.SwitchingProtocols && WebSocketTunnel.IsAccepted(response);
-            if ((switching ? WebSocketTunnel.RelayHeaders(context, response) : RelayStatusAndHeaders(context, call, response)) is { } invalid)
+            if (RelayStatusAndHeaders(context, call, response, switching) is { } invalid)
             {
                 ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", invalid);
                 await GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service sent a response that cannot be relayed.");
@@ -179,10 +179,11 @@ internal sealed class HttpForwarder(
     /// gateway never asked for, a 999), is the upstream's fault: 502, as YARP answers, and none of it reaches the
     /// client. RFC 9112 section 6.3 asks exactly that of a proxy for an invalid Content-Length.
     /// </summary>
-    private static string? RelayStatusAndHeaders(HttpContext context, UpstreamCall call, HttpResponseMessage response)
+    /// <param name="switching">The answer is the 101 to a WebSocket handshake the gateway sent: relayed, with its Upgrade.</param>
+    private static string? RelayStatusAndHeaders(HttpContext context, UpstreamCall call, HttpResponseMessage response, bool switching)
     {
         var status = (int)response.StatusCode;
-        if (status is < 200 or > 599)
+        if (status is < 200 or > 599 && !switching)
         {
             return $"status {status}";
         }
@@ -199,6 +200,12 @@ internal sealed class HttpForwarder(
         {
             context.Response.StatusCode = status;
             DownstreamHeaders.Copy(response, context.Response, transferEncoded);
+            if (switching)
+            {
+                // Hop-by-hop, so not copied; the client must see what the connection switches to.
+                context.Response.Headers.Upgrade = WebSocketTunnel.Protocol;
+            }
+
             if (call.LastInstance is { } instance)
             {
                 UpstreamLocation.Rewrite(response, context.Response, call.Route, instance.BaseAddress, call.Route.PreserveHost ? context.Request.Host.Value : null);

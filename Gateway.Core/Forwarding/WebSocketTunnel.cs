@@ -21,7 +21,7 @@ namespace Gateway.Core.Forwarding;
 internal static class WebSocketTunnel
 {
     private const int BufferSize = 16 * 1024;
-    private const string WebSocket = "websocket";
+    public const string Protocol = "websocket";
 
     /// <summary>
     /// A WebSocket handshake Kestrel can hand over: HTTP/1.1 GET with <c>Connection: Upgrade</c> and
@@ -32,7 +32,7 @@ internal static class WebSocketTunnel
         HttpMethods.IsGet(context.Request.Method)
         && context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
         && context.Request.Headers.Upgrade is { Count: 1 } upgrade
-        && string.Equals(upgrade.ToString().Trim(), WebSocket, StringComparison.OrdinalIgnoreCase);
+        && IsProtocol(upgrade.ToString());
 
     /// <summary>
     /// Browsers apply no CORS to WebSockets: any page may open one with the user's cookies. On a route with a CORS
@@ -54,32 +54,15 @@ internal static class WebSocketTunnel
     public static void AskUpstream(HttpRequestMessage request)
     {
         request.Headers.TryAddWithoutValidation(HeaderNames.Connection, HeaderNames.Upgrade);
-        request.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, WebSocket);
+        request.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, Protocol);
     }
 
     /// <summary>True when an upstream's 101 switched to what was asked for, not to some other protocol.</summary>
     public static bool IsAccepted(HttpResponseMessage response) =>
         response.Headers.NonValidated.TryGetValues(HeaderNames.Upgrade, out var upgrade)
-        && upgrade.Count == 1 && string.Equals(upgrade.ToString().Trim(), WebSocket, StringComparison.OrdinalIgnoreCase);
+        && upgrade.Count == 1 && IsProtocol(upgrade.ToString());
 
-    /// <summary>
-    /// Sets the upstream's 101 headers on the response, or says why they cannot be relayed (a value Kestrel will not
-    /// send); then nothing of them is kept, as for any other answer.
-    /// </summary>
-    public static string? RelayHeaders(HttpContext context, HttpResponseMessage response)
-    {
-        try
-        {
-            DownstreamHeaders.Copy(response, context.Response, transferEncoded: false);
-            context.Response.Headers.Upgrade = WebSocket;
-            return null;
-        }
-        catch (InvalidOperationException ex)
-        {
-            context.Response.Clear();
-            return ex.Message;
-        }
-    }
+    private static bool IsProtocol(string value) => value.AsSpan().Trim().Equals(Protocol, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Sends the client the 101 and joins the two connections until the conversation ends.</summary>
     public static async Task RunAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, ProxyRequestFeature proxy, ILogger logger)
@@ -112,17 +95,15 @@ internal static class WebSocketTunnel
         // One side has closed (or failed, or the pair went quiet): nothing more can be said across, so the other
         // direction stops too, and disposing the upstream's stream closes its connection.
         var ending = first == upTask ? up.Ending : down.Ending;
-        var idle = activity.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested && !stopping.IsCancellationRequested;
+        var reason = stopping.IsCancellationRequested ? "gateway stopping"
+            : activity.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested ? $"idle for {route.ResponseIdleTimeout.TotalSeconds:0.###} s"
+            : (first == upTask ? "client " : "upstream ") + (ending?.GetType().Name ?? "closed");
         await activity.CancelAsync();
         await upstream.DisposeAsync();
         await Task.WhenAll(upTask, downTask);
 
         proxy.BytesIn = up.Copied;
         proxy.BytesOut = down.Copied;
-        var reason = stopping.IsCancellationRequested ? "gateway stopping"
-            : idle ? $"idle for {route.ResponseIdleTimeout.TotalSeconds:0.###} s"
-            : ending is null ? (first == upTask ? "client closed" : "upstream closed")
-            : (first == upTask ? "client " : "upstream ") + ending.GetType().Name;
         ForwarderLog.WebSocketClosed(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", reason, up.Copied, down.Copied);
     }
 
