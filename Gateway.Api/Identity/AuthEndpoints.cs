@@ -11,7 +11,6 @@ public static class AuthEndpoints
 {
     private const string StoreName = "identity";
 
-
     public static void MapAuthEndpoints(this IEndpointRouteBuilder endpoints, RouteGroupBuilder admin)
     {
         ArgumentNullException.ThrowIfNull(admin);
@@ -78,7 +77,7 @@ public static class AuthEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["lifetime"] = ["Lifetime must be between 0 and 30 days."] });
         }
 
-        if (body.Data is { } data && System.Text.Encoding.UTF8.GetByteCount(data) > SessionFeature.MaxDataBytes)
+        if (body.Data is { } data && !SessionFeature.IsCarriable(data))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["data"] = [$"Session data must be at most {SessionFeature.MaxDataBytes} bytes (UTF-8)."] });
         }

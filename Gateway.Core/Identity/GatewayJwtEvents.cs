@@ -100,7 +100,7 @@ public sealed class GatewayJwtEvents(
                     return;
                 }
 
-                if (Encoding.UTF8.GetByteCount(data) > SessionFeature.MaxDataBytes)
+                if (!SessionFeature.IsCarriable(data))
                 {
                     // Written to the store by something other than the admin API, which bounds it.
                     storeHealth.Succeeded(StoreName);

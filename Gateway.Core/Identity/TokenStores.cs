@@ -31,4 +31,12 @@ public sealed record SessionFeature(string SessionId, string Data)
     /// accepts in all its headers together. Larger, every request of the session would be refused by the service (431).
     /// </summary>
     public const int MaxDataBytes = 8 * 1024;
+
+    /// <summary>Whether the gateway can carry this much session data upstream (see <see cref="MaxDataBytes"/>).</summary>
+    public static bool IsCarriable(string data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        // A UTF-16 unit is at most 3 bytes of UTF-8: a short string needs no counting.
+        return data.Length <= MaxDataBytes / 3 || System.Text.Encoding.UTF8.GetByteCount(data) <= MaxDataBytes;
+    }
 }
