@@ -26,6 +26,7 @@ public sealed class GatewayRateLimiter(
     RateLimitMetrics metrics) : PartitionedRateLimiter<HttpContext>
 {
     private const string StoreName = "rate-limit";
+    private const string DecisionEvent = "gateway.rate_limit";
     private readonly RateLimitingConfig _config = options.Value.RateLimiting;
     private readonly ConcurrentDictionary<string, StrongBox> _queued = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, string> _policyHeaderItems = new(StringComparer.Ordinal);
@@ -219,8 +220,6 @@ public sealed class GatewayRateLimiter(
             Interlocked.Decrement(ref queued.Value);
         }
     }
-
-    private const string DecisionEvent = "gateway.rate_limit";
 
     private static bool Pending(RateLimitEvaluation evaluation, RateLimitCheck check) => check.Policy.QueueLimit > 0 && evaluation.Denied == check;
 
