@@ -254,7 +254,7 @@ public sealed class WebSocketTests : IAsyncLifetime
         _ended.GetOrAdd(id, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(TimeSpan.FromSeconds(20));
 
     /// <summary>A WebSocket handshake as HttpClient sends it, to read the answer's status and body when it is refused.</summary>
-    private static HttpRequestMessage Handshake(string path)
+    internal static HttpRequestMessage Handshake(string path)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
