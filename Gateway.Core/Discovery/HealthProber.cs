@@ -65,6 +65,11 @@ public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory cl
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             timeout.CancelAfter(health.Timeout);
             using var request = new HttpRequestMessage(HttpMethod.Get, instance.BuildUri(health.Path));
+            if (cluster.Config.IsHttp2)
+            {
+                Forwarding.UpstreamProtocol.UseHttp2(request);
+            }
+
             using var response = await clientFactory.CreateClient(ClientName)
                 .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             success = response.IsSuccessStatusCode;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using Gateway.Core.Observability;
@@ -21,7 +20,6 @@ internal sealed class HttpForwarder(
     Flows.RouteBodyValidation bodyValidation,
     ILogger<HttpForwarder> logger)
 {
-    private const int BufferSize = 64 * 1024;
     private const long DrainableBodyLimit = 1024 * 1024;
 
     // Replaced per attempt by InstanceSelectionHandler with the chosen instance's address.
@@ -128,6 +126,7 @@ internal sealed class HttpForwarder(
         };
         upstreamRequest.Options.Set(UpstreamCall.Key, call);
         upstreamHeaders.Copy(context, route, upstreamRequest);
+        UpstreamProtocol.AcceptTrailers(request, upstreamRequest);
         if (tunnel)
         {
             WebSocketTunnel.AskUpstream(upstreamRequest);
@@ -167,7 +166,7 @@ internal sealed class HttpForwarder(
             // The timeouts bound the wait for response headers; a long download then streams for as long as the client reads.
             if (!HeaderRules.HasNoContent(context.Response.StatusCode, request.Method))
             {
-                proxy.BytesOut = await CopyResponseBodyAsync(context, call, response, context.RequestAborted);
+                proxy.BytesOut = await UpstreamBody.CopyAsync(context, call, response, logger, context.RequestAborted);
             }
         }
     }
@@ -252,64 +251,6 @@ internal sealed class HttpForwarder(
         }
 
         return null;
-    }
-
-    /// <summary>Copies the body as it arrives; returns the bytes the client was sent.</summary>
-    // A ValueTask: a small body is copied without waiting, and a Task<long> would then be allocated per request.
-    private async ValueTask<long> CopyResponseBodyAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        long copied = 0;
-        if (response.Content.Headers.ContentLength == 0)
-        {
-            return copied;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        try
-        {
-            await using var upstream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var downstream = context.Response.Body;
-            while (true)
-            {
-                int read;
-                try
-                {
-                    read = await UpstreamBody.ReadAsync(upstream, response, buffer, call.Route.ResponseIdleTimeout, cancellationToken);
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or TimeoutException or ObjectDisposedException)
-                {
-                    if (!context.RequestAborted.IsCancellationRequested)
-                    {
-                        // Headers may already be on the wire: the only honest signal left is a broken connection.
-                        ForwarderLog.ResponseStreamFailed(logger, call.Route.Id, call.Route.ClusterId, call.LastInstance?.Id ?? "-", ex);
-                        context.Abort();
-                    }
-
-                    return copied;
-                }
-
-                if (read == 0)
-                {
-                    return copied;
-                }
-
-                try
-                {
-                    // Kestrel flushes each write, so bytes reach the client as the upstream produces them.
-                    await downstream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                    copied += read;
-                }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException)
-                {
-                    ForwarderLog.ClientAborted(logger, call.Route.Id);
-                    return copied;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     private ValueTask RefuseAsync(HttpContext context, GatewayRoute route, int status, string detail)

@@ -24,6 +24,11 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         call.Telemetry.Instance = instance.Id;
         call.Telemetry.Attempts = call.Attempted.Count;
         request.RequestUri = instance.BuildUri(call.PathAndQuery);
+        if (cluster.Config.IsHttp2)
+        {
+            UpstreamProtocol.UseHttp2(request);
+        }
+
         var activity = Activity.Current;
         if (activity is { Recorded: true })
         {

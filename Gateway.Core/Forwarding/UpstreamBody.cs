@@ -1,14 +1,84 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
 namespace Gateway.Core.Forwarding;
 
 /// <summary>
-/// Reads of an upstream's response body, bounded by the route's idle limit (YARP's ActivityTimeout): an upstream
-/// that stops sending mid-body would otherwise hold the client's request open for as long as its connection lives.
+/// The upstream's response body on its way to the client, then its trailers. Each read is bounded by the route's idle
+/// limit (YARP's ActivityTimeout): an upstream that stops sending mid-body would otherwise hold the client's request open for as long as its connection lives.
 /// A read that completes at once, as a small body that arrived with its headers does, costs nothing more; one that
 /// waits gets a timer, and when it expires the response is disposed, which aborts the upstream connection and so
 /// ends the read.
 /// </summary>
 internal static class UpstreamBody
 {
+    private const int BufferSize = 64 * 1024;
+
+    /// <summary>Copies the body as it arrives; returns the bytes the client was sent.</summary>
+    // A ValueTask: a small body is copied without waiting, and a Task<long> would then be allocated per request.
+    public static async ValueTask<long> CopyAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, ILogger logger, CancellationToken cancellationToken)
+    {
+        long copied = 0;
+        var trailers = context.Response.SupportsTrailers();
+        if (response.Content.Headers.ContentLength == 0 && !trailers)
+        {
+            return copied;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            await using var upstream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var downstream = context.Response.Body;
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await ReadAsync(upstream, response, buffer, call.Route.ResponseIdleTimeout, cancellationToken);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or TimeoutException or ObjectDisposedException)
+                {
+                    if (!context.RequestAborted.IsCancellationRequested)
+                    {
+                        // Headers may already be on the wire: the only honest signal left is a broken connection.
+                        ForwarderLog.ResponseStreamFailed(logger, call.Route.Id, call.Route.ClusterId, call.LastInstance?.Id ?? "-", ex);
+                        context.Abort();
+                    }
+
+                    return copied;
+                }
+
+                if (read == 0)
+                {
+                    if (trailers)
+                    {
+                        UpstreamProtocol.CopyTrailers(response, context.Response);
+                    }
+
+                    return copied;
+                }
+
+                try
+                {
+                    // Kestrel flushes each write, so bytes reach the client as the upstream produces them.
+                    await downstream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    copied += read;
+                }
+                catch (Exception ex) when (ex is IOException or OperationCanceledException)
+                {
+                    ForwarderLog.ClientAborted(logger, call.Route.Id);
+                    return copied;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public static ValueTask<int> ReadAsync(Stream upstream, HttpResponseMessage response, Memory<byte> buffer, TimeSpan idleLimit, CancellationToken cancellationToken)
     {
         var pending = upstream.ReadAsync(buffer, cancellationToken);

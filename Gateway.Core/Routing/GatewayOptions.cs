@@ -160,6 +160,16 @@ public sealed record ClusterConfig
     public bool Required { get; init; } = true;
 
     public CircuitBreakerConfig CircuitBreaker { get; init; } = new();
+
+    /// <summary>
+    /// <c>1.1</c> (the default) or <c>2</c>: HTTP/2 to every destination, by prior knowledge over http:// (h2c, as
+    /// gRPC services listen inside a cluster) and by ALPN over https://. A destination that cannot speak it fails
+    /// the call rather than being asked again in HTTP/1.1, which a gRPC service could not answer anyway.
+    /// </summary>
+    public string HttpVersion { get; init; } = "1.1";
+
+    /// <summary>Whether <see cref="HttpVersion"/> asks for HTTP/2.</summary>
+    public bool IsHttp2 => HttpVersion is "2" or "2.0";
 }
 
 public enum LoadBalancingPolicy

@@ -50,6 +50,8 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Routes:quotes:Path", "/admin/{**rest}", "Gateway:Routes:quotes:Path")]
     [InlineData("Gateway:Routes:quotes:Path", "/api/v1/flows/freight", "Gateway:Routes:quotes:Path")]
     [InlineData("Gateway:Routes:quotes:Path", "/api/v1/auth/logout", "Gateway:Routes:quotes:Path")]
+    [InlineData("Gateway:Clusters:quote-service:HttpVersion", "3", "Gateway:Clusters:quote-service:HttpVersion")]
+    [InlineData("Gateway:Clusters:quote-service:HttpVersion", "h2c", "Gateway:Clusters:quote-service:HttpVersion")]
     public void Each_mistake_is_reported_by_its_key(string key, string value, string named)
     {
         Errors(Valid().Set(key, value)).Should().Contain(e => e.Contains(named, StringComparison.Ordinal));
@@ -83,6 +85,25 @@ public sealed class ConfigValidationTests
             .Set("Gateway:Routes:live:WebSockets", true).Cluster("quote-service", "http://127.0.0.1:5101");
         Errors(config).Any(e => e.StartsWith("Gateway:Routes:live:WebSockets", StringComparison.Ordinal)).Should().Be(refused);
     }
+
+    [Theory]
+    [InlineData("1.1", false)]
+    [InlineData("2", true)]
+    public void A_websocket_route_cannot_go_to_an_http2_cluster(string version, bool refused)
+    {
+        // The tunnel opens with an HTTP/1.1 Upgrade, which a cluster reached over HTTP/2 would never be sent.
+        var config = new GatewayConfig().Route("live", "/api/v1/live/{**rest}", "tracking", "GET")
+            .Set("Gateway:Routes:live:WebSockets", true).Cluster("tracking", "http://127.0.0.1:5102")
+            .Set("Gateway:Clusters:tracking:HttpVersion", version);
+        Errors(config).Any(e => e.StartsWith("Gateway:Routes:live:WebSockets: cluster 'tracking' is reached over HTTP/2", StringComparison.Ordinal)).Should().Be(refused);
+    }
+
+    [Theory]
+    [InlineData("1.1")]
+    [InlineData("2")]
+    [InlineData("2.0")]
+    public void An_http_version_of_a_cluster_is_accepted(string version) =>
+        Errors(Valid().Set("Gateway:Clusters:quote-service:HttpVersion", version)).Should().BeEmpty();
 
     [Fact]
     public void Two_routes_with_the_same_pattern_and_method_are_duplicates()

@@ -39,6 +39,11 @@ internal static class ClusterConfigValidator
             errors.Add($"{key}:HealthCheck: UnhealthyThreshold and HealthyThreshold must be at least 1.");
         }
 
+        if (cluster.HttpVersion is not ("1.1" or "2" or "2.0"))
+        {
+            errors.Add($"{key}:HttpVersion: '{cluster.HttpVersion}' is not 1.1 or 2.");
+        }
+
         ValidateBreaker($"{key}:CircuitBreaker", cluster.CircuitBreaker, errors);
     }
 

@@ -1,0 +1,53 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>
+/// What an HTTP/2 cluster (<see cref="Routing.ClusterConfig.HttpVersion"/>) and a gRPC call need beyond plain
+/// forwarding: the version on every request to the cluster, <c>TE: trailers</c> on the way up, and the upstream's
+/// trailers (where gRPC puts a call's status) on the way back.
+/// </summary>
+internal static class UpstreamProtocol
+{
+    /// <summary>
+    /// Exact: over http:// that is prior knowledge (h2c); with "or lower" HttpClient would quietly speak HTTP/1.1
+    /// there, which no gRPC service answers.
+    /// </summary>
+    public static void UseHttp2(HttpRequestMessage request)
+    {
+        request.Version = HttpVersion.Version20;
+        request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+    }
+
+    /// <summary>
+    /// TE is hop-by-hop, but "trailers" in it says the sender takes trailers, which the gateway does (it relays them
+    /// to a client that can receive them), and gRPC services may refuse a call without it (RFC 9113 §8.2.2 lets TE
+    /// through HTTP/2 with that one value).
+    /// </summary>
+    public static void AcceptTrailers(HttpRequest client, HttpRequestMessage upstream)
+    {
+        if (client.Headers.TE is { Count: > 0 } te && HeaderRules.IsNamedIn(te, "trailers"))
+        {
+            upstream.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
+        }
+    }
+
+    /// <summary>
+    /// Relays the upstream's trailers to a client whose connection carries them (HTTP/2 and later; Kestrel sends none
+    /// over HTTP/1.1, and nothing is relayed then, as YARP does); hop-by-hop names are left out. Called once the body
+    /// has been read to its end, which is when HttpClient has them.
+    /// </summary>
+    public static void CopyTrailers(HttpResponseMessage upstream, HttpResponse client)
+    {
+        foreach (var (name, values) in upstream.TrailingHeaders.NonValidated)
+        {
+            if (!HeaderRules.IsSkippedDownstream(name))
+            {
+                client.AppendTrailer(name, values.Count == 1 ? new StringValues(values.ToString()) : new StringValues(values.ToArray()));
+            }
+        }
+    }
+}

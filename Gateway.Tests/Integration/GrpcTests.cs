@@ -1,0 +1,119 @@
+using Gateway.Core.Discovery;
+using Gateway.Tests.Infrastructure;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Methods = Gateway.Tests.Infrastructure.GrpcUpstream.Methods;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>
+/// gRPC through the gateway: a real gRPC client over HTTP/2 to the gateway, and a cluster with <c>HttpVersion: 2</c>
+/// in front of a real gRPC service listening on HTTP/2 only (h2c). gRPC needs both bodies to stream at once, the
+/// call's status to come back in trailers, and <c>TE: trailers</c> on the way up.
+/// </summary>
+public sealed class GrpcTests : IAsyncLifetime
+{
+    private GrpcUpstream _upstream = null!;
+    private TestGateway _gateway = null!;
+    private GrpcChannel _channel = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await GrpcUpstream.StartAsync();
+        // Kestrel speaks cleartext HTTP/2 (prior knowledge, as gRPC clients do over http://) only on an endpoint
+        // that speaks nothing else, so gRPC gets one of its own beside the HTTP/1.1 one, by Kestrel's own settings.
+        var grpcPort = Ports.Free();
+        _gateway = await TestGateway.StartAsync(new GatewayConfig()
+            .Set("Kestrel:Endpoints:web:Url", "http://127.0.0.1:0")
+            .Set("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}")
+            .Set("Kestrel:Endpoints:grpc:Protocols", "Http2")
+            .Route("echo", "/echo.Echo/{**rest}", "echo", "POST")
+            .Cluster("echo", _upstream.Url).Set("Gateway:Clusters:echo:HttpVersion", "2")
+            .Set("Gateway:Clusters:echo:HealthCheck:Interval", "00:00:00.2")
+            .Set("Gateway:Clusters:echo:HealthCheck:UnhealthyThreshold", 1)
+            .Route("down", "/down.Echo/{**rest}", "dead", "POST")
+            .Cluster("dead", $"http://127.0.0.1:{Ports.Free()}").Set("Gateway:Clusters:dead:HttpVersion", "2"));
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        _channel.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_unary_call_reaches_the_service_over_http2_and_its_trailers_come_back()
+    {
+        var message = "k-" + Guid.NewGuid().ToString("N");
+        using var call = _channel.CreateCallInvoker().AsyncUnaryCall(Methods.Say, null,
+            new CallOptions(new Metadata { { "x-tenant", "acme" } }, Deadline()), message);
+
+        (await call.ResponseAsync).Should().Be($"echo:{message} over HTTP/2");
+        call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
+        call.GetTrailers().GetValue("x-served-by").Should().Be("echo-upstream");
+        (await call.ResponseHeadersAsync).GetValue("x-correlation-id").Should().NotBeNullOrEmpty();
+
+        var seen = _upstream.SeenHeaders[message];
+        seen.Should().Contain("te", "trailers").And.Contain("x-tenant", "acme").And.ContainKey("x-correlation-id");
+        seen["content-type"].Should().Be("application/grpc");
+    }
+
+    [Fact]
+    public async Task A_failed_call_keeps_the_services_status_and_message()
+    {
+        // A trailers-only answer: the status travels in the only header block, which must end the stream.
+        using var call = _channel.CreateCallInvoker().AsyncUnaryCall(Methods.Fail, null, new CallOptions(deadline: Deadline()), "k-404");
+
+        var failure = await FluentActions.Awaiting(() => call.ResponseAsync).Should().ThrowAsync<RpcException>();
+        failure.Which.StatusCode.Should().Be(StatusCode.NotFound);
+        failure.Which.Status.Detail.Should().Be("no shipment k-404");
+    }
+
+    [Fact]
+    public async Task A_duplex_stream_gets_each_answer_before_it_sends_the_next_message()
+    {
+        // Each answer is awaited before the next message goes: a proxy holding back either body would stall here
+        // until the deadline.
+        using var call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(Methods.Chat, null, new CallOptions(deadline: Deadline()));
+
+        foreach (var message in new[] { "one", "two", "three" })
+        {
+            await call.RequestStream.WriteAsync(message);
+            (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeTrue();
+            call.ResponseStream.Current.Should().Be("ack:" + message);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeFalse();
+        call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
+        call.GetTrailers().GetValue("x-messages").Should().Be("3");
+    }
+
+    [Fact]
+    public async Task A_service_that_cannot_be_reached_is_unavailable_to_the_client()
+    {
+        // The gateway's 502 is what gRPC clients read as UNAVAILABLE, the code they retry on.
+        using var call = _channel.CreateCallInvoker().AsyncUnaryCall(
+            new Method<string, string>(MethodType.Unary, "down.Echo", "Say", Methods.Say.RequestMarshaller, Methods.Say.ResponseMarshaller),
+            null, new CallOptions(deadline: Deadline()), "k-1");
+
+        var failure = await FluentActions.Awaiting(() => call.ResponseAsync).Should().ThrowAsync<RpcException>();
+        failure.Which.StatusCode.Should().Be(StatusCode.Unavailable);
+    }
+
+    [Fact]
+    public async Task Health_probes_reach_an_http2_only_service_and_keep_it_in_rotation()
+    {
+        // The service listens on HTTP/2 only: a probe sent in HTTP/1.1 never reaches its /health, and one failure
+        // (UnhealthyThreshold 1) would take the instance out.
+        await Poll.UntilAsync(() => _upstream.HealthProbes >= 3, TimeSpan.FromSeconds(10), "three health probes at the gRPC service");
+
+        var registry = _gateway.Services.GetRequiredService<ServiceRegistry>();
+        registry.Get("echo").Instances.Should().ContainSingle().Which.Status.Should().Be(InstanceStatus.Healthy);
+    }
+
+    private static DateTime Deadline() => DateTime.UtcNow.AddSeconds(15);
+}
