@@ -109,6 +109,7 @@ internal sealed class HttpForwarder(
             }
             else
             {
+                UpstreamProtocol.AllowQuietStream(context);
                 content = new StreamingRequestContent(request.Body, context.RequestAborted);
                 retryable = false;
             }

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -12,6 +13,8 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 internal static class UpstreamProtocol
 {
+    private const string GrpcContentType = "application/grpc";
+
     /// <summary>
     /// Exact: over http:// that is prior knowledge (h2c); with "or lower" HttpClient would quietly speak HTTP/1.1
     /// there, which no gRPC service answers.
@@ -32,6 +35,21 @@ internal static class UpstreamProtocol
         if (client.Headers.TE is { Count: > 0 } te && HeaderRules.IsNamedIn(te, "trailers"))
         {
             upstream.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
+        }
+    }
+
+    /// <summary>
+    /// A gRPC call's request body is a stream of messages sent when the client has one, not an upload: Kestrel's
+    /// minimum request data rate (240 bytes/s after 5 s) would reset a quiet stream's whole connection. gRPC services
+    /// turn it off for their streaming calls, and YARP for gRPC requests; so does the gateway. The route's body size
+    /// limit still applies.
+    /// </summary>
+    public static void AllowQuietStream(HttpContext context)
+    {
+        if (context.Request.ContentType is { } type && type.StartsWith(GrpcContentType, StringComparison.OrdinalIgnoreCase)
+            && context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
         }
     }
 

@@ -2,6 +2,8 @@ using Gateway.Core.Discovery;
 using Gateway.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Methods = Gateway.Tests.Infrastructure.GrpcUpstream.Methods;
 
@@ -33,7 +35,9 @@ public sealed class GrpcTests : IAsyncLifetime
             .Set("Gateway:Clusters:echo:HealthCheck:Interval", "00:00:00.2")
             .Set("Gateway:Clusters:echo:HealthCheck:UnhealthyThreshold", 1)
             .Route("down", "/down.Echo/{**rest}", "dead", "POST")
-            .Cluster("dead", $"http://127.0.0.1:{Ports.Free()}").Set("Gateway:Clusters:dead:HttpVersion", "2"));
+            .Cluster("dead", $"http://127.0.0.1:{Ports.Free()}").Set("Gateway:Clusters:dead:HttpVersion", "2"),
+            // Kestrel's default (240 bytes/s after 5 s) with a shorter grace, so a quiet stream outlasts it quickly.
+            builder => builder.WebHost.ConfigureKestrel(k => k.Limits.MinRequestBodyDataRate = new MinDataRate(240, TimeSpan.FromSeconds(1.5))));
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
     }
 
@@ -90,6 +94,26 @@ public sealed class GrpcTests : IAsyncLifetime
         (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeFalse();
         call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
         call.GetTrailers().GetValue("x-messages").Should().Be("3");
+    }
+
+    [Fact]
+    public async Task A_stream_whose_client_goes_quiet_is_not_cut_by_the_request_data_rate()
+    {
+        // A gRPC stream sends when it has something to say; Kestrel's minimum request data rate is for uploads and
+        // would end it, as gRPC services turn it off for their streaming calls.
+        using var call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(Methods.Chat, null, new CallOptions(deadline: Deadline()));
+        await call.RequestStream.WriteAsync("before");
+        (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeTrue();
+
+        // The quiet client under test, past the grace period and a few of Kestrel's once-a-second rate checks.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        await call.RequestStream.WriteAsync("after");
+        (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeTrue();
+        call.ResponseStream.Current.Should().Be("ack:after");
+        await call.RequestStream.CompleteAsync();
+        (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeFalse();
+        call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
     }
 
     [Fact]
