@@ -67,7 +67,7 @@ public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory cl
             using var request = new HttpRequestMessage(HttpMethod.Get, instance.BuildUri(health.Path));
             if (cluster.Config.IsHttp2)
             {
-                Forwarding.UpstreamProtocol.UseHttp2(request);
+                Forwarding.UpstreamProtocol.UseHttp2(request, acceptsTrailers: false);
             }
 
             using var response = await clientFactory.CreateClient(ClientName)

@@ -118,7 +118,10 @@ internal sealed class HttpForwarder(
         var query = route.Config.AllowQueryToken && !route.Config.ForwardToken
             ? UpstreamPath.WithoutParameter(request.QueryString, Identity.GatewayJwtEvents.QueryTokenParameter)
             : request.QueryString.Value;
-        var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + query, retryable, proxy);
+        var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + query, retryable, proxy)
+        {
+            AcceptsTrailers = UpstreamProtocol.AcceptsTrailers(request),
+        };
         using var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), PlaceholderUri)
         {
             Version = HttpVersion.Version11,
@@ -127,7 +130,6 @@ internal sealed class HttpForwarder(
         };
         upstreamRequest.Options.Set(UpstreamCall.Key, call);
         upstreamHeaders.Copy(context, route, upstreamRequest);
-        UpstreamProtocol.AcceptTrailers(request, upstreamRequest);
         if (tunnel)
         {
             WebSocketTunnel.AskUpstream(upstreamRequest);

@@ -26,7 +26,7 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         request.RequestUri = instance.BuildUri(call.PathAndQuery);
         if (cluster.Config.IsHttp2)
         {
-            UpstreamProtocol.UseHttp2(request);
+            UpstreamProtocol.UseHttp2(request, call.AcceptsTrailers);
         }
 
         var activity = Activity.Current;

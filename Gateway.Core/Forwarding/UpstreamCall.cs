@@ -23,6 +23,9 @@ public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool r
     /// <summary>Idempotent (by method or Idempotency-Key) and with a body that can be sent again.</summary>
     public bool Retryable { get; } = retryable;
 
+    /// <summary>The client said it takes trailers (<c>TE: trailers</c>), which an HTTP/2 cluster is then told.</summary>
+    public bool AcceptsTrailers { get; init; }
+
     public List<ServiceInstance> Attempted { get; } = new(1);
 
     /// <summary>Where the attempts are recorded for the access log.</summary>

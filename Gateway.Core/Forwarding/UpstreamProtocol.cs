@@ -8,8 +8,8 @@ namespace Gateway.Core.Forwarding;
 
 /// <summary>
 /// What an HTTP/2 cluster (<see cref="Routing.ClusterConfig.HttpVersion"/>) and a gRPC call need beyond plain
-/// forwarding: the version on every request to the cluster, <c>TE: trailers</c> on the way up, and the upstream's
-/// trailers (where gRPC puts a call's status) on the way back.
+/// forwarding: the version on every request to the cluster with <c>TE: trailers</c>, a quiet request stream let be,
+/// and the upstream's trailers (where gRPC puts a call's status) on the way back.
 /// </summary>
 internal static class UpstreamProtocol
 {
@@ -17,26 +17,24 @@ internal static class UpstreamProtocol
 
     /// <summary>
     /// Exact: over http:// that is prior knowledge (h2c); with "or lower" HttpClient would quietly speak HTTP/1.1
-    /// there, which no gRPC service answers.
+    /// there, which no gRPC service answers. TE is hop-by-hop and dropped with the others, but HTTP/2 lets its one
+    /// value "trailers" through (RFC 9113 §8.2.2): it says the sender takes trailers, which the gateway does (it
+    /// relays them to a client that can receive them), and gRPC services may refuse a call without it.
     /// </summary>
-    public static void UseHttp2(HttpRequestMessage request)
+    public static void UseHttp2(HttpRequestMessage request, bool acceptsTrailers)
     {
         request.Version = HttpVersion.Version20;
         request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
-    }
-
-    /// <summary>
-    /// TE is hop-by-hop, but "trailers" in it says the sender takes trailers, which the gateway does (it relays them
-    /// to a client that can receive them), and gRPC services may refuse a call without it (RFC 9113 §8.2.2 lets TE
-    /// through HTTP/2 with that one value).
-    /// </summary>
-    public static void AcceptTrailers(HttpRequest client, HttpRequestMessage upstream)
-    {
-        if (client.Headers.TE is { Count: > 0 } te && HeaderRules.IsNamedIn(te, "trailers"))
+        // A retry sends the same message again, which has it already.
+        if (acceptsTrailers && !request.Headers.Contains(HeaderNames.TE))
         {
-            upstream.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
+            request.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
         }
     }
+
+    /// <summary>Whether the client's TE names trailers.</summary>
+    public static bool AcceptsTrailers(HttpRequest client) =>
+        client.Headers.TE is { Count: > 0 } te && HeaderRules.IsNamedIn(te, "trailers");
 
     /// <summary>
     /// A gRPC call's request body is a stream of messages sent when the client has one, not an upload: Kestrel's
