@@ -55,6 +55,7 @@ internal static class UpstreamBody
                     if (trailers)
                     {
                         UpstreamProtocol.CopyTrailers(response, context.Response);
+                        call.Telemetry.GrpcStatus = UpstreamProtocol.GrpcStatus(response);
                     }
 
                     return copied;

@@ -14,6 +14,7 @@ namespace Gateway.Core.Forwarding;
 internal static class UpstreamProtocol
 {
     private const string GrpcContentType = "application/grpc";
+    private const string GrpcStatusHeader = "grpc-status";
 
     /// <summary>
     /// Exact: over http:// that is prior knowledge (h2c); with "or lower" HttpClient would quietly speak HTTP/1.1
@@ -66,4 +67,17 @@ internal static class UpstreamProtocol
             }
         }
     }
+
+    /// <summary>
+    /// The call's gRPC status: in the trailers, or in the headers of a trailers-only answer (a call that failed before
+    /// its first message). Null for anything but a gRPC answer.
+    /// </summary>
+    public static int? GrpcStatus(HttpResponseMessage upstream) =>
+        Read(upstream.TrailingHeaders) ?? Read(upstream.Headers);
+
+    private static int? Read(System.Net.Http.Headers.HttpHeaders headers) =>
+        headers.NonValidated.TryGetValues(GrpcStatusHeader, out var values)
+        && int.TryParse(values.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code)
+            ? code
+            : null;
 }

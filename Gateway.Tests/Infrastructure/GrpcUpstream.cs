@@ -70,6 +70,8 @@ public sealed class GrpcUpstream : IAsyncDisposable
 
         public static readonly Method<string, string> Fail = new(MethodType.Unary, "echo.Echo", "Fail", Text, Text);
 
+        public static readonly Method<string, string> Crash = new(MethodType.Unary, "echo.Echo", "Crash", Text, Text);
+
         public static readonly Method<string, string> Chat = new(MethodType.DuplexStreaming, "echo.Echo", "Chat", Text, Text);
     }
 
@@ -85,6 +87,10 @@ public sealed class GrpcUpstream : IAsyncDisposable
 
         public static Task<string> FailAsync(string request, ServerCallContext context) =>
             throw new RpcException(new Status(StatusCode.NotFound, $"no shipment {request}"));
+
+        /// <summary>An unhandled exception: the service answers UNKNOWN, a server's failure.</summary>
+        public static Task<string> CrashAsync(string request, ServerCallContext context) =>
+            throw new InvalidOperationException($"crashed on {request}");
 
         /// <summary>Answers each message as it arrives: a proxy that held either body back would stall the call.</summary>
         public static async Task ChatAsync(IAsyncStreamReader<string> requests, IServerStreamWriter<string> responses, ServerCallContext context)
@@ -106,6 +112,7 @@ public sealed class GrpcUpstream : IAsyncDisposable
         {
             context.AddUnaryMethod(Methods.Say, [], (service, request, call) => service.SayAsync(request, call));
             context.AddUnaryMethod(Methods.Fail, [], (_, request, call) => EchoService.FailAsync(request, call));
+            context.AddUnaryMethod(Methods.Crash, [], (_, request, call) => EchoService.CrashAsync(request, call));
             context.AddDuplexStreamingMethod(Methods.Chat, [], (_, requests, responses, call) => EchoService.ChatAsync(requests, responses, call));
         }
     }

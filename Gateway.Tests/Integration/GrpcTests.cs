@@ -16,12 +16,14 @@ namespace Gateway.Tests.Integration;
 /// </summary>
 public sealed class GrpcTests : IAsyncLifetime
 {
+    private OtlpReceiver _receiver = null!;
     private GrpcUpstream _upstream = null!;
     private TestGateway _gateway = null!;
     private GrpcChannel _channel = null!;
 
     public async Task InitializeAsync()
     {
+        _receiver = await OtlpReceiver.StartAsync();
         _upstream = await GrpcUpstream.StartAsync();
         // Kestrel speaks cleartext HTTP/2 (prior knowledge, as gRPC clients do over http://) only on an endpoint
         // that speaks nothing else, so gRPC gets one of its own beside the HTTP/1.1 one, by Kestrel's own settings.
@@ -30,6 +32,8 @@ public sealed class GrpcTests : IAsyncLifetime
             .Set("Kestrel:Endpoints:web:Url", "http://127.0.0.1:0")
             .Set("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}")
             .Set("Kestrel:Endpoints:grpc:Protocols", "Http2")
+            .Set("OTEL_EXPORTER_OTLP_ENDPOINT", _receiver.Url).Set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .Set("Serilog:MinimumLevel:Default", "Information")
             .Route("echo", "/echo.Echo/{**rest}", "echo", "POST")
             .Cluster("echo", _upstream.Url).Set("Gateway:Clusters:echo:HttpVersion", "2")
             .Set("Gateway:Clusters:echo:HealthCheck:Interval", "00:00:00.2")
@@ -46,6 +50,7 @@ public sealed class GrpcTests : IAsyncLifetime
         _channel.Dispose();
         await _gateway.DisposeAsync();
         await _upstream.DisposeAsync();
+        await _receiver.DisposeAsync();
     }
 
     [Fact]
@@ -114,6 +119,36 @@ public sealed class GrpcTests : IAsyncLifetime
         await call.RequestStream.CompleteAsync();
         (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeFalse();
         call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
+    }
+
+    [Theory]
+    [InlineData("Say", StatusCode.OK, "Information")]
+    [InlineData("Fail", StatusCode.NotFound, "Warning")]
+    [InlineData("Crash", StatusCode.Unknown, "Error")]
+    public async Task A_calls_access_line_carries_its_grpc_status_at_the_level_the_status_deserves(string name, StatusCode code, string severity)
+    {
+        // Every one of these calls is HTTP 200: only the gRPC status tells a failed call from a good one.
+        var method = new[] { Methods.Say, Methods.Fail, Methods.Crash }.Single(m => m.Name == name);
+        var id = "grpc-" + Guid.NewGuid().ToString("N");
+        using var call = _channel.CreateCallInvoker().AsyncUnaryCall(method, null,
+            new CallOptions(new Metadata { { "x-correlation-id", id } }, Deadline()), id);
+        try
+        {
+            await call.ResponseAsync;
+        }
+        catch (RpcException)
+        {
+            // The failed calls' status is read below.
+        }
+
+        call.GetStatus().StatusCode.Should().Be(code);
+        ReceivedLog? Line() => _receiver.Logs.FirstOrDefault(l => l.Attributes.GetValueOrDefault("CorrelationId") == id && l.Attributes.ContainsKey("GrpcStatus"));
+        await Poll.UntilAsync(() => Line() is not null, TimeSpan.FromSeconds(15), "the call's access line over OTLP");
+        var line = Line()!;
+        line.Attributes["GrpcStatus"].Should().Be(((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        line.Attributes["StatusCode"].Should().Be("200");
+        line.Attributes["Route"].Should().Be("echo");
+        line.Severity.Should().Be(severity);
     }
 
     [Fact]
