@@ -68,6 +68,10 @@ internal static class TelemetrySetup
             args.Event.EventName == "ExecutionAttempt" && args.Event.Severity < Polly.Telemetry.ResilienceEventSeverity.Warning
                 ? Polly.Telemetry.ResilienceEventSeverity.None
                 : args.Event.Severity);
+        // preserveStaticLogger: the host's loggers write to its own Serilog logger. Otherwise every host replaces the
+        // static Log.Logger and its loggers follow whichever host set it last, and a host that stops closes it for all:
+        // with several hosts in one process (the test suite) one gateway's access lines went to another's sinks or
+        // nowhere.
         builder.Services.AddSerilog((services, logger) =>
         {
             // ASP.NET Core's hosting diagnostics open a logging scope per request as soon as any level of theirs is
@@ -104,7 +108,7 @@ internal static class TelemetrySetup
                     };
                 });
             }
-        });
+        }, preserveStaticLogger: true);
         CachingLoggerFactory.Decorate(builder.Services);
     }
 }

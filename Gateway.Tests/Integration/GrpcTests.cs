@@ -143,7 +143,17 @@ public sealed class GrpcTests : IAsyncLifetime
 
         call.GetStatus().StatusCode.Should().Be(code);
         ReceivedLog? Line() => _receiver.Logs.FirstOrDefault(l => l.Attributes.GetValueOrDefault("CorrelationId") == id && l.Attributes.ContainsKey("GrpcStatus"));
-        await Poll.UntilAsync(() => Line() is not null, TimeSpan.FromSeconds(15), "the call's access line over OTLP");
+        try
+        {
+            await Poll.UntilAsync(() => Line() is not null, TimeSpan.FromSeconds(15), "the call's access line over OTLP");
+        }
+        catch (TimeoutException timeout)
+        {
+            var mine = _receiver.Logs.Where(l => l.Attributes.GetValueOrDefault("CorrelationId") == id)
+                .Select(l => $"{l.Severity} {l.Body} [{string.Join(",", l.Attributes.Keys)}]");
+            throw new TimeoutException($"{timeout.Message} The receiver has {_receiver.Logs.Count} records; of this call: {string.Join(" | ", mine)}", timeout);
+        }
+
         var line = Line()!;
         line.Attributes["GrpcStatus"].Should().Be(((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture));
         line.Attributes["StatusCode"].Should().Be("200");
