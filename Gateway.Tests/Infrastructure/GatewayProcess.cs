@@ -35,7 +35,8 @@ public sealed class GatewayProcess : IAsyncDisposable
         var env = new Dictionary<string, string>
         {
             ["GATEWAY_CONFIG"] = EmptyConfig,
-            ["Urls"] = $"http://127.0.0.1:{port}",
+            // An endpoint of Kestrel's configuration, not Urls (which any such endpoint replaces): a test may add others.
+            ["Kestrel__Endpoints__web__Url"] = $"http://127.0.0.1:{port}",
             ["DOTNET_gcServer"] = "0",
             // Configuration files unwatched, as in TestGateway: inotify instances are a per-user limit (128).
             ["DOTNET_hostBuilder__reloadConfigOnChange"] = "false",

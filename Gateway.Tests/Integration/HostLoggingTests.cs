@@ -5,18 +5,22 @@ namespace Gateway.Tests.Integration;
 /// <summary>
 /// Gateways hosted side by side in one process (as this suite hosts them, or an application embedding the gateway)
 /// each log to their own sinks. Serilog's hosting integration otherwise routes every host's loggers through the one
-/// static logger: whichever host set it last received the others' lines, and a host that stopped silenced the rest.
+/// static logger, and a host that stops closes it, whichever host it belonged to by then.
 /// </summary>
-public sealed class HostLoggingTests
+public sealed class HostLoggingTests : IDisposable
 {
+    private readonly string _directory = Directory.CreateTempSubdirectory("gateway-host-logs-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
     [Fact]
-    public async Task Each_gateway_in_a_process_sends_its_access_lines_to_its_own_receiver_whatever_the_others_do()
+    public async Task Each_gateway_in_a_process_writes_its_access_lines_to_its_own_sinks_whatever_the_others_do()
     {
         await using var upstream = await TestUpstream.StartAsync();
-        await using var firstReceiver = await OtlpReceiver.StartAsync();
-        await using var secondReceiver = await OtlpReceiver.StartAsync();
-        var first = await TestGateway.StartAsync(Logging(GatewayConfig.Quotes(upstream.Url), firstReceiver));
-        await using var second = await TestGateway.StartAsync(Logging(GatewayConfig.Quotes(upstream.Url), secondReceiver));
+        var firstLog = Path.Combine(_directory, "first.log");
+        var secondLog = Path.Combine(_directory, "second.log");
+        var first = await TestGateway.StartAsync(LoggingTo(GatewayConfig.Quotes(upstream.Url), firstLog));
+        await using var second = await TestGateway.StartAsync(LoggingTo(GatewayConfig.Quotes(upstream.Url), secondLog));
 
         string fromFirst, before;
         try
@@ -32,15 +36,18 @@ public sealed class HostLoggingTests
 
         var after = await SendAsync(second);
 
-        await Poll.UntilAsync(() => HasAccessLine(firstReceiver, fromFirst) && HasAccessLine(secondReceiver, before) && HasAccessLine(secondReceiver, after),
-            TimeSpan.FromSeconds(15), "each gateway's access lines at its own receiver");
-        HasAccessLine(secondReceiver, fromFirst).Should().BeFalse();
-        HasAccessLine(firstReceiver, before).Should().BeFalse();
+        await Poll.UntilAsync(() => Logged(firstLog, fromFirst) && Logged(secondLog, before) && Logged(secondLog, after),
+            TimeSpan.FromSeconds(15), "each gateway's access lines in its own log");
+        Logged(secondLog, fromFirst).Should().BeFalse();
+        Logged(firstLog, before).Should().BeFalse();
     }
 
-    private static GatewayConfig Logging(GatewayConfig config, OtlpReceiver receiver) => config
-        .Set("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.Url).Set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .Set("Serilog:MinimumLevel:Default", "Information");
+    // A file sink from configuration (Serilog's own settings), the access line's correlation id written first.
+    private static GatewayConfig LoggingTo(GatewayConfig config, string path) => config
+        .Set("Serilog:MinimumLevel:Default", "Information")
+        .Set("Serilog:WriteTo:0:Name", "File")
+        .Set("Serilog:WriteTo:0:Args:path", path)
+        .Set("Serilog:WriteTo:0:Args:outputTemplate", "{CorrelationId} {EventId} {Message:lj}{NewLine}");
 
     private static async Task<string> SendAsync(TestGateway gateway)
     {
@@ -52,6 +59,16 @@ public sealed class HostLoggingTests
         return id;
     }
 
-    private static bool HasAccessLine(OtlpReceiver receiver, string correlationId) =>
-        receiver.Logs.Any(l => l.Attributes.GetValueOrDefault("CorrelationId") == correlationId && l.Attributes.ContainsKey("StatusCode"));
+    private static bool Logged(string path, string correlationId)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        // Shared read: the sink keeps the file open.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n').Any(line => line.StartsWith(correlationId, StringComparison.Ordinal) && line.Contains("AccessLog", StringComparison.Ordinal));
+    }
 }
