@@ -6,7 +6,8 @@ namespace Gateway.Core.Forwarding;
 
 /// <summary>
 /// The upstream's response body on its way to the client, then its trailers. Each read is bounded by the route's idle
-/// limit (YARP's ActivityTimeout): an upstream that stops sending mid-body would otherwise hold the client's request open for as long as its connection lives.
+/// limit (YARP's ActivityTimeout): an upstream that stops sending mid-body would otherwise hold the client's request
+/// open for as long as its connection lives.
 /// A read that completes at once, as a small body that arrived with its headers does, costs nothing more; one that
 /// waits gets a timer, and when it expires the response is disposed, which aborts the upstream connection and so
 /// ends the read.
