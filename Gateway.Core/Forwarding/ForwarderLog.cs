@@ -30,4 +30,7 @@ internal static partial class ForwarderLog
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "WebSocket on route {Route} to {Cluster}/{Destination} ended ({Reason}); {BytesUp} bytes up, {BytesDown} down")]
     public static partial void WebSocketClosed(ILogger logger, string route, string cluster, string destination, string reason, long bytesUp, long bytesDown);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Upstream {Cluster}/{Destination} sent route {Route} a trailer that cannot be relayed ({Reason}); the client's stream was reset")]
+    public static partial void InvalidTrailer(ILogger logger, string route, string cluster, string destination, string reason);
 }

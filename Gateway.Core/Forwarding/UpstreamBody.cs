@@ -55,7 +55,20 @@ internal static class UpstreamBody
                 {
                     if (trailers)
                     {
-                        UpstreamProtocol.CopyTrailers(response, context.Response);
+                        try
+                        {
+                            UpstreamProtocol.CopyTrailers(response, context.Response);
+                        }
+                        catch (InvalidOperationException ex)
+                        {
+                            // A value Kestrel will not send (not ASCII, a control character). The body is out, so as
+                            // for a body that breaks off, a reset stream is the one honest signal left: a gRPC call
+                            // must not end as if its status had come.
+                            ForwarderLog.InvalidTrailer(logger, call.Route.Id, call.Route.ClusterId, call.LastInstance?.Id ?? "-", ex.Message);
+                            context.Abort();
+                            return copied;
+                        }
+
                         call.Telemetry.GrpcStatus = UpstreamProtocol.GrpcStatus(response);
                     }
 

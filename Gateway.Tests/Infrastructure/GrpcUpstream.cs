@@ -41,7 +41,12 @@ public sealed class GrpcUpstream : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            // Lets a method send what a careless service might: a header value that is not ASCII.
+            k.ResponseHeaderEncodingSelector = _ => Encoding.UTF8;
+        });
         var seen = new ConcurrentDictionary<string, IReadOnlyDictionary<string, string>>();
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(seen);
@@ -72,6 +77,8 @@ public sealed class GrpcUpstream : IAsyncDisposable
 
         public static readonly Method<string, string> Crash = new(MethodType.Unary, "echo.Echo", "Crash", Text, Text);
 
+        public static readonly Method<string, string> BadTrailer = new(MethodType.Unary, "echo.Echo", "BadTrailer", Text, Text);
+
         public static readonly Method<string, string> Chat = new(MethodType.DuplexStreaming, "echo.Echo", "Chat", Text, Text);
     }
 
@@ -91,6 +98,13 @@ public sealed class GrpcUpstream : IAsyncDisposable
         /// <summary>An unhandled exception: the service answers UNKNOWN, a server's failure.</summary>
         public static Task<string> CrashAsync(string request, ServerCallContext context) =>
             throw new InvalidOperationException($"crashed on {request}");
+
+        /// <summary>Answers with a trailer value that is not ASCII, which this service is set to send as UTF-8.</summary>
+        public static Task<string> BadTrailerAsync(string request, ServerCallContext context)
+        {
+            context.ResponseTrailers.Add("x-note", "café");
+            return Task.FromResult("ok:" + request);
+        }
 
         /// <summary>Answers each message as it arrives: a proxy that held either body back would stall the call.</summary>
         public static async Task ChatAsync(IAsyncStreamReader<string> requests, IServerStreamWriter<string> responses, ServerCallContext context)
@@ -113,6 +127,7 @@ public sealed class GrpcUpstream : IAsyncDisposable
             context.AddUnaryMethod(Methods.Say, [], (service, request, call) => service.SayAsync(request, call));
             context.AddUnaryMethod(Methods.Fail, [], (_, request, call) => EchoService.FailAsync(request, call));
             context.AddUnaryMethod(Methods.Crash, [], (_, request, call) => EchoService.CrashAsync(request, call));
+            context.AddUnaryMethod(Methods.BadTrailer, [], (_, request, call) => EchoService.BadTrailerAsync(request, call));
             context.AddDuplexStreamingMethod(Methods.Chat, [], (_, requests, responses, call) => EchoService.ChatAsync(requests, responses, call));
         }
     }

@@ -153,6 +153,28 @@ public sealed class GrpcTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_trailer_the_gateway_cannot_send_breaks_the_call_with_a_warning_not_a_stack_trace()
+    {
+        // The service sends a non-ASCII trailer value, which Kestrel will not send on. The call must not end as if
+        // it had succeeded, and the gateway says why in one line (a process of its own, whose console is read).
+        var grpcPort = Ports.Free();
+        await using var gateway = await GatewayProcess.StartAsync(Config()
+            .Set("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}").Set("Kestrel:Endpoints:grpc:Protocols", "Http2"));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        var id = "grpc-" + Guid.NewGuid().ToString("N");
+
+        using var call = channel.CreateCallInvoker().AsyncUnaryCall(Methods.BadTrailer, null,
+            new CallOptions(new Metadata { { "x-correlation-id", id } }, Deadline()), id);
+        var failure = await FluentActions.Awaiting(() => call.ResponseAsync).Should().ThrowAsync<RpcException>();
+        failure.Which.StatusCode.Should().NotBe(StatusCode.OK);
+
+        await Poll.UntilAsync(() => AccessLine(gateway, id) is not null, TimeSpan.FromSeconds(15), "the call's access line");
+        var lines = gateway.Output.Where(l => l.Contains(id, StringComparison.Ordinal)).ToList();
+        lines.Should().ContainSingle(l => l.Contains("a trailer that cannot be relayed", StringComparison.Ordinal) && l.Contains("\"@l\":\"Warning\"", StringComparison.Ordinal));
+        lines.Should().NotContain(l => l.Contains("\"@x\"", StringComparison.Ordinal), "no exception, with its stack trace, is logged for it");
+    }
+
+    [Fact]
     public async Task A_service_that_cannot_be_reached_is_unavailable_to_the_client()
     {
         // The gateway's 502 is what gRPC clients read as UNAVAILABLE, the code they retry on.
