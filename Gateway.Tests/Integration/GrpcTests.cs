@@ -114,12 +114,8 @@ public sealed class GrpcTests : IAsyncLifetime
     [Fact]
     public async Task A_calls_access_line_carries_its_grpc_status_at_the_level_the_status_deserves()
     {
-        // A process of its own, whose console is read: OpenTelemetry's instrumentation is process-wide, so an
-        // in-process host exporting traces would handle the other in-process hosts' requests too.
-        var grpcPort = Ports.Free();
-        await using var gateway = await GatewayProcess.StartAsync(Config()
-            .Set("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}").Set("Kestrel:Endpoints:grpc:Protocols", "Http2"));
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        await using var process = await StartProcessAsync();
+        var (gateway, channel) = (process.Gateway, process.Channel);
 
         // Every one of these calls is HTTP 200: only the gRPC status tells a failed call from a good one.
         foreach (var (method, code, severity) in new[]
@@ -156,11 +152,9 @@ public sealed class GrpcTests : IAsyncLifetime
     public async Task A_trailer_the_gateway_cannot_send_breaks_the_call_with_a_warning_not_a_stack_trace()
     {
         // The service sends a non-ASCII trailer value, which Kestrel will not send on. The call must not end as if
-        // it had succeeded, and the gateway says why in one line (a process of its own, whose console is read).
-        var grpcPort = Ports.Free();
-        await using var gateway = await GatewayProcess.StartAsync(Config()
-            .Set("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}").Set("Kestrel:Endpoints:grpc:Protocols", "Http2"));
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        // it had succeeded, and the gateway says why in one line.
+        await using var process = await StartProcessAsync();
+        var (gateway, channel) = (process.Gateway, process.Channel);
         var id = "grpc-" + Guid.NewGuid().ToString("N");
 
         using var call = channel.CreateCallInvoker().AsyncUnaryCall(Methods.BadTrailer, null,
@@ -205,6 +199,18 @@ public sealed class GrpcTests : IAsyncLifetime
         .Route("down", "/down.Echo/{**rest}", "dead", "POST")
         .Cluster("dead", $"http://127.0.0.1:{Ports.Free()}").Set("Gateway:Clusters:dead:HttpVersion", "2");
 
+    /// <summary>
+    /// A gateway process with a gRPC endpoint, for tests that read its console. In process, an OpenTelemetry host would
+    /// do: its instrumentation is process-wide and would handle the other in-process hosts' requests too.
+    /// </summary>
+    private async Task<GatewayWithChannel> StartProcessAsync()
+    {
+        var grpcPort = Ports.Free();
+        var gateway = await GatewayProcess.StartAsync(Config()
+            .Set("Kestrel:Endpoints:grpc:Url", $"http://127.0.0.1:{grpcPort}").Set("Kestrel:Endpoints:grpc:Protocols", "Http2"));
+        return new GatewayWithChannel(gateway, GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}"));
+    }
+
     private static JsonElement? AccessLine(GatewayProcess gateway, string correlationId)
     {
         foreach (var line in gateway.Output)
@@ -219,4 +225,13 @@ public sealed class GrpcTests : IAsyncLifetime
     }
 
     private static DateTime Deadline() => DateTime.UtcNow.AddSeconds(15);
+
+    private sealed record GatewayWithChannel(GatewayProcess Gateway, GrpcChannel Channel) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Channel.Dispose();
+            await Gateway.DisposeAsync();
+        }
+    }
 }
