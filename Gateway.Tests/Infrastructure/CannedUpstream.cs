@@ -11,8 +11,10 @@ namespace Gateway.Tests.Infrastructure;
 /// </summary>
 public sealed class CannedUpstream : IAsyncDisposable
 {
-    private const string Healthy = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-    private const string NotFound = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    // Connection: close, as the socket is: without it a client keeps the connection for its next request, which
+    // then fails if it is sent before the close is seen.
+    private const string Healthy = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    private const string NotFound = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
     private readonly TcpListener _listener;
     private readonly IReadOnlyDictionary<string, byte[]> _answers;
