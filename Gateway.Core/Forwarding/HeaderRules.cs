@@ -25,11 +25,11 @@ public static class HeaderRules
     public const string SessionData = "X-Session-Data";
     private const string AuthPrefix = "X-Auth-";
 
-    /// <summary>RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop.</summary>
     // Every control character but tab (RFC 9110 §5.5 lets a field value hold HTAB, SP and visible characters).
     private static readonly System.Buffers.SearchValues<char> ControlsButTab = System.Buffers.SearchValues.Create(
         "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\n\u000b\u000c\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f\u007f");
 
+    /// <summary>RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop.</summary>
     private static readonly FrozenSet<string> HopByHop = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         HeaderNames.Connection, HeaderNames.KeepAlive, HeaderNames.ProxyConnection, HeaderNames.TE,
         HeaderNames.Trailer, HeaderNames.TransferEncoding, HeaderNames.Upgrade,
@@ -94,9 +94,11 @@ public static class HeaderRules
     {
         foreach (var value in connection)
         {
-            foreach (var token in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            // Split as spans: with a client's "Connection: keep-alive" this runs for every header it sends.
+            var tokens = value.AsSpan();
+            foreach (var range in tokens.Split(','))
             {
-                if (token.Equals(name, StringComparison.OrdinalIgnoreCase))
+                if (tokens[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }
