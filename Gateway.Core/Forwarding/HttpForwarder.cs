@@ -155,7 +155,7 @@ internal sealed class HttpForwarder(
             var switching = tunnel && response.StatusCode == HttpStatusCode.SwitchingProtocols && WebSocketTunnel.IsAccepted(response);
             if (RelayStatusAndHeaders(context, call, response, switching) is { } invalid)
             {
-                ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", invalid);
+                ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.InstanceId, invalid);
                 await GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service sent a response that cannot be relayed.");
                 return;
             }

@@ -44,7 +44,7 @@ internal static class UpstreamBody
                     if (!context.RequestAborted.IsCancellationRequested)
                     {
                         // Headers may already be on the wire: the only honest signal left is a broken connection.
-                        ForwarderLog.ResponseStreamFailed(logger, call.Route.Id, call.Route.ClusterId, call.LastInstance?.Id ?? "-", ex);
+                        ForwarderLog.ResponseStreamFailed(logger, call.Route.Id, call.Route.ClusterId, call.InstanceId, ex);
                         context.Abort();
                     }
 
@@ -55,21 +55,7 @@ internal static class UpstreamBody
                 {
                     if (trailers)
                     {
-                        try
-                        {
-                            UpstreamProtocol.CopyTrailers(response, context.Response);
-                        }
-                        catch (InvalidOperationException ex)
-                        {
-                            // A value Kestrel will not send (not ASCII, a control character). The body is out, so as
-                            // for a body that breaks off, a reset stream is the one honest signal left: a gRPC call
-                            // must not end as if its status had come.
-                            ForwarderLog.InvalidTrailer(logger, call.Route.Id, call.Route.ClusterId, call.LastInstance?.Id ?? "-", ex.Message);
-                            context.Abort();
-                            return copied;
-                        }
-
-                        call.Telemetry.GrpcStatus = UpstreamProtocol.GrpcStatus(response);
+                        RelayTrailers(context, call, response, logger);
                     }
 
                     return copied;
@@ -91,6 +77,24 @@ internal static class UpstreamBody
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Relays the trailers, read once the body has ended, and notes a gRPC call's status from them.</summary>
+    private static void RelayTrailers(HttpContext context, UpstreamCall call, HttpResponseMessage response, ILogger logger)
+    {
+        try
+        {
+            UpstreamProtocol.CopyTrailers(response, context.Response);
+            call.Telemetry.GrpcStatus = UpstreamProtocol.GrpcStatus(response);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value Kestrel will not send (not ASCII, a control character). The body is out, so as for a body that
+            // breaks off, a reset stream is the one honest signal left: a gRPC call must not end as if its status
+            // had come.
+            ForwarderLog.InvalidTrailer(logger, call.Route.Id, call.Route.ClusterId, call.InstanceId, ex.Message);
+            context.Abort();
         }
     }
 

@@ -36,6 +36,9 @@ public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool r
 
     public ServiceInstance? LastInstance => Attempted.Count == 0 ? null : Attempted[^1];
 
+    /// <summary>The last attempt's instance as logs name it, "-" before any.</summary>
+    public string InstanceId => LastInstance?.Id ?? "-";
+
     public static UpstreamCall? Of(HttpRequestMessage? request) =>
         request is not null && request.Options.TryGetValue(Key, out var call) ? call : null;
 }

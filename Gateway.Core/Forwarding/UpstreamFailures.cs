@@ -19,7 +19,7 @@ internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<Upstrea
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(call);
         var route = call.Route;
-        var instance = call.LastInstance?.Id ?? "-";
+        var instance = call.InstanceId;
 
         if (content?.ClientReadError is BadHttpRequestException bad)
         {

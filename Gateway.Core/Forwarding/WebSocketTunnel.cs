@@ -104,7 +104,7 @@ internal static class WebSocketTunnel
 
         proxy.BytesIn = up.Copied;
         proxy.BytesOut = down.Copied;
-        ForwarderLog.WebSocketClosed(logger, route.Id, route.ClusterId, call.LastInstance?.Id ?? "-", reason, up.Copied, down.Copied);
+        ForwarderLog.WebSocketClosed(logger, route.Id, route.ClusterId, call.InstanceId, reason, up.Copied, down.Copied);
     }
 
     /// <summary>One direction of the tunnel: reads until the source ends, writing each piece on at once.</summary>
