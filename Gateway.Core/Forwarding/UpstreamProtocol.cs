@@ -13,8 +13,6 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 internal static class UpstreamProtocol
 {
-    private const string GrpcContentType = "application/grpc";
-    private const string GrpcStatusHeader = "grpc-status";
 
     /// <summary>
     /// Exact: over http:// that is prior knowledge (h2c); with "or lower" HttpClient would quietly speak HTTP/1.1
@@ -45,8 +43,7 @@ internal static class UpstreamProtocol
     /// </summary>
     public static void AllowQuietStream(HttpContext context)
     {
-        if (context.Request.ContentType is { } type && type.StartsWith(GrpcContentType, StringComparison.OrdinalIgnoreCase)
-            && context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        if (Observability.GrpcAnswer.IsGrpc(context.Request) && context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
         {
             rate.MinDataRate = null;
         }
@@ -76,7 +73,7 @@ internal static class UpstreamProtocol
         Read(upstream.TrailingHeaders) ?? Read(upstream.Headers);
 
     private static int? Read(System.Net.Http.Headers.HttpHeaders headers) =>
-        headers.NonValidated.TryGetValues(GrpcStatusHeader, out var values)
+        headers.NonValidated.TryGetValues(Observability.GrpcAnswer.StatusHeader, out var values)
         && int.TryParse(values.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code)
             ? code
             : null;

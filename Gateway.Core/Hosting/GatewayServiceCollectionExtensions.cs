@@ -32,7 +32,9 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.AddHostedService<ReloadValidation>();
 
-        // Registered before AddProblemDetails so it is asked first: every error is problem+json.
+        // Registered before AddProblemDetails so they are asked first: a gRPC call's error is a gRPC answer, and
+        // every other error is problem+json.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, GrpcProblemWriter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, GatewayProblemDetailsWriter>());
         services.AddProblemDetails();
 

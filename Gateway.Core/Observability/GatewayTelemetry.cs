@@ -17,6 +17,7 @@ public sealed class GatewayTelemetry
 
     // A tag value is an object: one boxed int per status code, made once, instead of one per request.
     private static readonly object[] StatusCodes = Enumerable.Range(0, 600).Select(static code => (object)code).ToArray();
+    private static readonly object[] GrpcCodes = Enumerable.Range(0, 17).Select(static code => (object)code).ToArray();
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _errors;
@@ -49,7 +50,8 @@ public sealed class GatewayTelemetry
         _duration = meter.CreateHistogram("gateway_request_duration_seconds", unit: "s",
             description: "Time from request start to the end of the response.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
-        _errors = meter.CreateCounter<long>("gateway_errors_total", description: "Requests answered 5xx, by the gateway or an upstream.");
+        _errors = meter.CreateCounter<long>("gateway_errors_total",
+            description: "Requests answered 5xx, or gRPC calls ended by a server-side status, by the gateway or an upstream.");
     }
 
     /// <summary>
@@ -68,7 +70,11 @@ public sealed class GatewayTelemetry
         : HttpMethods.IsConnect(method) ? HttpMethods.Connect
         : "_OTHER";
 
-    public void Record(string method, string route, string service, int statusCode, double seconds)
+    /// <summary>
+    /// A gRPC call also gets its gRPC status as a label: its HTTP status is 200 whether it failed or not. A failed call
+    /// counts as an error when its status is the server's side (<see cref="GrpcAnswer.IsServerFailure"/>).
+    /// </summary>
+    public void Record(string method, string route, string service, int statusCode, int? grpcStatus, double seconds)
     {
         var tags = new TagList
         {
@@ -77,6 +83,11 @@ public sealed class GatewayTelemetry
             { "service", service },
             { "status_code", (uint)statusCode < (uint)StatusCodes.Length ? StatusCodes[statusCode] : statusCode },
         };
+        if (grpcStatus is { } grpc)
+        {
+            tags.Add("grpc_status", GrpcCodes[GrpcAnswer.Label(grpc)]);
+        }
+
         _requests.Add(1, tags);
         // A WebSocket's 101 lasts as long as its conversation: minutes among the requests' milliseconds would make
         // the latency histogram (and every p95 drawn from it) about WebSockets instead of requests.
@@ -85,7 +96,7 @@ public sealed class GatewayTelemetry
             _duration.Record(seconds, tags);
         }
 
-        if (statusCode >= 500)
+        if (statusCode >= 500 || (grpcStatus is { } failed && GrpcAnswer.IsServerFailure(failed)))
         {
             _errors.Add(1, tags);
         }

@@ -26,11 +26,14 @@ public sealed partial class RequestTelemetryMiddleware(RequestDelegate next, Gat
             var route = proxy?.Route ?? context.GetEndpoint()?.Metadata.GetMetadata<IRateLimitPolicyMetadata>()?.RouteName ?? "-";
             var service = proxy?.Cluster ?? "-";
             var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode;
-            telemetry.Record(context.Request.Method, route, service, status, elapsed.TotalSeconds);
+            // A forwarded call's status is read from the upstream's answer; the gateway's own answer to a gRPC call
+            // (GrpcProblemWriter) and an upstream's trailers-only one have it in the headers.
+            var grpc = proxy?.GrpcStatus ?? (GrpcAnswer.IsGrpc(context.Request) ? GrpcAnswer.StatusOf(context.Response) : null);
+            telemetry.Record(context.Request.Method, route, service, status, grpc, elapsed.TotalSeconds);
 
-            if (proxy?.GrpcStatus is { } grpc)
+            if (grpc is { } code)
             {
-                LogGrpcCall(context, proxy, status, grpc, elapsed);
+                LogGrpcCall(context, proxy, route, service, status, code, elapsed);
             }
             else
             {
@@ -57,24 +60,19 @@ public sealed partial class RequestTelemetryMiddleware(RequestDelegate next, Gat
     /// others': the codes gRPC maps to a server's failure (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
     /// UNAVAILABLE, DATA_LOSS) are errors, the rest but OK warnings.
     /// </summary>
-    private void LogGrpcCall(HttpContext context, ProxyRequestFeature proxy, int status, int grpc, TimeSpan elapsed)
+    private void LogGrpcCall(HttpContext context, ProxyRequestFeature? proxy, string route, string service, int status, int grpc, TimeSpan elapsed)
     {
         if (Activity.Current is { Recorded: true } activity)
         {
             activity.SetTag("rpc.grpc.status_code", grpc);
         }
 
-        var level = grpc switch
-        {
-            0 => LogLevel.Information,
-            2 or 4 or 12 or 13 or 14 or 15 => LogLevel.Error,
-            _ => LogLevel.Warning,
-        };
+        var level = grpc == 0 ? LogLevel.Information : GrpcAnswer.IsServerFailure(grpc) ? LogLevel.Error : LogLevel.Warning;
         if (logger.IsEnabled(level))
         {
 #pragma warning disable CA1873 // guarded by IsEnabled just above
-            GrpcAccessLog(logger, level, context.Request.Method, context.Request.Path.Value ?? "/", proxy.Route, proxy.Cluster, proxy.Instance ?? "-",
-                status, grpc, Math.Round(elapsed.TotalMilliseconds, 3), proxy.BytesIn, proxy.BytesOut, proxy.Attempts);
+            GrpcAccessLog(logger, level, context.Request.Method, context.Request.Path.Value ?? "/", route, service, proxy?.Instance ?? "-",
+                status, grpc, Math.Round(elapsed.TotalMilliseconds, 3), proxy?.BytesIn ?? 0, proxy?.BytesOut ?? 0, proxy?.Attempts ?? 0);
 #pragma warning restore CA1873
         }
     }

@@ -80,6 +80,10 @@ public sealed class GrpcUpstream : IAsyncDisposable
         public static readonly Method<string, string> BadTrailer = new(MethodType.Unary, "echo.Echo", "BadTrailer", Text, Text);
 
         public static readonly Method<string, string> Chat = new(MethodType.DuplexStreaming, "echo.Echo", "Chat", Text, Text);
+
+        /// <summary>The same method under another service name: the path of a gateway route that rewrites it to echo.Echo.</summary>
+        public static Method<string, string> On(string service, Method<string, string> method) =>
+            new(method.Type, service, method.Name, method.RequestMarshaller, method.ResponseMarshaller);
     }
 
     public sealed class EchoService(ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> seen)
