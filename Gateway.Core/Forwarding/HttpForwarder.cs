@@ -213,6 +213,8 @@ internal sealed class HttpForwarder(
                 UpstreamLocation.Rewrite(response, context.Response, call.Route, instance.BaseAddress, call.Route.PreserveHost ? context.Request.Host.Value : null);
             }
 
+            call.Route.Headers?.Apply(context.Response);
+
             return null;
         }
         catch (InvalidOperationException ex)

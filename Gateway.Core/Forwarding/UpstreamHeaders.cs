@@ -51,6 +51,7 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         AddSession(context, upstream.Headers);
         upstream.Headers.TryAddWithoutValidation(HeaderRules.CorrelationId, CorrelationId.Get(context));
         upstream.Headers.TryAddWithoutValidation(HeaderRules.GatewayVersion, GatewayVersion);
+        route.Headers?.Apply(upstream);
     }
 
     private void AddForwarded(HttpContext context, System.Net.Http.Headers.HttpRequestHeaders target)

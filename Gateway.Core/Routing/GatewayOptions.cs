@@ -136,6 +136,26 @@ public sealed record RouteConfig
 
     /// <summary>A named policy from <c>Gateway:RateLimiting:Policies</c>; none = only the user-class limits apply.</summary>
     public string? RateLimitPolicy { get; init; }
+
+    /// <summary>Headers this route sets or removes on the way up and on the way back (<see cref="Forwarding.HeaderTransforms"/>).</summary>
+    public HeadersConfig? Headers { get; init; }
+}
+
+/// <summary>A route's own header edits, for the request sent upstream and for the upstream's response.</summary>
+public sealed record HeadersConfig
+{
+    public HeaderEditsConfig Request { get; init; } = new();
+
+    public HeaderEditsConfig Response { get; init; } = new();
+}
+
+public sealed record HeaderEditsConfig
+{
+    /// <summary>Headers given this value, whatever the sender sent under the name.</summary>
+    public Dictionary<string, string> Set { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Headers dropped.</summary>
+    public string[] Remove { get; init; } = [];
 }
 
 /// <summary>How the client path becomes the upstream path; at most one of the two is set.</summary>

@@ -23,6 +23,7 @@ public sealed class GatewayRoute : IRequestSizeLimitMetadata, RateLimiting.IRate
         Timeout = config.Timeout ?? limits.UpstreamTimeout;
         AttemptTimeout = config.AttemptTimeout is { } attempt && attempt < Timeout ? attempt : Timeout;
         ResponseIdleTimeout = config.ResponseIdleTimeout ?? limits.ResponseIdleTimeout;
+        Headers = Forwarding.HeaderTransforms.Create(config.Headers);
     }
 
     public string Id { get; }
@@ -36,6 +37,9 @@ public sealed class GatewayRoute : IRequestSizeLimitMetadata, RateLimiting.IRate
     public PathTransform Transform { get; }
 
     public bool PreserveHost => Config.PreserveHost;
+
+    /// <summary>The route's own header edits; null when it has none.</summary>
+    public Forwarding.HeaderTransforms? Headers { get; }
 
     /// <summary>Time allowed, retries included, until the upstream's response headers arrive; the body then streams for as long as it keeps coming.</summary>
     public TimeSpan Timeout { get; }

@@ -22,6 +22,28 @@ public sealed class ConfigValidationTests
     [Fact]
     public void A_valid_configuration_passes() => Errors(Valid()).Should().BeEmpty();
 
+    [Fact]
+    public void Header_edits_on_headers_left_to_the_two_ends_pass() => Errors(Valid()
+        .Set("Gateway:Routes:quotes:Headers:Request:Set:X-Api-Key", "k-123\tx")
+        .Set("Gateway:Routes:quotes:Headers:Request:Set:Content-Type", "application/json")
+        .Set("Gateway:Routes:quotes:Headers:Request:Remove:0", "Cookie")
+        .Set("Gateway:Routes:quotes:Headers:Response:Remove:0", "Server")
+        .Set("Gateway:Routes:quotes:Headers:Response:Set:Cache-Control", "no-store")).Should().BeEmpty();
+
+    [Fact]
+    public void A_header_both_set_and_removed_is_refused_and_a_bad_value_is_named_but_never_quoted()
+    {
+        // A value set here is often the upstream's credential: the message names its key, not its text.
+        var errors = Errors(Valid()
+            .Set("Gateway:Routes:quotes:Headers:Request:Set:X-Api-Key", "s3cret\r\nX-Injected: 1")
+            .Set("Gateway:Routes:quotes:Headers:Response:Set:X-Note", "a")
+            .Set("Gateway:Routes:quotes:Headers:Response:Remove:0", "x-note"));
+
+        errors.Should().Contain(e => e.StartsWith("Gateway:Routes:quotes:Headers:Request:Set:X-Api-Key:", StringComparison.Ordinal));
+        errors.Should().Contain(e => e.StartsWith("Gateway:Routes:quotes:Headers:Response:Remove:0:", StringComparison.Ordinal));
+        errors.Should().NotContain(e => e.Contains("s3cret", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("Gateway:Routes:quotes:ClusterId", "nope", "Gateway:Routes:quotes:ClusterId")]
     [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Address", "not a url", "Gateway:Clusters:quote-service:Destinations:quote-service-1:Address")]
@@ -52,6 +74,15 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Routes:quotes:Path", "/api/v1/auth/logout", "Gateway:Routes:quotes:Path")]
     [InlineData("Gateway:Clusters:quote-service:HttpVersion", "3", "Gateway:Clusters:quote-service:HttpVersion")]
     [InlineData("Gateway:Clusters:quote-service:HttpVersion", "h2c", "Gateway:Clusters:quote-service:HttpVersion")]
+    // A route's header edits cannot forge what the gateway sets (forwarding, identity) or undo what it drops.
+    [InlineData("Gateway:Routes:quotes:Headers:Request:Set:X-Forwarded-For", "10.0.0.1", "Gateway:Routes:quotes:Headers:Request:Set:X-Forwarded-For")]
+    [InlineData("Gateway:Routes:quotes:Headers:Request:Set:X-User-Id", "admin", "Gateway:Routes:quotes:Headers:Request:Set:X-User-Id")]
+    [InlineData("Gateway:Routes:quotes:Headers:Request:Remove:0", "Connection", "Gateway:Routes:quotes:Headers:Request:Remove:0")]
+    [InlineData("Gateway:Routes:quotes:Headers:Request:Set:Content-Length", "0", "Gateway:Routes:quotes:Headers:Request:Set:Content-Length")]
+    [InlineData("Gateway:Routes:quotes:Headers:Response:Remove:0", "X-Correlation-ID", "Gateway:Routes:quotes:Headers:Response:Remove:0")]
+    [InlineData("Gateway:Routes:quotes:Headers:Response:Set:Transfer-Encoding", "gzip", "Gateway:Routes:quotes:Headers:Response:Set:Transfer-Encoding")]
+    [InlineData("Gateway:Routes:quotes:Headers:Request:Set:Bad Name", "x", "Gateway:Routes:quotes:Headers:Request:Set:Bad Name")]
+    [InlineData("Gateway:Routes:quotes:Headers:Response:Set:X-Note", "caf\u00e9", "Gateway:Routes:quotes:Headers:Response:Set:X-Note")]
     public void Each_mistake_is_reported_by_its_key(string key, string value, string named)
     {
         Errors(Valid().Set(key, value)).Should().Contain(e => e.Contains(named, StringComparison.Ordinal));

@@ -26,6 +26,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             RouteConfigValidator.Validate($"{root}:Routes:{id}", route, options.Clusters, errors);
             AuthConfigValidator.ValidateRoute($"{root}:Routes:{id}", route, options, errors);
             RateLimitingValidator.ValidateRoute($"{root}:Routes:{id}", route, options.RateLimiting, errors);
+            HeaderTransformValidator.Validate($"{root}:Routes:{id}", route.Headers, errors);
             if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
             {
                 errors.Add($"{root}:Routes:{id}:Cors: policy '{route.Cors}' is not defined under {root}:Cors.");
