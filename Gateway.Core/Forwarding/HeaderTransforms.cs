@@ -28,10 +28,11 @@ public sealed class HeaderTransforms
 
     private HeaderTransforms(HeadersConfig config)
     {
-        _requestSet = [.. config.Request.Set];
+        // An empty value in configuration may bind as null; the header is then sent empty, as written.
+        _requestSet = [.. config.Request.Set.Select(static set => KeyValuePair.Create(set.Key, set.Value ?? string.Empty))];
         // A set header replaces the client's: dropped first, then added.
         _requestDropped = [.. config.Request.Remove.Concat(config.Request.Set.Keys).Distinct(StringComparer.OrdinalIgnoreCase)];
-        _responseSet = [.. config.Response.Set];
+        _responseSet = [.. config.Response.Set.Select(static set => KeyValuePair.Create(set.Key, set.Value ?? string.Empty))];
         _responseRemoved = config.Response.Remove;
     }
 
