@@ -214,6 +214,10 @@ internal sealed class HttpForwarder(
             }
 
             call.Route.Headers?.Apply(context.Response);
+            if (call.Route.Config.Cache is { } cache)
+            {
+                Caching.ResponseCache.ApplyUpstreamRules(context, response, cache);
+            }
 
             return null;
         }

@@ -1,3 +1,4 @@
+using Gateway.Core.Caching;
 using Gateway.Core.Discovery;
 using Gateway.Core.Flows;
 using Gateway.Core.Forwarding;
@@ -64,6 +65,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddGatewayIdentity(configuration);
         services.AddGatewayRateLimiting();
         services.AddGatewayFlows(configuration);
+        services.AddGatewayCaching();
         services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<HttpForwarder>();
         return services;
@@ -97,6 +99,8 @@ public static class GatewayServiceCollectionExtensions
         // Only where a limit applies: the middleware's global-limiter path costs a partition lookup per request.
         var limiter = app.Services.GetRequiredService<GatewayRateLimiter>();
         app.UseWhen(limiter.Applies, branch => branch.UseRateLimiter());
+        // After the limits, so an answer from the cache still counts against them.
+        app.UseGatewayCaching();
         return app;
     }
 

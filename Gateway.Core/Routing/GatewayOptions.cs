@@ -27,6 +27,8 @@ public sealed record GatewayOptions
     public Flows.FlowsConfig Flows { get; init; } = new();
 
     public Observability.ObservabilityConfig Observability { get; init; } = new();
+
+    public Caching.CachingConfig Caching { get; init; } = new();
 }
 
 /// <summary>Who may reach the admin API and the metrics endpoint.</summary>
@@ -136,6 +138,9 @@ public sealed record RouteConfig
 
     /// <summary>A named policy from <c>Gateway:RateLimiting:Policies</c>; none = only the user-class limits apply.</summary>
     public string? RateLimitPolicy { get; init; }
+
+    /// <summary>Keep this route's anonymous GET answers for a while (<see cref="Caching.ResponseCache"/>); none = no cache.</summary>
+    public Caching.RouteCacheConfig? Cache { get; init; }
 
     /// <summary>Headers this route sets or removes on the way up and on the way back (<see cref="Forwarding.HeaderTransforms"/>).</summary>
     public HeadersConfig? Headers { get; init; }

@@ -27,6 +27,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             AuthConfigValidator.ValidateRoute($"{root}:Routes:{id}", route, options, errors);
             RateLimitingValidator.ValidateRoute($"{root}:Routes:{id}", route, options.RateLimiting, errors);
             HeaderTransformValidator.Validate($"{root}:Routes:{id}", route.Headers, errors);
+            CacheValidator.ValidateRoute($"{root}:Routes:{id}", route, errors);
             if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
             {
                 errors.Add($"{root}:Routes:{id}:Cors: policy '{route.Cors}' is not defined under {root}:Cors.");
@@ -47,6 +48,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         DuplicateRouteValidator.Validate(root, options.Routes, errors);
         LimitsValidator.Validate($"{root}:Limits", options.Limits, errors);
+        CacheValidator.Validate($"{root}:Caching", options.Caching, errors);
         TrustedProxyValidator.Validate($"{root}:TrustedProxies", options.TrustedProxies, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

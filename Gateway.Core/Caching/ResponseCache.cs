@@ -1,0 +1,129 @@
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Core.Caching;
+
+/// <summary>
+/// Route response caching by the framework's output cache: the route's policy is endpoint metadata, and the
+/// middleware runs after authorization and rate limiting, so a cached answer is still counted against the limits.
+/// The framework's default policy keeps only anonymous GET/HEAD 200s without cookies; the gateway adds what a shared
+/// cache in front of services owes them (RFC 9111): an answer the upstream marks <c>no-store</c>, <c>private</c> or
+/// <c>no-cache</c>, or that varies by a header the route does not key on, is not kept, and its <c>max-age</c> caps
+/// the route's duration. The gateway's own per-request headers (correlation, trace, response time, rate limits) are
+/// written when each answer starts, so a cached answer carries the current request's, not the first one's.
+/// </summary>
+public static class ResponseCache
+{
+    public static IServiceCollection AddGatewayCaching(this IServiceCollection services)
+    {
+        services.AddOutputCache();
+        services.AddOptions<OutputCacheOptions>().Configure<IOptions<GatewayOptions>>((cache, gateway) =>
+        {
+            // Upstream paths are case-sensitive: /Catalog and /catalog may be different answers.
+            cache.UseCaseSensitivePaths = true;
+            cache.SizeLimit = gateway.Value.Caching.SizeLimit;
+            cache.MaximumBodySize = gateway.Value.Caching.MaxBodySize;
+        });
+        return services;
+    }
+
+    /// <summary>Adds the middleware only when a route caches: the rest of the gateway pays nothing for it.</summary>
+    public static WebApplication UseGatewayCaching(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        if (options.Routes.Values.Any(route => route.Cache is not null))
+        {
+            app.UseOutputCache();
+        }
+
+        return app;
+    }
+
+    /// <summary>The route's cache policy as endpoint metadata.</summary>
+    public static void Apply(RouteGroupBuilder group, RouteCacheConfig? cache)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (cache?.Duration is not { } duration)
+        {
+            return;
+        }
+
+        group.CacheOutput(policy =>
+        {
+            policy.Expire(duration).AddPolicy<ExactQueryPolicy>();
+            if (cache.VaryByHeaders.Length > 0)
+            {
+                policy.SetVaryByHeader(cache.VaryByHeaders);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Called once the upstream's headers are copied, before its body: what they say about caching decides whether
+    /// the answer is kept, and for how long, before a byte of it is buffered.
+    /// </summary>
+    internal static void ApplyUpstreamRules(HttpContext context, HttpResponseMessage upstream, RouteCacheConfig cache)
+    {
+        if (context.Features.Get<IOutputCacheFeature>()?.Context is not { AllowCacheStorage: true } storing)
+        {
+            return;
+        }
+
+        var control = upstream.Headers.CacheControl;
+        if (control is { NoStore: true } or { Private: true } or { NoCache: true } || !VariesOnlyBy(upstream, cache.VaryByHeaders))
+        {
+            storing.AllowCacheStorage = false;
+            return;
+        }
+
+        if ((control?.SharedMaxAge ?? control?.MaxAge) is { } maxAge)
+        {
+            if (maxAge <= TimeSpan.Zero)
+            {
+                storing.AllowCacheStorage = false;
+            }
+            else if (storing.ResponseExpirationTimeSpan is not { } configured || maxAge < configured)
+            {
+                storing.ResponseExpirationTimeSpan = maxAge;
+            }
+        }
+    }
+
+    private static bool VariesOnlyBy(HttpResponseMessage upstream, string[] keyed)
+    {
+        foreach (var name in upstream.Headers.Vary)
+        {
+            if (!keyed.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The entry is keyed on the query string exactly as the client sent it. The framework's default keys on the parsed
+    /// query with names upper-cased and repeated values sorted, so <c>?Sort=a</c> and <c>?sort=a</c>, or
+    /// <c>?id=2&amp;id=1</c> and <c>?id=1&amp;id=2</c>, would share an answer an upstream may give differently.
+    /// </summary>
+    private sealed class ExactQueryPolicy : IOutputCachePolicy
+    {
+        public ValueTask CacheRequestAsync(OutputCacheContext context, CancellationToken cancellation)
+        {
+            context.CacheVaryByRules.QueryKeys = Microsoft.Extensions.Primitives.StringValues.Empty;
+            context.CacheVaryByRules.VaryByValues["query"] = context.HttpContext.Request.QueryString.Value ?? string.Empty;
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask ServeFromCacheAsync(OutputCacheContext context, CancellationToken cancellation) => ValueTask.CompletedTask;
+
+        public ValueTask ServeResponseAsync(OutputCacheContext context, CancellationToken cancellation) => ValueTask.CompletedTask;
+    }
+}
