@@ -30,6 +30,23 @@ public sealed class ConfigValidationTests
         .Set("Gateway:Routes:quotes:Headers:Response:Remove:0", "Server")
         .Set("Gateway:Routes:quotes:Headers:Response:Set:Cache-Control", "no-store")).Should().BeEmpty();
 
+    [Theory]
+    [InlineData("Authorization", "Authenticated")]
+    [InlineData("AllowQueryToken", "true")]
+    [InlineData("RequireSession", "true")]
+    [InlineData("Methods:0", "POST")]
+    public void A_cache_on_a_route_whose_answer_is_not_the_same_for_every_caller_is_refused(string setting, string value)
+    {
+        var config = Valid().Set("Gateway:Routes:quotes:Cache:Duration", "00:01:00").Set($"Gateway:Routes:quotes:{setting}", value);
+        if (setting.StartsWith("Methods", StringComparison.Ordinal))
+        {
+            config.Set("Gateway:Routes:quotes:Methods:1", "PUT");
+        }
+
+        Errors(config).Should().Contain(e => e.StartsWith("Gateway:Routes:quotes:Cache:", StringComparison.Ordinal));
+        Errors(Valid().Set("Gateway:Routes:quotes:Cache:Duration", "00:01:00")).Should().BeEmpty();
+    }
+
     [Fact]
     public void A_header_both_set_and_removed_is_refused_and_a_bad_value_is_named_but_never_quoted()
     {
@@ -83,6 +100,10 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Routes:quotes:Headers:Response:Set:Transfer-Encoding", "gzip", "Gateway:Routes:quotes:Headers:Response:Set:Transfer-Encoding")]
     [InlineData("Gateway:Routes:quotes:Headers:Request:Set:Bad Name", "x", "Gateway:Routes:quotes:Headers:Request:Set:Bad Name")]
     [InlineData("Gateway:Routes:quotes:Headers:Response:Set:X-Note", "caf\u00e9", "Gateway:Routes:quotes:Headers:Response:Set:X-Note")]
+    [InlineData("Gateway:Routes:quotes:Cache:Duration", "00:00:00", "Gateway:Routes:quotes:Cache:Duration")]
+    [InlineData("Gateway:Routes:quotes:Cache:VaryByHeaders:0", "Accept Language", "Gateway:Routes:quotes:Cache:VaryByHeaders:0")]
+    [InlineData("Gateway:Caching:SizeLimit", "0", "Gateway:Caching:SizeLimit")]
+    [InlineData("Gateway:Caching:MaxBodySize", "999999999999", "Gateway:Caching:MaxBodySize")]
     public void Each_mistake_is_reported_by_its_key(string key, string value, string named)
     {
         Errors(Valid().Set(key, value)).Should().Contain(e => e.Contains(named, StringComparison.Ordinal));
