@@ -68,6 +68,8 @@ public sealed class ResponseCacheTests : IAsyncLifetime
         first.Headers.Age.Should().BeNull();
         second.Headers.GetValues("X-Correlation-ID").Single().Should().NotBe(first.Headers.GetValues("X-Correlation-ID").Single());
         second.Headers.Contains("X-Response-Time").Should().BeTrue();
+        // No service was called for the hit: the metrics say so, by the route.
+        (await _gateway.Client.GetStringAsync("/metrics")).Should().MatchRegex("""(?m)^gateway_requests_total\{(?=[^}]*route="catalog")(?=[^}]*service="-")[^}]*\} [1-9]""");
     }
 
     [Fact]
