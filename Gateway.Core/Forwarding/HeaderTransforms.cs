@@ -1,7 +1,6 @@
 using System.Collections.Frozen;
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
 
 namespace Gateway.Core.Forwarding;
 
@@ -15,26 +14,22 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 public sealed class HeaderTransforms
 {
-    // HttpClient keeps these on the content, and refuses them on the request's own headers.
-    private static readonly FrozenSet<string> ContentHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
-        HeaderNames.Allow, HeaderNames.ContentDisposition, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage,
-        HeaderNames.ContentLength, HeaderNames.ContentLocation, HeaderNames.ContentMD5, HeaderNames.ContentRange,
-        HeaderNames.ContentType, HeaderNames.Expires, HeaderNames.LastModified);
-
-    private readonly KeyValuePair<string, string>[] _requestSet;
-    private readonly string[] _requestDropped;
+    // The client's copy of a header the route sets is dropped with the ones it removes, then the route's value added.
+    private readonly FrozenSet<string> _droppedUpstream;
     private readonly KeyValuePair<string, string>[] _responseSet;
     private readonly string[] _responseRemoved;
 
     private HeaderTransforms(HeadersConfig config)
     {
         // An empty value in configuration may bind as null; the header is then sent empty, as written.
-        _requestSet = [.. config.Request.Set.Select(static set => KeyValuePair.Create(set.Key, set.Value ?? string.Empty))];
-        // A set header replaces the client's: dropped first, then added.
-        _requestDropped = [.. config.Request.Remove.Concat(config.Request.Set.Keys).Distinct(StringComparer.OrdinalIgnoreCase)];
+        RequestSet = [.. config.Request.Set.Select(static set => KeyValuePair.Create(set.Key, set.Value ?? string.Empty))];
+        _droppedUpstream = config.Request.Remove.Concat(config.Request.Set.Keys).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
         _responseSet = [.. config.Response.Set.Select(static set => KeyValuePair.Create(set.Key, set.Value ?? string.Empty))];
         _responseRemoved = config.Response.Remove;
     }
+
+    /// <summary>The headers added to the request going upstream, by the same rules as the client's (<see cref="UpstreamHeaders"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> RequestSet { get; }
 
     public static HeaderTransforms? Create(HeadersConfig? config) =>
         config is null || (config.Request.Set.Count == 0 && config.Request.Remove.Length == 0
@@ -42,36 +37,8 @@ public sealed class HeaderTransforms
             ? null
             : new HeaderTransforms(config);
 
-    public static bool IsContentHeader(string name) => ContentHeaders.Contains(name);
-
-    /// <summary>Edits the request going upstream. A content header is set only on a request with a body.</summary>
-    public void Apply(HttpRequestMessage upstream)
-    {
-        ArgumentNullException.ThrowIfNull(upstream);
-        foreach (var name in _requestDropped)
-        {
-            if (IsContentHeader(name))
-            {
-                upstream.Content?.Headers.Remove(name);
-            }
-            else
-            {
-                upstream.Headers.Remove(name);
-            }
-        }
-
-        foreach (var (name, value) in _requestSet)
-        {
-            if (!IsContentHeader(name))
-            {
-                upstream.Headers.TryAddWithoutValidation(name, value);
-            }
-            else
-            {
-                upstream.Content?.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
-    }
+    /// <summary>Whether the client's header of this name stays behind: the route removes it or sets its own.</summary>
+    public bool DropsUpstream(string name) => _droppedUpstream.Contains(name);
 
     /// <summary>Edits the upstream's response headers, once they are copied to the client's response.</summary>
     public void Apply(HttpResponse response)

@@ -22,19 +22,25 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         ArgumentNullException.ThrowIfNull(upstream);
         var headers = context.Request.Headers;
         var connection = headers.Connection;
+        var edits = route.Headers;
 
         foreach (var (name, value) in headers)
         {
             if (HeaderRules.IsSkippedUpstream(name) || (connection.Count > 0 && HeaderRules.IsNamedIn(connection, name))
-                || (!route.Config.ForwardToken && name.Equals(HeaderNames.Authorization, StringComparison.OrdinalIgnoreCase)))
+                || (!route.Config.ForwardToken && name.Equals(HeaderNames.Authorization, StringComparison.OrdinalIgnoreCase))
+                || (edits is not null && edits.DropsUpstream(name)))
             {
                 continue;
             }
 
-            // Content-* headers belong on the content; without a body they are dropped with it.
-            if (!TryAdd(upstream.Headers, name, value) && upstream.Content is { } content)
+            Add(upstream, name, value);
+        }
+
+        if (edits is not null)
+        {
+            foreach (var (name, value) in edits.RequestSet)
             {
-                TryAdd(content.Headers, name, value);
+                Add(upstream, name, value);
             }
         }
 
@@ -51,7 +57,15 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
         AddSession(context, upstream.Headers);
         upstream.Headers.TryAddWithoutValidation(HeaderRules.CorrelationId, CorrelationId.Get(context));
         upstream.Headers.TryAddWithoutValidation(HeaderRules.GatewayVersion, GatewayVersion);
-        route.Headers?.Apply(upstream);
+    }
+
+    /// <summary>Content-* headers belong on the content; without a body they are dropped with it.</summary>
+    private static void Add(HttpRequestMessage upstream, string name, StringValues value)
+    {
+        if (!TryAdd(upstream.Headers, name, value) && upstream.Content is { } content)
+        {
+            TryAdd(content.Headers, name, value);
+        }
     }
 
     private void AddForwarded(HttpContext context, System.Net.Http.Headers.HttpRequestHeaders target)
