@@ -80,13 +80,12 @@ internal static class UpstreamBody
         }
     }
 
-    /// <summary>Relays the trailers, read once the body has ended, and notes a gRPC call's status from them.</summary>
+    /// <summary>Relays the trailers, read once the body has ended.</summary>
     private static void RelayTrailers(HttpContext context, UpstreamCall call, HttpResponseMessage response, ILogger logger)
     {
         try
         {
             UpstreamProtocol.CopyTrailers(response, context.Response);
-            call.Telemetry.GrpcStatus = UpstreamProtocol.GrpcStatus(response);
         }
         catch (InvalidOperationException ex)
         {

@@ -64,17 +64,4 @@ internal static class UpstreamProtocol
             }
         }
     }
-
-    /// <summary>
-    /// The call's gRPC status: in the trailers, or in the headers of a trailers-only answer (a call that failed before
-    /// its first message). Null for anything but a gRPC answer.
-    /// </summary>
-    public static int? GrpcStatus(HttpResponseMessage upstream) =>
-        Read(upstream.TrailingHeaders) ?? Read(upstream.Headers);
-
-    private static int? Read(System.Net.Http.Headers.HttpHeaders headers) =>
-        headers.NonValidated.TryGetValues(Observability.GrpcAnswer.StatusHeader, out var values)
-        && int.TryParse(values.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code)
-            ? code
-            : null;
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace Gateway.Core.Observability;
 
@@ -66,13 +68,19 @@ public static class GrpcAnswer
     /// <summary>A code as a metric label: one of gRPC's seventeen, anything else UNKNOWN, as gRPC reads it.</summary>
     public static int Label(int code) => (uint)code <= HighestCode ? code : Unknown;
 
-    /// <summary>The status in an answer's headers (a trailers-only answer, the gateway's own or an upstream's).</summary>
-    public static int? StatusOf(HttpResponse response)
+    /// <summary>
+    /// The status the client was sent: in the trailers, or in the headers of a trailers-only answer (the gateway's
+    /// own, or an upstream's call that failed before its first message).
+    /// </summary>
+    public static int? StatusOf(HttpContext context)
     {
-        ArgumentNullException.ThrowIfNull(response);
-        return response.Headers.TryGetValue(StatusHeader, out var value)
-            && int.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : null;
+        ArgumentNullException.ThrowIfNull(context);
+        return Parse(context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers?[StatusHeader] ?? default)
+            ?? Parse(context.Response.Headers[StatusHeader]);
     }
+
+    private static int? Parse(StringValues value) =>
+        value.Count == 1 && int.TryParse(value[0], NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : null;
 
     /// <summary>
     /// <c>grpc-message</c> is percent-encoded UTF-8: printable ASCII but '%' as it is, every other byte as %XX, so a

@@ -14,7 +14,4 @@ public sealed class ProxyRequestFeature(string route, string cluster)
     public long BytesIn { get; set; }
 
     public long BytesOut { get; set; }
-
-    /// <summary>A gRPC call's status (its <c>grpc-status</c>): the HTTP status of every gRPC call, failed or not, is 200.</summary>
-    public int? GrpcStatus { get; set; }
 }

@@ -26,9 +26,8 @@ public sealed partial class RequestTelemetryMiddleware(RequestDelegate next, Gat
             var route = proxy?.Route ?? context.GetEndpoint()?.Metadata.GetMetadata<IRateLimitPolicyMetadata>()?.RouteName ?? "-";
             var service = proxy?.Cluster ?? "-";
             var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode;
-            // A forwarded call's status is read from the upstream's answer; the gateway's own answer to a gRPC call
-            // (GrpcProblemWriter) and an upstream's trailers-only one have it in the headers.
-            var grpc = proxy?.GrpcStatus ?? (GrpcAnswer.IsGrpc(context.Request) ? GrpcAnswer.StatusOf(context.Response) : null);
+            // What the client was sent; a call whose stream was reset got no status.
+            var grpc = GrpcAnswer.IsGrpc(context.Request) && !context.RequestAborted.IsCancellationRequested ? GrpcAnswer.StatusOf(context) : null;
             telemetry.Record(context.Request.Method, route, service, status, grpc, elapsed.TotalSeconds);
 
             if (grpc is { } code)
