@@ -29,6 +29,9 @@ public static class HeaderRules
     private static readonly System.Buffers.SearchValues<char> ControlsButTab = System.Buffers.SearchValues.Create(
         "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\n\u000b\u000c\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f\u007f");
 
+    private static readonly System.Buffers.SearchValues<char> TokenChars = System.Buffers.SearchValues.Create(
+        "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     /// <summary>RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop.</summary>
     private static readonly FrozenSet<string> HopByHop = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         HeaderNames.Connection, HeaderNames.KeepAlive, HeaderNames.ProxyConnection, HeaderNames.TE,
@@ -115,6 +118,9 @@ public static class HeaderRules
     /// there and start one of the claim's choosing.
     /// </summary>
     public static bool IsFieldValue(string? value) => value is null || value.AsSpan().IndexOfAny(ControlsButTab) < 0;
+
+    /// <summary>A header field name as RFC 9110 §5.1 allows it: a token of letters, digits and <c>!#$%&amp;'*+-.^_`|~</c>.</summary>
+    public static bool IsToken([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) => !string.IsNullOrEmpty(name) && !name.AsSpan().ContainsAnyExcept(TokenChars);
 
     /// <summary>A correlation id we accept from a client: a short token of visible ASCII.</summary>
     public static bool IsSaneToken(string? value)

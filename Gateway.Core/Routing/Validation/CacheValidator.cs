@@ -43,7 +43,7 @@ internal static class CacheValidator
 
         for (var i = 0; i < cache.VaryByHeaders.Length; i++)
         {
-            if (string.IsNullOrWhiteSpace(cache.VaryByHeaders[i]) || cache.VaryByHeaders[i].Any(c => c <= ' ' || c > '~' || c == ':'))
+            if (!Forwarding.HeaderRules.IsToken(cache.VaryByHeaders[i]))
             {
                 errors.Add($"{key}:Cache:VaryByHeaders:{i}: '{cache.VaryByHeaders[i]}' is not a header name.");
             }

@@ -10,8 +10,6 @@ namespace Gateway.Core.Routing.Validation;
 /// </summary>
 internal static class HeaderTransformValidator
 {
-    private const string TokenPunctuation = "!#$%&'*+-.^_`|~";
-
     public static void Validate(string key, HeadersConfig? headers, List<string> errors)
     {
         if (headers is null)
@@ -46,9 +44,9 @@ internal static class HeaderTransformValidator
 
     private static bool ValidateName(string key, string? name, Func<string, bool> ownedByGateway, List<string> errors)
     {
-        if (string.IsNullOrEmpty(name) || !name.All(c => char.IsAsciiLetterOrDigit(c) || TokenPunctuation.Contains(c)))
+        if (!HeaderRules.IsToken(name))
         {
-            errors.Add($"{key}: '{name}' is not a header name (letters, digits and {TokenPunctuation}).");
+            errors.Add($"{key}: '{name}' is not a header name (letters, digits and !#$%&'*+-.^_`|~).");
             return false;
         }
 
