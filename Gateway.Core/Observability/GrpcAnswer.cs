@@ -51,9 +51,7 @@ public static class GrpcAnswer
         StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed or StatusCodes.Status501NotImplemented => 12, // UNIMPLEMENTED
         StatusCodes.Status408RequestTimeout or StatusCodes.Status504GatewayTimeout => 4, // DEADLINE_EXCEEDED
         StatusCodes.Status409Conflict => 10, // ABORTED
-        StatusCodes.Status413PayloadTooLarge or StatusCodes.Status429TooManyRequests
-            or StatusCodes.Status431RequestHeaderFieldsTooLarge => 8, // RESOURCE_EXHAUSTED
-        StatusCodes.Status499ClientClosedRequest => 1, // CANCELLED
+        StatusCodes.Status413PayloadTooLarge or StatusCodes.Status429TooManyRequests => 8, // RESOURCE_EXHAUSTED
         StatusCodes.Status502BadGateway or StatusCodes.Status503ServiceUnavailable => 14, // UNAVAILABLE
         StatusCodes.Status500InternalServerError => 13, // INTERNAL
         _ => Unknown,
