@@ -1,6 +1,10 @@
 using FluentValidation;
+using Gateway.Core.Caching;
 using Gateway.Core.Discovery;
+using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 
 namespace Gateway.Api.Admin;
@@ -17,6 +21,7 @@ public static class AdminEndpoints
         admin.MapPost("/services/{service}/instances", RegisterInstance);
         admin.MapDelete("/services/{service}/instances/{id}", RemoveInstance);
         admin.MapGet("/circuit-breakers", ListBreakers);
+        admin.MapDelete("/cache/{route}", PurgeCache);
         return admin;
     }
 
@@ -68,6 +73,26 @@ public static class AdminEndpoints
     private static Ok<BreakerView[]> ListBreakers(ServiceRegistry registry) =>
         TypedResults.Ok(registry.Clusters.Select(c => new BreakerView(c.Id, BreakerName(registry.BreakerState(c.Id)))).ToArray());
 
+    /// <summary>Empties a route's response cache (every replica's, when the cache is in Redis).</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> PurgeCache(string route, IOptions<GatewayOptions> options,
+        IOutputCacheStore store, ILogger<RegisterInstanceRequest> logger, CancellationToken cancellation)
+    {
+        if (!options.Value.Routes.TryGetValue(route, out var config) || config.Cache is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"No route '{route}' caches answers.");
+        }
+
+        if (!await ResponseCache.PurgeAsync(store, route, cancellation))
+        {
+            AdminLog.PurgeFailed(logger, route);
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                detail: $"The cache store could not be reached; the answers of route '{route}' may still be served.");
+        }
+
+        AdminLog.Purged(logger, route);
+        return TypedResults.NoContent();
+    }
+
     private static string BreakerName(CircuitState? state) => state switch
     {
         null => "none",
@@ -91,4 +116,10 @@ internal static partial class AdminLog
 {
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Instance {Service}/{Instance} ({Address}) {Change} through the admin API")]
     public static partial void Changed(ILogger logger, string service, string instance, string address, string change);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Response cache of route {Route} purged through the admin API")]
+    public static partial void Purged(ILogger logger, string route);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Response cache of route {Route} not purged: the cache store is unreachable")]
+    public static partial void PurgeFailed(ILogger logger, string route);
 }

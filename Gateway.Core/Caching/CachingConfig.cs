@@ -13,10 +13,13 @@ public sealed record RouteCacheConfig
     public string[] VaryByHeaders { get; init; } = [];
 }
 
-/// <summary>The cache's memory (per gateway process; replicas do not share it).</summary>
+/// <summary>
+/// The cache's bounds. With <c>Gateway:Redis</c> the answers live in Redis (shared by the replicas, each entry with
+/// its own expiry) and <see cref="SizeLimit"/> does not apply: Redis' own <c>maxmemory</c> bounds them there.
+/// </summary>
 public sealed record CachingConfig
 {
-    /// <summary>Bytes of answers kept in all; the least recently used go first beyond it.</summary>
+    /// <summary>Bytes of answers kept in all in the process's memory; the least recently used go first beyond it.</summary>
     public long SizeLimit { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>Bytes of the largest body kept; a larger answer streams through uncached, never buffered whole.</summary>

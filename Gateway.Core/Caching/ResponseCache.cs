@@ -1,8 +1,11 @@
 using Gateway.Core.Routing;
+using Gateway.Core.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.AspNetCore.OutputCaching.StackExchangeRedis;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -16,12 +19,33 @@ namespace Gateway.Core.Caching;
 /// <c>no-cache</c>, or that varies by a header the route does not key on, is not kept, and its <c>max-age</c> caps
 /// the route's duration. The gateway's own per-request headers (correlation, trace, response time, rate limits) are
 /// written when each answer starts, so a cached answer carries the current request's, not the first one's.
+/// With <c>Gateway:Redis</c> the entries are kept in Redis, so every replica serves what one of them stored and a
+/// purge empties the route on all of them; without it, in this process's memory.
 /// </summary>
 public static class ResponseCache
 {
-    public static IServiceCollection AddGatewayCaching(this IServiceCollection services)
+    public static IServiceCollection AddGatewayCaching(this IServiceCollection services, IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         services.AddOutputCache();
+        if (configuration.GetSection("Gateway:Redis")[nameof(RedisConfig.Configuration)] is { Length: > 0 })
+        {
+            // Registered after the memory store, so it is the one resolved, and wrapped (see SharedCacheStore).
+            services.AddStackExchangeRedisOutputCache(_ => { });
+            var redisStore = services.Last(service => service.ServiceType == typeof(IOutputCacheStore));
+            services.Remove(redisStore);
+            services.AddSingleton<IOutputCacheStore>(provider => new SharedCacheStore(
+                (IOutputCacheStore)ActivatorUtilities.CreateInstance(provider, redisStore.ImplementationType!),
+                provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SharedCacheStore>>()));
+            services.AddOptions<RedisOutputCacheOptions>().Configure<RedisConnection>((store, redis) =>
+            {
+                // The gateway's own connection (fail-fast while Redis is down, replies on the thread pool). The
+                // framework then lets a failed lookup or store pass: the answer comes from the upstream.
+                store.ConnectionMultiplexerFactory = redis.MultiplexerAsync;
+                store.InstanceName = redis.Config.KeyPrefix + "cache:";
+            });
+        }
+
         services.AddOptions<OutputCacheOptions>().Configure<IOptions<GatewayOptions>>((cache, gateway) =>
         {
             // Upstream paths are case-sensitive: /Catalog and /catalog may be different answers.
@@ -45,8 +69,8 @@ public static class ResponseCache
         return app;
     }
 
-    /// <summary>The route's cache policy as endpoint metadata.</summary>
-    public static void Apply(RouteGroupBuilder group, RouteCacheConfig? cache)
+    /// <summary>The route's cache policy as endpoint metadata; its entries carry the route's tag, so they can be purged together.</summary>
+    public static void Apply(RouteGroupBuilder group, string routeId, RouteCacheConfig? cache)
     {
         ArgumentNullException.ThrowIfNull(group);
         if (cache?.Duration is not { } duration)
@@ -56,13 +80,30 @@ public static class ResponseCache
 
         group.CacheOutput(policy =>
         {
-            policy.Expire(duration).AddPolicy<ExactQueryPolicy>();
+            policy.Expire(duration).Tag(RouteTag(routeId)).AddPolicy<ExactQueryPolicy>();
             if (cache.VaryByHeaders.Length > 0)
             {
                 policy.SetVaryByHeader(cache.VaryByHeaders);
             }
         });
     }
+
+    /// <summary>Drops every answer kept for the route, in whichever store holds them; false when Redis could not be reached.</summary>
+    public static async Task<bool> PurgeAsync(IOutputCacheStore store, string routeId, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        try
+        {
+            await store.EvictByTagAsync(RouteTag(routeId), cancellation).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (SharedCacheStore.IsUnreachable(ex))
+        {
+            return false;
+        }
+    }
+
+    private static string RouteTag(string routeId) => "route:" + routeId;
 
     /// <summary>
     /// Called once the upstream's headers are copied, before its body: what they say about caching decides whether

@@ -65,7 +65,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddGatewayIdentity(configuration);
         services.AddGatewayRateLimiting();
         services.AddGatewayFlows(configuration);
-        services.AddGatewayCaching();
+        services.AddGatewayCaching(configuration);
         services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<HttpForwarder>();
         return services;

@@ -39,7 +39,7 @@ public static partial class GatewayEndpointRouteBuilderExtensions
                 : group.MapMethods(string.Empty, config.Methods, forward);
             endpoint.WithDisplayName($"gateway route {id}");
             ApplyAccess(group, config);
-            Caching.ResponseCache.Apply(group, config.Cache);
+            Caching.ResponseCache.Apply(group, id, config.Cache);
             groups[id] = group;
             if (logger.IsEnabled(LogLevel.Information))
             {

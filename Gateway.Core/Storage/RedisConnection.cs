@@ -49,6 +49,16 @@ public sealed class RedisConnection : IDisposable
         await connected.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The connection itself, for a library that takes a multiplexer (the shared response cache): one connection per
+    /// gateway, whatever uses it.
+    /// </summary>
+    public async Task<IConnectionMultiplexer> MultiplexerAsync()
+    {
+        await ConnectAsync().ConfigureAwait(false);
+        return Volatile.Read(ref _multiplexer)!;
+    }
+
     public void Dispose() => Volatile.Read(ref _multiplexer)?.Dispose();
 
     // Only if something uses Redis before start-up connected it (a host without the hosted service).

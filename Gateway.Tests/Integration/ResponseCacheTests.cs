@@ -164,5 +164,19 @@ public sealed class ResponseCacheTests : IAsyncLifetime
         Upstream(path).Should().Be(1);
     }
 
+    [Fact]
+    public async Task A_purge_empties_the_routes_memory_cache()
+    {
+        var path = "/api/catalog/" + Guid.NewGuid().ToString("N");
+        var before = await _gateway.Client.GetStringAsync(path);
+        (await _gateway.Client.GetStringAsync(path)).Should().Be(before);
+
+        using var purge = await _gateway.Client.DeleteAsync("/admin/cache/catalog");
+        purge.StatusCode.Should().Be(HttpStatusCode.NoContent);
+
+        (await _gateway.Client.GetStringAsync(path)).Should().NotBe(before);
+        Upstream(path).Should().Be(2);
+    }
+
     private int Upstream(string gatewayPath) => _upstream.Count(gatewayPath["/api".Length..]);
 }
