@@ -13,13 +13,30 @@ public sealed record RouteCacheConfig
     public string[] VaryByHeaders { get; init; } = [];
 }
 
-/// <summary>
-/// The cache's bounds. With <c>Gateway:Redis</c> the answers live in Redis (shared by the replicas, each entry with
-/// its own expiry) and <see cref="SizeLimit"/> does not apply: Redis' own <c>maxmemory</c> bounds them there.
-/// </summary>
+/// <summary>Where cached answers are kept.</summary>
+public enum CacheStore
+{
+    /// <summary>In each gateway process: replicas do not share answers.</summary>
+    Memory,
+
+    /// <summary>In Redis: every replica serves what one stored, and a purge reaches all of them.</summary>
+    Redis,
+}
+
+/// <summary>The response cache's store and bounds (<c>Gateway:Caching</c>).</summary>
 public sealed record CachingConfig
 {
-    /// <summary>Bytes of answers kept in all in the process's memory; the least recently used go first beyond it.</summary>
+    /// <summary>Memory by default. Redis needs <c>Gateway:Redis</c> or <see cref="RedisConfiguration"/>.</summary>
+    public CacheStore Store { get; init; } = CacheStore.Memory;
+
+    /// <summary>
+    /// A Redis of the cache's own (a StackExchange.Redis configuration string); empty = the gateway's
+    /// <c>Gateway:Redis</c>. Cached answers can fill a Redis: on a Redis of their own, its <c>maxmemory</c> and
+    /// eviction policy bound them without putting the gateway's revocations and rate-limit counters at stake.
+    /// </summary>
+    public string? RedisConfiguration { get; init; }
+
+    /// <summary>Bytes of answers kept in all in the process's memory (Store: Memory); the least recently used go first beyond it.</summary>
     public long SizeLimit { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>Bytes of the largest body kept; a larger answer streams through uncached, never buffered whole.</summary>

@@ -19,8 +19,8 @@ namespace Gateway.Core.Caching;
 /// <c>no-cache</c>, or that varies by a header the route does not key on, is not kept, and its <c>max-age</c> caps
 /// the route's duration. The gateway's own per-request headers (correlation, trace, response time, rate limits) are
 /// written when each answer starts, so a cached answer carries the current request's, not the first one's.
-/// With <c>Gateway:Redis</c> the entries are kept in Redis, so every replica serves what one of them stored and a
-/// purge empties the route on all of them; without it, in this process's memory.
+/// With <c>Gateway:Caching:Store</c> = Redis the entries are kept in Redis, so every replica serves what one of them
+/// stored and a purge empties the route on all of them; by default, in this process's memory.
 /// </summary>
 public static class ResponseCache
 {
@@ -28,22 +28,11 @@ public static class ResponseCache
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOutputCache();
-        if (configuration.GetSection("Gateway:Redis")[nameof(RedisConfig.Configuration)] is { Length: > 0 })
+        var section = configuration.GetSection(GatewayOptions.SectionName).GetSection(nameof(GatewayOptions.Caching));
+        // Read as the binder reads it (names in any case, or the number), so the services match the options.
+        if (Enum.TryParse<CacheStore>(section[nameof(CachingConfig.Store)], ignoreCase: true, out var store) && store == CacheStore.Redis)
         {
-            // Registered after the memory store, so it is the one resolved, and wrapped (see SharedCacheStore).
-            services.AddStackExchangeRedisOutputCache(_ => { });
-            var redisStore = services.Last(service => service.ServiceType == typeof(IOutputCacheStore));
-            services.Remove(redisStore);
-            services.AddSingleton<IOutputCacheStore>(provider => new SharedCacheStore(
-                (IOutputCacheStore)ActivatorUtilities.CreateInstance(provider, redisStore.ImplementationType!),
-                provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SharedCacheStore>>()));
-            services.AddOptions<RedisOutputCacheOptions>().Configure<RedisConnection>((store, redis) =>
-            {
-                // The gateway's own connection (fail-fast while Redis is down, replies on the thread pool). The
-                // framework then lets a failed lookup or store pass: the answer comes from the upstream.
-                store.ConnectionMultiplexerFactory = redis.MultiplexerAsync;
-                store.InstanceName = redis.Config.KeyPrefix + "cache:";
-            });
+            AddRedisStore(services, ownRedis: section[nameof(CachingConfig.RedisConfiguration)] is { Length: > 0 });
         }
 
         services.AddOptions<OutputCacheOptions>().Configure<IOptions<GatewayOptions>>((cache, gateway) =>
@@ -54,6 +43,39 @@ public static class ResponseCache
             cache.MaximumBodySize = gateway.Value.Caching.MaxBodySize;
         });
         return services;
+    }
+
+    private const string CacheRedisKey = "response-cache";
+
+    private static void AddRedisStore(IServiceCollection services, bool ownRedis)
+    {
+        // Registered after the memory store, so it is the one resolved, and wrapped (see SharedCacheStore).
+        services.AddStackExchangeRedisOutputCache(_ => { });
+        var redisStore = services.Last(service => service.ServiceType == typeof(IOutputCacheStore));
+        services.Remove(redisStore);
+        services.AddSingleton<IOutputCacheStore>(provider => new SharedCacheStore(
+            (IOutputCacheStore)ActivatorUtilities.CreateInstance(provider, redisStore.ImplementationType!),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SharedCacheStore>>()));
+
+        if (ownRedis)
+        {
+            // The gateway's connection settings (timeouts, fail-fast while down) on the cache's own Redis, opened at start-up.
+            services.AddKeyedSingleton(CacheRedisKey, static (provider, _) =>
+            {
+                var gateway = provider.GetRequiredService<IOptions<GatewayOptions>>().Value;
+                return new RedisConnection(gateway.Redis with { Configuration = gateway.Caching.RedisConfiguration });
+            });
+            services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(static provider =>
+                new RedisStartup(provider.GetRequiredKeyedService<RedisConnection>(CacheRedisKey)));
+        }
+
+        services.AddOptions<RedisOutputCacheOptions>().Configure<IServiceProvider>((store, provider) =>
+        {
+            var redis = ownRedis ? provider.GetRequiredKeyedService<RedisConnection>(CacheRedisKey) : provider.GetRequiredService<RedisConnection>();
+            // The framework lets a failed lookup or store pass: the answer then comes from the upstream.
+            store.ConnectionMultiplexerFactory = redis.MultiplexerAsync;
+            store.InstanceName = redis.Config.KeyPrefix + "cache:";
+        });
     }
 
     /// <summary>Adds the middleware only when a route caches: the rest of the gateway pays nothing for it.</summary>

@@ -20,6 +20,12 @@ public sealed class RedisConnection : IDisposable
         Config = options.Value.Redis;
     }
 
+    /// <summary>A connection to another Redis with the same settings (the response cache's own).</summary>
+    internal RedisConnection(RedisConfig config)
+    {
+        Config = config;
+    }
+
     public RedisConfig Config { get; }
 
     public IDatabase Database => (Volatile.Read(ref _multiplexer) ?? ConnectNow()).GetDatabase();

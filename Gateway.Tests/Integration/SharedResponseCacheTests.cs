@@ -33,6 +33,7 @@ public sealed class SharedResponseCacheTests : IAsyncLifetime
     private GatewayConfig Config() => new GatewayConfig()
             .Cluster("svc", _upstream.Url)
             .Set("Gateway:Redis:Configuration", _redis.Configuration)
+            .Set("Gateway:Caching:Store", "Redis")
             .Route("catalog", "/api/catalog/{**rest}", "svc", "GET").Set("Gateway:Routes:catalog:Transform:PathRemovePrefix", "/api")
             .Set("Gateway:Routes:catalog:Cache:Duration", "00:05:00")
             .Route("prices", "/api/prices/{**rest}", "svc", "GET").Set("Gateway:Routes:prices:Transform:PathRemovePrefix", "/api")
@@ -99,6 +100,24 @@ public sealed class SharedResponseCacheTests : IAsyncLifetime
         Upstream(catalog).Should().Be(2);
         (await GetStringAsync(_second, prices)).Should().Be(price, "another route's answers stay");
         Upstream(prices).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task On_a_Redis_of_its_own_the_cache_leaves_the_gateways_Redis_alone()
+    {
+        await using var cacheRedis = await RedisServer.StartAsync();
+        var config = Config().Set("Gateway:Caching:RedisConfiguration", cacheRedis.Configuration);
+        await using var first = await TestGateway.StartAsync(config);
+        await using var second = await TestGateway.StartAsync(Config().Set("Gateway:Caching:RedisConfiguration", cacheRedis.Configuration));
+        var id = Guid.NewGuid().ToString("N");
+        var path = "/api/catalog/" + id;
+
+        var stored = await GetStringAsync(first, path);
+        await Poll.UntilAsync(async () => (await cacheRedis.CliAsync("--scan", "--pattern", $"gw:cache:__MSOCV_*{id}*")).Trim().Length > 0,
+            TimeSpan.FromSeconds(10), "the answer's entry in the cache's Redis");
+        (await GetStringAsync(second, path)).Should().Be(stored);
+        Upstream(path).Should().Be(1);
+        (await IsStoredAsync(id)).Should().BeFalse("the gateway's own Redis holds no cached answer");
     }
 
     [Theory]

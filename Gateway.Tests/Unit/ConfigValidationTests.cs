@@ -104,9 +104,29 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Routes:quotes:Cache:VaryByHeaders:0", "Accept Language", "Gateway:Routes:quotes:Cache:VaryByHeaders:0")]
     [InlineData("Gateway:Caching:SizeLimit", "0", "Gateway:Caching:SizeLimit")]
     [InlineData("Gateway:Caching:MaxBodySize", "999999999999", "Gateway:Caching:MaxBodySize")]
+    [InlineData("Gateway:Caching:Store", "Redis", "Gateway:Caching:Store")]
+    [InlineData("Gateway:Caching:RedisConfiguration", "127.0.0.1:6379", "Gateway:Caching:RedisConfiguration")]
     public void Each_mistake_is_reported_by_its_key(string key, string value, string named)
     {
         Errors(Valid().Set(key, value)).Should().Contain(e => e.Contains(named, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_unknown_cache_store_fails_the_start_naming_its_key() =>
+        FluentActions.Invoking(() => TestGateway.Build(Valid().Set("Gateway:Caching:Store", "Disk")))
+            .Should().Throw<InvalidOperationException>().WithMessage("*Gateway:Caching:Store*");
+
+    [Theory]
+    [InlineData("127.0.0.1:6379", true)]
+    [InlineData("cache.internal:6380,password=pa55word,ssl=true", true)]
+    [InlineData("password=pa55word", false)]
+    [InlineData("127.0.0.1:6379,nonsense=1", false)]
+    public void A_cache_of_its_own_needs_a_Redis_configuration_string_and_never_quotes_it(string configuration, bool accepted)
+    {
+        var errors = Errors(Valid().Set("Gateway:Caching:Store", "Redis").Set("Gateway:Caching:RedisConfiguration", configuration));
+
+        errors.Any(e => e.StartsWith("Gateway:Caching:RedisConfiguration", StringComparison.Ordinal)).Should().Be(!accepted);
+        errors.Should().NotContain(e => e.Contains("pa55word", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -50,8 +50,25 @@ internal static class CacheValidator
         }
     }
 
-    public static void Validate(string key, CachingConfig caching, List<string> errors)
+    public static void Validate(string key, CachingConfig caching, bool gatewayRedis, List<string> errors)
     {
+        if (caching.RedisConfiguration is { Length: > 0 } own)
+        {
+            if (caching.Store != CacheStore.Redis)
+            {
+                errors.Add($"{key}:RedisConfiguration: is used only with Store: Redis.");
+            }
+            else if (!IsRedisConfiguration(own))
+            {
+                // Not quoted: a configuration string may carry a password.
+                errors.Add($"{key}:RedisConfiguration: is not a StackExchange.Redis configuration string.");
+            }
+        }
+        else if (caching.Store == CacheStore.Redis && !gatewayRedis)
+        {
+            errors.Add($"{key}:Store: Redis needs Gateway:Redis:Configuration or {key}:RedisConfiguration.");
+        }
+
         if (caching.SizeLimit <= 0)
         {
             errors.Add($"{key}:SizeLimit: must be a positive number of bytes.");
@@ -60,6 +77,18 @@ internal static class CacheValidator
         if (caching.MaxBodySize <= 0 || caching.MaxBodySize > caching.SizeLimit)
         {
             errors.Add($"{key}:MaxBodySize: must be a positive number of bytes, not above SizeLimit.");
+        }
+    }
+
+    private static bool IsRedisConfiguration(string configuration)
+    {
+        try
+        {
+            return StackExchange.Redis.ConfigurationOptions.Parse(configuration).EndPoints.Count > 0;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 }

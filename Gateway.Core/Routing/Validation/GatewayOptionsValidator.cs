@@ -48,7 +48,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         DuplicateRouteValidator.Validate(root, options.Routes, errors);
         LimitsValidator.Validate($"{root}:Limits", options.Limits, errors);
-        CacheValidator.Validate($"{root}:Caching", options.Caching, errors);
+        CacheValidator.Validate($"{root}:Caching", options.Caching, options.Redis.IsConfigured, errors);
         TrustedProxyValidator.Validate($"{root}:TrustedProxies", options.TrustedProxies, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
