@@ -14,9 +14,12 @@ namespace Gateway.Core.Caching;
 /// the outage is logged once when it starts and once when it ends, without keys. A purge still fails loudly: the
 /// caller has to know the answers were not dropped.
 /// </summary>
-internal sealed class SharedCacheStore(IOutputCacheStore inner, ILogger<SharedCacheStore> logger) : IOutputCacheStore, IOutputCacheBufferStore
+internal sealed class SharedCacheStore(IOutputCacheStore inner, ILogger<SharedCacheStore> logger) : IOutputCacheStore, IOutputCacheBufferStore, IDisposable
 {
     private int _unreachable;
+
+    /// <summary>Ends the framework store's expired-tag sweep, which runs every five minutes until it is disposed.</summary>
+    public void Dispose() => (inner as IDisposable)?.Dispose();
 
     public ValueTask EvictByTagAsync(string tag, CancellationToken cancellationToken) => inner.EvictByTagAsync(tag, cancellationToken);
 
