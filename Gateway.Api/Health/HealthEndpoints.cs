@@ -22,6 +22,13 @@ public static class HealthEndpoints
             .AddCheck<RedisHealthCheck>("redis", HealthStatus.Unhealthy, [RedisHealthCheck.Tag, ReadyTag])
             .AddCheck<OidcAuthorityHealthCheck>("oidc-authority", HealthStatus.Unhealthy, [RedisHealthCheck.Tag]);
         services.AddHttpClient(OidcAuthorityHealthCheck.ClientName).RemoveAllLoggers();
+        if (configuration["Gateway:Caching:RedisConfiguration"] is { Length: > 0 })
+        {
+            // Named among the dependencies, but only degraded when down: cached routes then answer from their upstreams.
+            checks.Add(new HealthCheckRegistration("response-cache-redis",
+                sp => new RedisHealthCheck(sp.GetRequiredKeyedService<Gateway.Core.Storage.RedisConnection>(Gateway.Core.Caching.ResponseCache.CacheRedisKey)),
+                HealthStatus.Degraded, [RedisHealthCheck.Tag]));
+        }
 
         foreach (var cluster in configuration.GetSection("Gateway:Clusters").GetChildren())
         {

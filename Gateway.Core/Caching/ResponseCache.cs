@@ -45,7 +45,8 @@ public static class ResponseCache
         return services;
     }
 
-    private const string CacheRedisKey = "response-cache";
+    /// <summary>The service key of the cache's own Redis connection, when it has one.</summary>
+    public const string CacheRedisKey = "response-cache";
 
     private static void AddRedisStore(IServiceCollection services, bool ownRedis)
     {

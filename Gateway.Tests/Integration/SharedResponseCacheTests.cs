@@ -118,6 +118,22 @@ public sealed class SharedResponseCacheTests : IAsyncLifetime
         (await GetStringAsync(second, path)).Should().Be(stored);
         Upstream(path).Should().Be(1);
         (await IsStoredAsync(id)).Should().BeFalse("the gateway's own Redis holds no cached answer");
+
+        // The cache's Redis is a dependency /health names; when it is down the gateway is degraded, not unhealthy.
+        (await first.Client.GetStringAsync("/health")).Should().Contain("response-cache-redis");
+        await cacheRedis.StopAsync();
+        await Poll.UntilAsync(async () =>
+        {
+            using var health = await first.Client.GetAsync("/health");
+            var body = await health.Content.ReadAsStringAsync();
+            return health.StatusCode == HttpStatusCode.OK && body.Contains("\"status\":\"degraded\"", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(15), "/health degraded, still 200, while the cache's Redis is down");
+        using (var ready = await first.Client.GetAsync("/health/ready"))
+        {
+            ready.StatusCode.Should().Be(HttpStatusCode.OK, "a gateway without its cache still serves every route");
+        }
+
+        (await GetStringAsync(first, "/api/catalog/" + Guid.NewGuid().ToString("N"))).Should().StartWith("served");
     }
 
     [Theory]
