@@ -18,7 +18,11 @@ internal sealed class SharedCacheStore(IOutputCacheStore inner, ILogger<SharedCa
 {
     private int _unreachable;
 
-    /// <summary>Ends the framework store's expired-tag sweep, which runs every five minutes until it is disposed.</summary>
+    /// <summary>
+    /// Ends the framework store's expired-tag sweep, which runs every five minutes until it is disposed. The store
+    /// also closes the connection it was given, the gateway's own when the cache has no Redis of its own: the
+    /// container disposes it only after the server and the hosted services have stopped.
+    /// </summary>
     public void Dispose() => (inner as IDisposable)?.Dispose();
 
     public ValueTask EvictByTagAsync(string tag, CancellationToken cancellationToken) => inner.EvictByTagAsync(tag, cancellationToken);
