@@ -55,7 +55,7 @@ public static class ResponseCache
         var redisStore = services.Last(service => service.ServiceType == typeof(IOutputCacheStore));
         services.Remove(redisStore);
         services.AddSingleton<IOutputCacheStore>(provider => new SharedCacheStore(
-            (IOutputCacheStore)ActivatorUtilities.CreateInstance(provider, redisStore.ImplementationType!),
+            (IOutputCacheBufferStore)ActivatorUtilities.CreateInstance(provider, redisStore.ImplementationType!),
             provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SharedCacheStore>>()));
 
         if (ownRedis)

@@ -14,7 +14,7 @@ namespace Gateway.Core.Caching;
 /// the outage is logged once when it starts and once when it ends, without keys. A purge still fails loudly: the
 /// caller has to know the answers were not dropped.
 /// </summary>
-internal sealed class SharedCacheStore(IOutputCacheStore inner, ILogger<SharedCacheStore> logger) : IOutputCacheStore, IOutputCacheBufferStore, IDisposable
+internal sealed class SharedCacheStore(IOutputCacheBufferStore inner, ILogger<SharedCacheStore> logger) : IOutputCacheBufferStore, IDisposable
 {
     private int _unreachable;
 
@@ -57,14 +57,9 @@ internal sealed class SharedCacheStore(IOutputCacheStore inner, ILogger<SharedCa
 
     public async ValueTask<bool> TryGetAsync(string key, PipeWriter destination, CancellationToken cancellationToken)
     {
-        if (inner is not IOutputCacheBufferStore buffers)
-        {
-            return false;
-        }
-
         try
         {
-            var found = await buffers.TryGetAsync(key, destination, cancellationToken).ConfigureAwait(false);
+            var found = await inner.TryGetAsync(key, destination, cancellationToken).ConfigureAwait(false);
             Reached();
             return found;
         }
@@ -79,15 +74,7 @@ internal sealed class SharedCacheStore(IOutputCacheStore inner, ILogger<SharedCa
     {
         try
         {
-            if (inner is IOutputCacheBufferStore buffers)
-            {
-                await buffers.SetAsync(key, value, tags, validFor, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await inner.SetAsync(key, value.ToArray(), tags.ToArray(), validFor, cancellationToken).ConfigureAwait(false);
-            }
-
+            await inner.SetAsync(key, value, tags, validFor, cancellationToken).ConfigureAwait(false);
             Reached();
         }
         catch (Exception ex) when (IsUnreachable(ex))
