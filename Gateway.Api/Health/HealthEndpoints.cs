@@ -22,7 +22,7 @@ public static class HealthEndpoints
             .AddCheck<RedisHealthCheck>("redis", HealthStatus.Unhealthy, [RedisHealthCheck.Tag, ReadyTag])
             .AddCheck<OidcAuthorityHealthCheck>("oidc-authority", HealthStatus.Unhealthy, [RedisHealthCheck.Tag]);
         services.AddHttpClient(OidcAuthorityHealthCheck.ClientName).RemoveAllLoggers();
-        if (configuration["Gateway:Caching:RedisConfiguration"] is { Length: > 0 })
+        if (Gateway.Core.Caching.ResponseCache.HasOwnRedis(configuration))
         {
             // Named among the dependencies, but only degraded when down: cached routes then answer from their upstreams.
             checks.Add(new HealthCheckRegistration("response-cache-redis",

@@ -28,11 +28,9 @@ public static class ResponseCache
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOutputCache();
-        var section = configuration.GetSection(GatewayOptions.SectionName).GetSection(nameof(GatewayOptions.Caching));
-        // Read as the binder reads it (names in any case, or the number), so the services match the options.
-        if (Enum.TryParse<CacheStore>(section[nameof(CachingConfig.Store)], ignoreCase: true, out var store) && store == CacheStore.Redis)
+        if (InRedis(configuration))
         {
-            AddRedisStore(services, ownRedis: section[nameof(CachingConfig.RedisConfiguration)] is { Length: > 0 });
+            AddRedisStore(services, HasOwnRedis(configuration));
         }
 
         services.AddOptions<OutputCacheOptions>().Configure<IOptions<GatewayOptions>>((cache, gateway) =>
@@ -44,6 +42,20 @@ public static class ResponseCache
         });
         return services;
     }
+
+    /// <summary>
+    /// Whether the answers are kept in Redis (<c>Store: Redis</c>), read from configuration before the options exist:
+    /// as the binder reads it (names in any case, or the number), so the services match the options.
+    /// </summary>
+    public static bool InRedis(IConfiguration configuration) =>
+        Enum.TryParse<CacheStore>(Section(configuration)[nameof(CachingConfig.Store)], ignoreCase: true, out var store) && store == CacheStore.Redis;
+
+    /// <summary>Whether that Redis is the cache's own (<see cref="CachingConfig.RedisConfiguration"/>), connected as <see cref="CacheRedisKey"/>.</summary>
+    public static bool HasOwnRedis(IConfiguration configuration) =>
+        InRedis(configuration) && Section(configuration)[nameof(CachingConfig.RedisConfiguration)] is { Length: > 0 };
+
+    private static IConfigurationSection Section(IConfiguration configuration) =>
+        configuration.GetSection(GatewayOptions.SectionName).GetSection(nameof(GatewayOptions.Caching));
 
     /// <summary>The service key of the cache's own Redis connection, when it has one.</summary>
     public const string CacheRedisKey = "response-cache";
