@@ -59,16 +59,6 @@ public sealed class HostLoggingTests : IDisposable
         return id;
     }
 
-    private static bool Logged(string path, string correlationId)
-    {
-        if (!File.Exists(path))
-        {
-            return false;
-        }
-
-        // Shared read: the sink keeps the file open.
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd().Split('\n').Any(line => line.StartsWith(correlationId, StringComparison.Ordinal) && line.Contains("AccessLog", StringComparison.Ordinal));
-    }
+    private static bool Logged(string path, string correlationId) =>
+        LogFile.Lines(path).Any(line => line.StartsWith(correlationId, StringComparison.Ordinal) && line.Contains("AccessLog", StringComparison.Ordinal));
 }

@@ -198,18 +198,7 @@ public sealed class SharedResponseCacheTests : IAsyncLifetime
         LogLines().Should().NotContain(line => line.Contains("output cache", StringComparison.OrdinalIgnoreCase) || line.Contains("output-cache", StringComparison.OrdinalIgnoreCase));
     }
 
-    private string[] LogLines()
-    {
-        if (!File.Exists(_log))
-        {
-            return [];
-        }
-
-        // Shared read: the sink keeps the file open.
-        using var stream = new FileStream(_log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd().Split('\n');
-    }
+    private string[] LogLines() => LogFile.Lines(_log);
 
     // Both replicas behind one load balancer see the same Host; the cache keys on it (a Location or Content-Location
     // rewritten for one host is not the answer for another).
