@@ -15,12 +15,14 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 internal sealed class HttpForwarder(
     ClusterClients clients,
+    Discovery.ServiceRegistry registry,
     UpstreamHeaders upstreamHeaders,
     UpstreamFailures failures,
     Flows.RouteBodyValidation bodyValidation,
     ILogger<HttpForwarder> logger)
 {
     private const long DrainableBodyLimit = 1024 * 1024;
+    private const string AnyMethodButConnect = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE";
 
     // Replaced per attempt by InstanceSelectionHandler with the chosen instance's address.
     private static readonly Uri PlaceholderUri = new("http://upstream.invalid/");
@@ -79,19 +81,35 @@ internal sealed class HttpForwarder(
             return;
         }
 
-        if (route.Config.Validation is not null && !await bodyValidation.ValidateAsync(context, route))
+        var tunnel = route.Config.WebSockets && WebSocketTunnel.IsRequested(context);
+        if (!tunnel && HttpMethods.IsConnect(request.Method))
         {
+            // Sent up as anything else, a CONNECT would take an upstream's 200 for an open tunnel.
+            context.Response.Headers.Allow = route.Config.Methods.Length > 0 ? string.Join(", ", route.Config.Methods) : AnyMethodButConnect;
+            await RefuseAsync(context, route, StatusCodes.Status405MethodNotAllowed, "CONNECT opens a WebSocket, on a route that allows them; nothing else.");
             return;
         }
 
-        var tunnel = route.Config.WebSockets && WebSocketTunnel.IsRequested(context);
         if (tunnel && !await WebSocketTunnel.IsOriginAllowedAsync(context, route))
         {
             await RefuseAsync(context, route, StatusCodes.Status403Forbidden, "The WebSocket's origin is not one the route's CORS policy allows.");
             return;
         }
 
-        var retryable = IsIdempotent(request);
+        var upstreamHttp2 = tunnel && registry.Get(route.ClusterId).Config.IsHttp2;
+        if (upstreamHttp2 && !WebSocketTunnel.IsExtendedConnect(context) && !WebSocketTunnel.HasValidKey(context))
+        {
+            await RefuseAsync(context, route, StatusCodes.Status400BadRequest, "The WebSocket handshake's Sec-WebSocket-Key is not 16 bytes in base64.");
+            return;
+        }
+
+        if (route.Config.Validation is not null && !await bodyValidation.ValidateAsync(context, route))
+        {
+            return;
+        }
+
+        // A handshake has no body, so a failed connect can be tried again whatever the method (CONNECT on HTTP/2).
+        var retryable = tunnel || IsIdempotent(request);
         HttpContent? content = null;
         // A handshake has no body: what follows it on the connection is the tunnel's.
         if (!tunnel && HasBody(context))
@@ -130,10 +148,7 @@ internal sealed class HttpForwarder(
         };
         upstreamRequest.Options.Set(UpstreamCall.Key, call);
         upstreamHeaders.Copy(context, route, upstreamRequest);
-        if (tunnel)
-        {
-            WebSocketTunnel.AskUpstream(upstreamRequest);
-        }
+        var gatewayKey = tunnel ? WebSocketTunnel.AskUpstream(context, upstreamRequest, upstreamHttp2) : null;
 
         HttpResponseMessage response;
         try
@@ -152,8 +167,15 @@ internal sealed class HttpForwarder(
 
         using (response)
         {
-            var switching = tunnel && response.StatusCode == HttpStatusCode.SwitchingProtocols && WebSocketTunnel.IsAccepted(response);
-            if (RelayStatusAndHeaders(context, call, response, switching) is { } invalid)
+            var switching = tunnel && WebSocketTunnel.IsAccepted(upstreamRequest, response);
+            var invalid = RelayStatusAndHeaders(context, call, response, switching);
+            if (invalid is null && switching && WebSocketTunnel.AnswerClient(context, upstreamHttp2, gatewayKey) is { } refused)
+            {
+                context.Response.Clear();
+                invalid = refused;
+            }
+
+            if (invalid is not null)
             {
                 ForwarderLog.InvalidResponse(logger, route.Id, route.ClusterId, call.InstanceId, invalid);
                 await GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service sent a response that cannot be relayed.");
@@ -181,7 +203,7 @@ internal sealed class HttpForwarder(
     /// gateway never asked for, a 999), is the upstream's fault: 502, as YARP answers, and none of it reaches the
     /// client. RFC 9112 section 6.3 asks exactly that of a proxy for an invalid Content-Length.
     /// </summary>
-    /// <param name="switching">The answer is the 101 to a WebSocket handshake the gateway sent: relayed, with its Upgrade.</param>
+    /// <param name="switching">The answer accepts a WebSocket handshake the gateway sent (<see cref="WebSocketTunnel.AnswerClient"/> then shapes it for the client).</param>
     private static string? RelayStatusAndHeaders(HttpContext context, UpstreamCall call, HttpResponseMessage response, bool switching)
     {
         var status = (int)response.StatusCode;
@@ -202,11 +224,6 @@ internal sealed class HttpForwarder(
         {
             context.Response.StatusCode = status;
             DownstreamHeaders.Copy(response, context.Response, transferEncoded);
-            if (switching)
-            {
-                // Hop-by-hop, so not copied; the client must see what the connection switches to.
-                context.Response.Headers.Upgrade = WebSocketTunnel.Protocol;
-            }
 
             if (call.LastInstance is { } instance)
             {

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
 using Gateway.Core.Observability;
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Cors.Infrastructure;
@@ -12,9 +14,11 @@ using Microsoft.Net.Http.Headers;
 namespace Gateway.Core.Forwarding;
 
 /// <summary>
-/// WebSocket upgrades (RFC 6455 over HTTP/1.1) on routes that allow them: the handshake goes upstream through the
-/// cluster's client like any request (instance choice, retries of a failed connect, breaker, attempt timeout), and
-/// once the upstream answers 101 the two connections are joined byte for byte until either side closes or both
+/// WebSockets on routes that allow them, whichever way each side speaks: an HTTP/1.1 upgrade (RFC 6455) or HTTP/2's
+/// extended CONNECT (RFC 8441, what browsers send on a connection that is HTTP/2 already). The handshake goes
+/// upstream through the cluster's client like any request (instance choice, retries of a failed connect, breaker,
+/// attempt timeout), in the form the cluster's protocol takes; once the upstream accepts, the client is accepted in
+/// the form its own protocol takes, and the two streams are joined byte for byte until either side closes or both
 /// stay silent for the route's idle limit. Frames are not parsed: the upstream's WebSocket stack and the client's
 /// speak to each other.
 /// </summary>
@@ -23,16 +27,34 @@ internal static class WebSocketTunnel
     private const int BufferSize = 16 * 1024;
     public const string Protocol = "websocket";
 
+    // RFC 6455 section 1.3: the accept is SHA-1 of the key and this GUID, in base64.
+    private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
     /// <summary>
-    /// A WebSocket handshake Kestrel can hand over: HTTP/1.1 GET with <c>Connection: Upgrade</c> and
-    /// <c>Upgrade: websocket</c>. Other upgrades (h2c, which curl offers on every plain-text request) are
-    /// not tunnelled; their Upgrade is dropped as hop-by-hop and the request goes up as an ordinary one.
+    /// A WebSocket handshake the gateway can tunnel: an HTTP/1.1 GET with <c>Connection: Upgrade</c> and
+    /// <c>Upgrade: websocket</c>, or an HTTP/2 CONNECT with <c>:protocol websocket</c>. Other upgrades (h2c, which
+    /// curl offers on every plain-text request) are not tunnelled; their Upgrade is dropped as hop-by-hop and the
+    /// request goes up as an ordinary one.
     /// </summary>
     public static bool IsRequested(HttpContext context) =>
-        HttpMethods.IsGet(context.Request.Method)
-        && context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
-        && context.Request.Headers.Upgrade is { Count: 1 } upgrade
-        && IsProtocol(upgrade.ToString());
+        IsExtendedConnect(context)
+        || (HttpMethods.IsGet(context.Request.Method)
+            && context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
+            && context.Request.Headers.Upgrade is { Count: 1 } upgrade
+            && IsProtocol(upgrade.ToString()));
+
+    /// <summary>The client asked over HTTP/2 (or later), with an extended CONNECT for the websocket protocol.</summary>
+    public static bool IsExtendedConnect(HttpContext context) =>
+        context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: { } protocol } && IsProtocol(protocol);
+
+    /// <summary>
+    /// An HTTP/1.1 client's key, which the gateway answers itself when the upstream is on HTTP/2 (whose handshake
+    /// has none): RFC 6455 asks for 16 bytes in base64, and an accept is never made for anything else.
+    /// </summary>
+    public static bool HasValidKey(HttpContext context) =>
+        context.Request.Headers[HeaderNames.SecWebSocketKey] is { Count: 1 } key
+        && key.ToString() is { Length: 24 } text
+        && Convert.TryFromBase64String(text, stackalloc byte[18], out var length) && length == 16;
 
     /// <summary>
     /// Browsers apply no CORS to WebSockets: any page may open one with the user's cookies. On a route with a CORS
@@ -50,29 +72,97 @@ internal static class WebSocketTunnel
         return policy is not null && origin.Count == 1 && (policy.AllowAnyOrigin || policy.IsOriginAllowed(origin.ToString()));
     }
 
-    /// <summary>Asks the upstream for the upgrade the client asked for; the copy of end-to-end headers left these out.</summary>
-    public static void AskUpstream(HttpRequestMessage request)
+    /// <summary>
+    /// Asks the upstream for the WebSocket the client asked for, in the upstream's protocol; the copy of end-to-end
+    /// headers left the hop-by-hop ones out. Returns the key the gateway made up when the client's handshake had
+    /// none to send (HTTP/2 to HTTP/1.1), so the upstream's accept can be checked against it.
+    /// </summary>
+    public static string? AskUpstream(HttpContext context, HttpRequestMessage request, bool upstreamHttp2)
     {
+        if (upstreamHttp2)
+        {
+            request.Method = HttpMethod.Connect;
+            request.Headers.Protocol = Protocol;
+            request.Headers.Remove(HeaderNames.SecWebSocketKey);
+            return null;
+        }
+
+        request.Method = HttpMethod.Get;
         request.Headers.TryAddWithoutValidation(HeaderNames.Connection, HeaderNames.Upgrade);
         request.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, Protocol);
+        if (!IsExtendedConnect(context))
+        {
+            return null;
+        }
+
+        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        request.Headers.Remove(HeaderNames.SecWebSocketKey);
+        request.Headers.TryAddWithoutValidation(HeaderNames.SecWebSocketKey, key);
+        return key;
     }
 
-    /// <summary>True when an upstream's 101 switched to what was asked for, not to some other protocol.</summary>
-    public static bool IsAccepted(HttpResponseMessage response) =>
-        response.Headers.NonValidated.TryGetValues(HeaderNames.Upgrade, out var upgrade)
-        && upgrade.Count == 1 && IsProtocol(upgrade.ToString());
+    /// <summary>
+    /// True when the upstream accepted what was asked for: over HTTP/1.1 a 101 switching to websocket, not to some
+    /// other protocol; over HTTP/2 a 2xx to the CONNECT.
+    /// </summary>
+    public static bool IsAccepted(HttpRequestMessage request, HttpResponseMessage response) =>
+        request.Method == HttpMethod.Connect
+            ? response.IsSuccessStatusCode
+            : response.StatusCode == System.Net.HttpStatusCode.SwitchingProtocols
+              && response.Headers.NonValidated.TryGetValues(HeaderNames.Upgrade, out var upgrade)
+              && upgrade.Count == 1 && IsProtocol(upgrade.ToString());
+
+    /// <summary>
+    /// Turns the upstream's acceptance, its headers copied already, into the one the client's protocol expects:
+    /// a 200 on HTTP/2, a 101 with <c>Upgrade</c> and an accept for the client's key on HTTP/1.1. Returns why the
+    /// answer cannot be relayed, or null.
+    /// </summary>
+    /// <param name="gatewayKey">The key the gateway sent in the client's stead (<see cref="AskUpstream"/>).</param>
+    public static string? AnswerClient(HttpContext context, bool upstreamHttp2, string? gatewayKey)
+    {
+        var headers = context.Response.Headers;
+        if (IsExtendedConnect(context))
+        {
+            // An upstream that does not answer the gateway's key did not read the handshake as WebSocket.
+            if (gatewayKey is not null && headers[HeaderNames.SecWebSocketAccept] != AcceptFor(gatewayKey))
+            {
+                return "a WebSocket accept that does not answer the key sent";
+            }
+
+            headers.Remove(HeaderNames.SecWebSocketAccept);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            return null;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status101SwitchingProtocols;
+        // Hop-by-hop, so not copied; the client must see what the connection switches to.
+        headers.Upgrade = Protocol;
+        if (upstreamHttp2)
+        {
+            headers[HeaderNames.SecWebSocketAccept] = AcceptFor(context.Request.Headers[HeaderNames.SecWebSocketKey].ToString());
+        }
+
+        return null;
+    }
+
+    // SHA-1 is what RFC 6455 names for the accept: a proof that the server read the handshake, not a protection.
+#pragma warning disable CA5350
+    private static string AcceptFor(string key) =>
+        Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + AcceptGuid)));
+#pragma warning restore CA5350
 
     private static bool IsProtocol(string value) => value.AsSpan().Trim().Equals(Protocol, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Sends the client the 101 and joins the two connections until the conversation ends.</summary>
+    /// <summary>Accepts the client (sending it the 101 or the 200) and joins the two streams until the conversation ends.</summary>
     public static async Task RunAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, ProxyRequestFeature proxy, ILogger logger)
     {
         var route = call.Route;
+        proxy.Tunnel = true;
         var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
         Stream client;
         try
         {
-            client = await context.Features.GetRequiredFeature<IHttpUpgradeFeature>().UpgradeAsync();
+            client = IsExtendedConnect(context) ? await AcceptStreamAsync(context) : await context.Features.GetRequiredFeature<IHttpUpgradeFeature>().UpgradeAsync();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
@@ -105,6 +195,26 @@ internal static class WebSocketTunnel
         proxy.BytesIn = up.Copied;
         proxy.BytesOut = down.Copied;
         ForwarderLog.WebSocketClosed(logger, route.Id, route.ClusterId, call.InstanceId, reason, up.Copied, down.Copied);
+    }
+
+    /// <summary>
+    /// On HTTP/2 the tunnel's upload is the stream's request body, which Kestrel's body limits would otherwise bound:
+    /// the route's size limit (the tunnel is no upload, as on HTTP/1.1 where Kestrel lifts it at the upgrade), and the
+    /// minimum data rate, which would reset the client's whole connection once the conversation pauses.
+    /// </summary>
+    private static Task<Stream> AcceptStreamAsync(HttpContext context)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = null;
+        }
+
+        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
+
+        return context.Features.GetRequiredFeature<IHttpExtendedConnectFeature>().AcceptAsync().AsTask();
     }
 
     /// <summary>One direction of the tunnel: reads until the source ends, writing each piece on at once.</summary>

@@ -74,7 +74,8 @@ public sealed class GatewayTelemetry
     /// A gRPC call also gets its gRPC status as a label: its HTTP status is 200 whether it failed or not. A failed call
     /// counts as an error when its status is the server's side (<see cref="GrpcAnswer.IsServerFailure"/>).
     /// </summary>
-    public void Record(string method, string route, string service, int statusCode, int? grpcStatus, double seconds)
+    /// <param name="seconds">The response time; null for a WebSocket tunnel, which lasts as long as its conversation.</param>
+    public void Record(string method, string route, string service, int statusCode, int? grpcStatus, double? seconds)
     {
         var tags = new TagList
         {
@@ -89,11 +90,11 @@ public sealed class GatewayTelemetry
         }
 
         _requests.Add(1, tags);
-        // A WebSocket's 101 lasts as long as its conversation: minutes among the requests' milliseconds would make
-        // the latency histogram (and every p95 drawn from it) about WebSockets instead of requests.
-        if (statusCode != Microsoft.AspNetCore.Http.StatusCodes.Status101SwitchingProtocols)
+        // Minutes of a WebSocket's conversation among the requests' milliseconds would make the latency histogram
+        // (and every p95 drawn from it) about WebSockets instead of requests.
+        if (seconds is { } duration)
         {
-            _duration.Record(seconds, tags);
+            _duration.Record(duration, tags);
         }
 
         if (statusCode >= 500 || (grpcStatus is { } failed && GrpcAnswer.IsServerFailure(failed)))

@@ -14,4 +14,7 @@ public sealed class ProxyRequestFeature(string route, string cluster)
     public long BytesIn { get; set; }
 
     public long BytesOut { get; set; }
+
+    /// <summary>The request became a WebSocket tunnel: its duration is the conversation's, not a response time.</summary>
+    public bool Tunnel { get; set; }
 }

@@ -28,7 +28,7 @@ public sealed partial class RequestTelemetryMiddleware(RequestDelegate next, Gat
             var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode;
             // What the client was sent; a call whose stream was reset got no status.
             var grpc = GrpcAnswer.IsGrpc(context.Request) && !context.RequestAborted.IsCancellationRequested ? GrpcAnswer.StatusOf(context) : null;
-            telemetry.Record(context.Request.Method, route, service, status, grpc, elapsed.TotalSeconds);
+            telemetry.Record(context.Request.Method, route, service, status, grpc, proxy is { Tunnel: true } ? null : elapsed.TotalSeconds);
 
             if (grpc is { } code)
             {

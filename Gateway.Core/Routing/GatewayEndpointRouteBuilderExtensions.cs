@@ -36,7 +36,7 @@ public static partial class GatewayEndpointRouteBuilderExtensions
 
             var endpoint = config.Methods.Length == 0
                 ? group.Map(string.Empty, forward)
-                : group.MapMethods(string.Empty, config.Methods, forward);
+                : group.MapMethods(string.Empty, EndpointMethods(config), forward);
             endpoint.WithDisplayName($"gateway route {id}");
             ApplyAccess(group, config);
             Caching.ResponseCache.Apply(group, id, config.Cache);
@@ -59,6 +59,15 @@ public static partial class GatewayEndpointRouteBuilderExtensions
 
         return groups;
     }
+
+    /// <summary>
+    /// HTTP/2 opens a WebSocket with CONNECT (RFC 8441), which routing matches as a method of its own; a route that
+    /// tunnels takes it besides the GET of HTTP/1.1, and the forwarder refuses any CONNECT that is not a WebSocket's.
+    /// </summary>
+    private static string[] EndpointMethods(RouteConfig config) =>
+        config.WebSockets && !config.Methods.Contains(HttpMethods.Connect, StringComparer.OrdinalIgnoreCase)
+            ? [.. config.Methods, HttpMethods.Connect]
+            : config.Methods;
 
     private static partial class RouteLog
     {

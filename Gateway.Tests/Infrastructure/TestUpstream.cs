@@ -32,12 +32,20 @@ public sealed class TestUpstream : IAsyncDisposable
 
     public int Count(string pathPrefix) => Received.Count(r => r.Path.StartsWith(pathPrefix, StringComparison.Ordinal));
 
-    public static async Task<TestUpstream> StartAsync(Action<WebApplication>? map = null, int port = 0)
+    /// <param name="http2Only">Cleartext HTTP/2 by prior knowledge (h2c), which Kestrel speaks only on a port that speaks nothing else.</param>
+    public static async Task<TestUpstream> StartAsync(Action<WebApplication>? map = null, int port = 0, bool http2Only = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = null;
+            if (http2Only)
+            {
+                k.Listen(System.Net.IPAddress.Loopback, port, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            }
+        });
         var app = builder.Build();
         var upstream = new TestUpstream(app);
         app.Use((context, next) =>

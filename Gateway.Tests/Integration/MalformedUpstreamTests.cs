@@ -56,7 +56,7 @@ public sealed class MalformedUpstreamTests(MalformedUpstreamTests.Fixture fixtur
     [InlineData("/switching-with-control-character")]
     public async Task A_websocket_handshake_answered_by_a_switch_that_cannot_be_relayed_gets_502_problem(string path)
     {
-        using var request = WebSocketTests.Handshake("/canned-ws" + path);
+        using var request = WebSocketEcho.Handshake("/canned-ws" + path);
         using var response = await fixture.Gateway.Client.SendAsync(request);
 
         await ProblemAssertions.ShouldBeProblemAsync(response, 502);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
@@ -20,29 +19,13 @@ namespace Gateway.Tests.Integration;
 public sealed class WebSocketTests : IAsyncLifetime
 {
     private const string Allowed = "https://shop.example";
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _ended = new();
+    private readonly WebSocketEcho _echo = new();
     private TestUpstream _upstream = null!;
     private TestGateway _gateway = null!;
 
     public async Task InitializeAsync()
     {
-        _upstream = await TestUpstream.StartAsync(app =>
-        {
-            app.UseWebSockets();
-            // Tells the client what it saw of the handshake, then echoes every message; "bye" makes it close first.
-            app.Map("/live/{id}", async (HttpContext context, string id) =>
-            {
-                if (!context.WebSockets.IsWebSocketRequest)
-                {
-                    context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
-                    return;
-                }
-
-                var socket = await context.WebSockets.AcceptWebSocketAsync(context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault());
-                var outcome = await EchoAsync(context, socket);
-                _ended.GetOrAdd(id, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(outcome);
-            });
-        });
+        _upstream = await TestUpstream.StartAsync(_echo.Map);
         var dead = Ports.Free();
         _gateway = await TestGateway.StartAsync(new GatewayConfig()
             .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
@@ -81,24 +64,24 @@ public sealed class WebSocketTests : IAsyncLifetime
         socket.HttpStatusCode.Should().Be(HttpStatusCode.SwitchingProtocols);
         socket.SubProtocol.Should().Be("tracking.v1", "the upstream's choice of subprotocol reaches the client");
         socket.HttpResponseHeaders!["X-Correlation-ID"].Should().Equal("ws-corr-1");
-        var seen = JsonDocument.Parse(await ReceiveTextAsync(socket)).RootElement;
+        var seen = JsonDocument.Parse(await WebSocketEcho.ReceiveTextAsync(socket)).RootElement;
         seen.GetProperty("path").GetString().Should().Be("/live/a1");
         seen.GetProperty("correlationId").GetString().Should().Be("ws-corr-1");
         seen.GetProperty("forwardedFor").GetString().Should().Be("127.0.0.1");
 
-        await SendTextAsync(socket, "where is parcel 7?");
-        (await ReceiveTextAsync(socket)).Should().Be("where is parcel 7?");
+        await WebSocketEcho.SendTextAsync(socket, "where is parcel 7?");
+        (await WebSocketEcho.ReceiveTextAsync(socket)).Should().Be("where is parcel 7?");
 
         // Far over the route's 1 KiB body limit, in both directions.
         var large = new byte[1024 * 1024];
         Random.Shared.NextBytes(large);
         await socket.SendAsync(large, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
-        (await ReceiveAsync(socket)).Should().Equal(large);
+        (await WebSocketEcho.ReceiveAsync(socket)).Should().Equal(large);
 
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
         socket.State.Should().Be(WebSocketState.Closed);
         socket.CloseStatus.Should().Be(WebSocketCloseStatus.NormalClosure);
-        (await EndedAsync("a1")).Should().Be("closed by client: done");
+        (await _echo.EndedAsync("a1")).Should().Be("closed by client: done");
     }
 
     [Fact]
@@ -106,7 +89,7 @@ public sealed class WebSocketTests : IAsyncLifetime
     {
         using (var socket = await ConnectAsync("/api/v1/live/m1"))
         {
-            await ReceiveTextAsync(socket);
+            await WebSocketEcho.ReceiveTextAsync(socket);
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
         }
 
@@ -128,8 +111,8 @@ public sealed class WebSocketTests : IAsyncLifetime
     public async Task The_upstream_closing_reaches_the_client_with_its_status()
     {
         using var socket = await ConnectAsync("/api/v1/live/b1");
-        await ReceiveTextAsync(socket);
-        await SendTextAsync(socket, "bye");
+        await WebSocketEcho.ReceiveTextAsync(socket);
+        await WebSocketEcho.SendTextAsync(socket, "bye");
 
         var result = await socket.ReceiveAsync(new byte[64], CancellationToken.None);
         result.MessageType.Should().Be(WebSocketMessageType.Close);
@@ -141,23 +124,23 @@ public sealed class WebSocketTests : IAsyncLifetime
     public async Task A_client_that_vanishes_ends_the_upstreams_side()
     {
         var socket = await ConnectAsync("/api/v1/live/c1");
-        await ReceiveTextAsync(socket);
+        await WebSocketEcho.ReceiveTextAsync(socket);
         socket.Abort();
         socket.Dispose();
 
-        (await EndedAsync("c1")).Should().StartWith("failed", "the upstream's read ends once the gateway closes its connection");
+        (await _echo.EndedAsync("c1")).Should().StartWith("failed", "the upstream's read ends once the gateway closes its connection");
     }
 
     [Fact]
     public async Task A_quiet_pair_is_closed_after_the_routes_idle_limit()
     {
         using var socket = await ConnectAsync("/api/v1/quiet/d1");
-        await ReceiveTextAsync(socket);
+        await WebSocketEcho.ReceiveTextAsync(socket);
 
         // Neither side says anything: the gateway ends both connections after 0.5 s.
         var receive = async () => await socket.ReceiveAsync(new byte[64], new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
         await receive.Should().ThrowAsync<WebSocketException>();
-        (await EndedAsync("d1")).Should().StartWith("failed");
+        (await _echo.EndedAsync("d1")).Should().StartWith("failed");
     }
 
     [Fact]
@@ -170,11 +153,11 @@ public sealed class WebSocketTests : IAsyncLifetime
             builder => builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromMinutes(10)));
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/s1"), CancellationToken.None);
-        await ReceiveTextAsync(socket);
+        await WebSocketEcho.ReceiveTextAsync(socket);
 
         // Waiting for the open tunnel, the stop would take the whole ten minutes.
         await gateway.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-        (await EndedAsync("s1")).Should().StartWith("failed");
+        (await _echo.EndedAsync("s1")).Should().StartWith("failed");
         var receive = async () => await socket.ReceiveAsync(new byte[64], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
         await receive.Should().ThrowAsync<WebSocketException>();
     }
@@ -196,7 +179,7 @@ public sealed class WebSocketTests : IAsyncLifetime
     [Fact]
     public async Task An_upgrade_to_another_protocol_goes_up_as_a_plain_get_even_on_a_websocket_route()
     {
-        using var request = Handshake("/api/v1/live/f1");
+        using var request = WebSocketEcho.Handshake("/api/v1/live/f1");
         request.Headers.Upgrade.Clear();
         request.Headers.TryAddWithoutValidation("Upgrade", "h2c");
         using var response = await _gateway.Client.SendAsync(request);
@@ -208,21 +191,21 @@ public sealed class WebSocketTests : IAsyncLifetime
     [Fact]
     public async Task An_unauthenticated_handshake_is_refused_before_the_upstream()
     {
-        using var response = await _gateway.Client.SendAsync(Handshake("/api/v1/secure/g1"));
+        using var response = await _gateway.Client.SendAsync(WebSocketEcho.Handshake("/api/v1/secure/g1"));
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         _upstream.Count("/live/g1").Should().Be(0);
 
         using var socket = new ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", "Bearer " + Tokens.Hs256());
         await socket.ConnectAsync(WebSocketUri("/api/v1/secure/g2"), CancellationToken.None);
-        JsonDocument.Parse(await ReceiveTextAsync(socket)).RootElement.GetProperty("authorization").GetBoolean()
+        JsonDocument.Parse(await WebSocketEcho.ReceiveTextAsync(socket)).RootElement.GetProperty("authorization").GetBoolean()
             .Should().BeFalse("the gateway keeps the client's token unless the route forwards it");
     }
 
     [Fact]
     public async Task A_browser_origin_the_routes_cors_policy_does_not_allow_is_refused_with_a_problem()
     {
-        using var request = Handshake("/api/v1/browser/h1");
+        using var request = WebSocketEcho.Handshake("/api/v1/browser/h1");
         request.Headers.TryAddWithoutValidation("Origin", "https://evil.example");
         using var refused = await _gateway.Client.SendAsync(request);
         await ProblemAssertions.ShouldBeProblemAsync(refused, 403);
@@ -237,7 +220,7 @@ public sealed class WebSocketTests : IAsyncLifetime
     [Fact]
     public async Task An_unreachable_upstream_answers_the_handshake_502_as_a_problem()
     {
-        using var response = await _gateway.Client.SendAsync(Handshake("/api/v1/down/i1"));
+        using var response = await _gateway.Client.SendAsync(WebSocketEcho.Handshake("/api/v1/down/i1"));
         await ProblemAssertions.ShouldBeProblemAsync(response, 502);
     }
 
@@ -249,81 +232,4 @@ public sealed class WebSocketTests : IAsyncLifetime
         await socket.ConnectAsync(WebSocketUri(path), CancellationToken.None);
         return socket;
     }
-
-    private Task<string> EndedAsync(string id) =>
-        _ended.GetOrAdd(id, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(TimeSpan.FromSeconds(20));
-
-    /// <summary>A WebSocket handshake as HttpClient sends it, to read the answer's status and body when it is refused.</summary>
-    internal static HttpRequestMessage Handshake(string path)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
-        request.Headers.TryAddWithoutValidation("Upgrade", "websocket");
-        request.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
-        request.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", Convert.ToBase64String(Guid.NewGuid().ToByteArray()));
-        return request;
-    }
-
-    private static async Task<string> EchoAsync(HttpContext context, WebSocket socket)
-    {
-        var headers = context.Request.Headers;
-        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            path = context.Request.Path.Value,
-            correlationId = headers["X-Correlation-ID"].ToString(),
-            forwardedFor = headers["X-Forwarded-For"].ToString(),
-            authorization = headers.ContainsKey("Authorization"),
-        }), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-        try
-        {
-            while (true)
-            {
-                var (type, message) = await ReceiveMessageAsync(socket);
-                if (type == WebSocketMessageType.Close)
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription, CancellationToken.None);
-                    return "closed by client: " + socket.CloseStatusDescription;
-                }
-
-                if (type == WebSocketMessageType.Text && Encoding.UTF8.GetString(message) == "bye")
-                {
-                    await socket.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "going away", CancellationToken.None);
-                    return "closed by upstream";
-                }
-
-                await socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException)
-        {
-            return "failed: " + ex.GetType().Name;
-        }
-    }
-
-    private static async Task<(WebSocketMessageType Type, byte[] Message)> ReceiveMessageAsync(WebSocket socket)
-    {
-        using var message = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
-            message.Write(buffer, 0, result.Count);
-            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close)
-            {
-                return (result.MessageType, message.ToArray());
-            }
-        }
-    }
-
-    private static async Task<byte[]> ReceiveAsync(WebSocket socket)
-    {
-        var (type, message) = await ReceiveMessageAsync(socket).WaitAsync(TimeSpan.FromSeconds(20));
-        type.Should().NotBe(WebSocketMessageType.Close);
-        return message;
-    }
-
-    private static async Task<string> ReceiveTextAsync(WebSocket socket) => Encoding.UTF8.GetString(await ReceiveAsync(socket));
-
-    private static Task SendTextAsync(WebSocket socket, string text) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
 }

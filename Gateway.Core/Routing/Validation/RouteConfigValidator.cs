@@ -40,12 +40,6 @@ internal static class RouteConfigValidator
             errors.Add($"{key}:WebSockets: a WebSocket handshake is a GET, which Methods does not allow.");
         }
 
-        // Tunnels open with an HTTP/1.1 Upgrade; HTTP/2's extended CONNECT (RFC 8441) is not forwarded.
-        if (route.WebSockets && route.ClusterId is { } clusterId && clusters.TryGetValue(clusterId, out var cluster) && cluster.IsHttp2)
-        {
-            errors.Add($"{key}:WebSockets: cluster '{clusterId}' is reached over HTTP/2 (HttpVersion), and a WebSocket tunnel opens with an HTTP/1.1 upgrade.");
-        }
-
         if (route.MaxRequestBodySize is < 0)
         {
             errors.Add($"{key}:MaxRequestBodySize: must be zero or more bytes.");
