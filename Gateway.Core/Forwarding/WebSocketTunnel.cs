@@ -162,7 +162,11 @@ internal static class WebSocketTunnel
         Stream client;
         try
         {
-            client = IsExtendedConnect(context) ? await AcceptStreamAsync(context) : await context.Features.GetRequiredFeature<IHttpUpgradeFeature>().UpgradeAsync();
+            // Kestrel lifts the request body's size limit and minimum rate for the stream either call returns: a
+            // tunnel is no upload (Http2WebSocketTests hold it to that on HTTP/2).
+            client = IsExtendedConnect(context)
+                ? await context.Features.GetRequiredFeature<IHttpExtendedConnectFeature>().AcceptAsync()
+                : await context.Features.GetRequiredFeature<IHttpUpgradeFeature>().UpgradeAsync();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
@@ -195,26 +199,6 @@ internal static class WebSocketTunnel
         proxy.BytesIn = up.Copied;
         proxy.BytesOut = down.Copied;
         ForwarderLog.WebSocketClosed(logger, route.Id, route.ClusterId, call.InstanceId, reason, up.Copied, down.Copied);
-    }
-
-    /// <summary>
-    /// On HTTP/2 the tunnel's upload is the stream's request body, which Kestrel's body limits would otherwise bound:
-    /// the route's size limit (the tunnel is no upload, as on HTTP/1.1 where Kestrel lifts it at the upgrade), and the
-    /// minimum data rate, which would reset the client's whole connection once the conversation pauses.
-    /// </summary>
-    private static Task<Stream> AcceptStreamAsync(HttpContext context)
-    {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = null;
-        }
-
-        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>() is { } rate)
-        {
-            rate.MinDataRate = null;
-        }
-
-        return context.Features.GetRequiredFeature<IHttpExtendedConnectFeature>().AcceptAsync().AsTask();
     }
 
     /// <summary>One direction of the tunnel: reads until the source ends, writing each piece on at once.</summary>
