@@ -234,7 +234,7 @@ public sealed class Http2WebSocketTests : IAsyncLifetime
         request.RequestUri = new Uri($"http://127.0.0.1:{_http11Port}/api/v1/live2/j1");
         request.Headers.Remove("Sec-WebSocket-Key");
         request.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", "not-a-nonce");
-        using var client = new HttpClient();
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         using var response = await client.SendAsync(request);
 
         await ProblemAssertions.ShouldBeProblemAsync(response, 400);
