@@ -128,7 +128,7 @@ internal sealed class HttpForwarder(
             else
             {
                 UpstreamProtocol.AllowQuietStream(context);
-                content = new StreamingRequestContent(request.Body, context.RequestAborted);
+                content = new StreamingRequestContent(GrpcWebTranslation.RequestBody(context, route), context.RequestAborted);
                 retryable = false;
             }
         }
@@ -138,7 +138,7 @@ internal sealed class HttpForwarder(
             : request.QueryString.Value;
         var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + query, retryable, proxy)
         {
-            AcceptsTrailers = UpstreamProtocol.AcceptsTrailers(request),
+            AcceptsTrailers = UpstreamProtocol.AcceptsTrailers(request) || GrpcWebTranslation.AcceptsTrailers(context, route),
         };
         using var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), PlaceholderUri)
         {
@@ -148,6 +148,7 @@ internal sealed class HttpForwarder(
         };
         upstreamRequest.Options.Set(UpstreamCall.Key, call);
         upstreamHeaders.Copy(context, route, upstreamRequest);
+        GrpcWebTranslation.DropClientLength(upstreamRequest, route);
         var gatewayKey = tunnel ? WebSocketTunnel.AskUpstream(context, upstreamRequest, upstreamHttp2) : null;
 
         HttpResponseMessage response;
@@ -263,7 +264,7 @@ internal sealed class HttpForwarder(
         var body = new byte[length];
         try
         {
-            await context.Request.Body.ReadExactlyAsync(body, context.RequestAborted);
+            await GrpcWebTranslation.RequestBody(context, route).ReadExactlyAsync(body, context.RequestAborted);
             return new ByteArrayContent(body);
         }
         catch (BadHttpRequestException bad)

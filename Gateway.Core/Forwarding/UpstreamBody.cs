@@ -64,7 +64,14 @@ internal static class UpstreamBody
                 try
                 {
                     // Kestrel flushes each write, so bytes reach the client as the upstream produces them.
-                    await downstream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    if (call.Route.Config.GrpcWeb)
+                    {
+                        await GrpcWebTranslation.WriteAsync(context, buffer.AsMemory(0, read), cancellationToken);
+                    }
+                    else
+                    {
+                        await downstream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    }
                     copied += read;
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException)

@@ -83,6 +83,7 @@ public static class GatewayServiceCollectionExtensions
         // A bare error status becomes a problem, except on gateway routes (their endpoints skip it, see MapGatewayRoutes).
         app.UseStatusCodePages();
         app.UseRouting();
+        app.UseGatewayGrpcWeb();
         // CORS and authentication take their services from the request's scope, so running them creates one
         // (with its disposal) on every request: a fifth of the cost of forwarding. They run where they can act:
         // CORS on a request with an Origin or on an endpoint with a CORS policy (the endpoint middleware requires it

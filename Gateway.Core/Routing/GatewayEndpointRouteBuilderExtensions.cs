@@ -40,6 +40,7 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             endpoint.WithDisplayName($"gateway route {id}");
             ApplyAccess(group, config);
             Caching.ResponseCache.Apply(group, id, config.Cache);
+            GrpcWebTranslation.Apply(group, config);
             groups[id] = group;
             if (logger.IsEnabled(LogLevel.Information))
             {

@@ -94,6 +94,13 @@ public sealed record RouteConfig
     /// </summary>
     public bool WebSockets { get; init; }
 
+    /// <summary>
+    /// Translate gRPC-Web calls (<c>application/grpc-web</c> and <c>-text</c>, what browsers can send) into gRPC for
+    /// the cluster, which must be reached over HTTP/2 (see <see cref="Forwarding.GrpcWebTranslation"/>). Off by
+    /// default: a gRPC-Web call on another route goes up as it came.
+    /// </summary>
+    public bool GrpcWeb { get; init; }
+
     /// <summary>Overrides <see cref="LimitsConfig.MaxRequestBodySize"/> for this route.</summary>
     public long? MaxRequestBodySize { get; init; }
 

@@ -81,6 +81,8 @@ public sealed class GrpcUpstream : IAsyncDisposable
 
         public static readonly Method<string, string> Chat = new(MethodType.DuplexStreaming, "echo.Echo", "Chat", Text, Text);
 
+        public static readonly Method<string, string> Count = new(MethodType.ServerStreaming, "echo.Echo", "Count", Text, Text);
+
         /// <summary>The same method under another service name: the path of a gateway route that rewrites it to echo.Echo.</summary>
         public static Method<string, string> On(string service, Method<string, string> method) =>
             new(method.Type, service, method.Name, method.RequestMarshaller, method.ResponseMarshaller);
@@ -124,6 +126,18 @@ public sealed class GrpcUpstream : IAsyncDisposable
         }
     }
 
+    /// <summary>Streams "1" to the number asked for, one message (and one flush) each, then a trailer.</summary>
+    public static async Task CountAsync(string request, IServerStreamWriter<string> responses, ServerCallContext context)
+    {
+        var to = int.Parse(request, System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 1; i <= to; i++)
+        {
+            await responses.WriteAsync(i.ToString(System.Globalization.CultureInfo.InvariantCulture), context.CancellationToken);
+        }
+
+        context.ResponseTrailers.Add("x-counted", request);
+    }
+
     private sealed class EchoMethods : IServiceMethodProvider<EchoService>
     {
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<EchoService> context)
@@ -132,6 +146,7 @@ public sealed class GrpcUpstream : IAsyncDisposable
             context.AddUnaryMethod(Methods.Fail, [], (_, request, call) => EchoService.FailAsync(request, call));
             context.AddUnaryMethod(Methods.Crash, [], (_, request, call) => EchoService.CrashAsync(request, call));
             context.AddUnaryMethod(Methods.BadTrailer, [], (_, request, call) => EchoService.BadTrailerAsync(request, call));
+            context.AddServerStreamingMethod(Methods.Count, [], (_, request, responses, call) => CountAsync(request, responses, call));
             context.AddDuplexStreamingMethod(Methods.Chat, [], (_, requests, responses, call) => EchoService.ChatAsync(requests, responses, call));
         }
     }

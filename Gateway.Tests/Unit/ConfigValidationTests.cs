@@ -159,6 +159,26 @@ public sealed class ConfigValidationTests
     }
 
     [Theory]
+    [InlineData("1.1", "POST", "Gateway:Routes:web:GrpcWeb: cluster 'echo' is reached over HTTP/1.1")]
+    [InlineData("2", "GET", "Gateway:Routes:web:GrpcWeb: a gRPC-Web call is a POST")]
+    [InlineData("2", "POST", null)]
+    public void A_grpc_web_route_needs_an_http2_cluster_and_post(string version, string method, string? error)
+    {
+        var config = new GatewayConfig().Route("web", "/echo.Echo/{**rest}", "echo", method)
+            .Set("Gateway:Routes:web:GrpcWeb", true).Cluster("echo", "http://127.0.0.1:5102")
+            .Set("Gateway:Clusters:echo:HttpVersion", version);
+        var errors = Errors(config);
+        if (error is null)
+        {
+            errors.Should().BeEmpty();
+        }
+        else
+        {
+            errors.Should().ContainSingle(e => e.StartsWith(error, StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
     [InlineData("1.1")]
     [InlineData("2")]
     public void A_websocket_route_may_go_to_a_cluster_on_either_protocol(string version)

@@ -40,6 +40,17 @@ internal static class RouteConfigValidator
             errors.Add($"{key}:WebSockets: a WebSocket handshake is a GET, which Methods does not allow.");
         }
 
+        // The translation turns a call into gRPC, which services answer over HTTP/2 only; a gRPC call is a POST.
+        if (route.GrpcWeb && route.ClusterId is { } grpcCluster && clusters.TryGetValue(grpcCluster, out var cluster) && !cluster.IsHttp2)
+        {
+            errors.Add($"{key}:GrpcWeb: cluster '{grpcCluster}' is reached over HTTP/1.1; gRPC needs HttpVersion \"2\".");
+        }
+
+        if (route.GrpcWeb && route.Methods.Length > 0 && !route.Methods.Contains("POST", StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"{key}:GrpcWeb: a gRPC-Web call is a POST, which Methods does not allow.");
+        }
+
         if (route.MaxRequestBodySize is < 0)
         {
             errors.Add($"{key}:MaxRequestBodySize: must be zero or more bytes.");
