@@ -15,7 +15,31 @@ namespace Gateway.Tests.Infrastructure;
 /// </summary>
 public sealed class WebSocketEcho
 {
+    /// <summary>The origin the "browser" route's CORS policy allows.</summary>
+    public const string AllowedOrigin = "https://shop.example";
+
     private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _ended = new();
+
+    /// <summary>
+    /// The WebSocket routes the tests of both protocols share, to cluster "svc" at <paramref name="upstreamUrl"/>
+    /// (an app with <see cref="Map"/>): "live" tunnels (with a 1 KiB body limit, which a tunnel is not bound by),
+    /// "plain" does not, "secure" needs a token, "browser" has a CORS policy, and "down" goes where nothing listens.
+    /// </summary>
+    public static GatewayConfig Routes(string upstreamUrl) => new GatewayConfig()
+            .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
+            .Set("Gateway:Routes:live:WebSockets", true)
+            // A body limit bounds HTTP bodies; a tunnel's traffic is not one.
+            .Set("Gateway:Routes:live:MaxRequestBodySize", 1024)
+            .Route("plain", "/api/v1/plain/{**rest}", "svc", "GET").Set("Gateway:Routes:plain:Transform:PathPattern", "/live/{**rest}")
+            .Route("secure", "/api/v1/secure/{**rest}", "svc", "GET").Set("Gateway:Routes:secure:Transform:PathPattern", "/live/{**rest}")
+            .Set("Gateway:Routes:secure:WebSockets", true).Set("Gateway:Routes:secure:Authorization", "Authenticated")
+            .Route("browser", "/api/v1/browser/{**rest}", "svc", "GET").Set("Gateway:Routes:browser:Transform:PathPattern", "/live/{**rest}")
+            .Set("Gateway:Routes:browser:WebSockets", true).Set("Gateway:Routes:browser:Cors", "web")
+            .Set("Gateway:Cors:web:Origins:0", AllowedOrigin).Set("Gateway:Cors:web:Methods:0", "GET")
+            .Route("down", "/api/v1/down/{**rest}", "dead", "GET").Set("Gateway:Routes:down:WebSockets", true)
+            .Cluster("svc", upstreamUrl)
+            .Cluster("dead", $"http://127.0.0.1:{Ports.Free()}")
+            .WithSharedSecret();
 
     /// <summary>Maps <c>/live/{id}</c>; a request that is not a WebSocket handshake gets 426.</summary>
     public void Map(WebApplication app)
@@ -65,6 +89,18 @@ public sealed class WebSocketEcho
     {
         ArgumentNullException.ThrowIfNull(socket);
         return socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+    }
+
+    /// <summary>A short message, then one far over the "live" route's body limit, each echoed back whole.</summary>
+    public static async Task ExchangeAsync(WebSocket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        await SendTextAsync(socket, "where is parcel 7?");
+        (await ReceiveTextAsync(socket)).Should().Be("where is parcel 7?");
+        var large = new byte[1024 * 1024];
+        Random.Shared.NextBytes(large);
+        await socket.SendAsync(large, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+        (await ReceiveAsync(socket)).Should().Equal(large);
     }
 
     private static async Task<string> EchoAsync(HttpContext context, WebSocket socket)

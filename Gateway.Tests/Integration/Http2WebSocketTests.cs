@@ -17,7 +17,6 @@ namespace Gateway.Tests.Integration;
 /// </summary>
 public sealed class Http2WebSocketTests : IAsyncLifetime
 {
-    private const string Allowed = "https://shop.example";
     private readonly WebSocketEcho _echo = new();
     private readonly WebSocketEcho _echo2 = new();
     private TestUpstream _upstream = null!;
@@ -39,30 +38,15 @@ public sealed class Http2WebSocketTests : IAsyncLifetime
         });
         _http2Port = Ports.Free();
         _http11Port = Ports.Free();
-        var dead = Ports.Free();
-        _gateway = await TestGateway.StartAsync(new GatewayConfig()
-            .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
-            .Set("Gateway:Routes:live:WebSockets", true)
-            // A body limit bounds HTTP bodies; a tunnel's traffic is not one, on HTTP/2 either.
-            .Set("Gateway:Routes:live:MaxRequestBodySize", 1024)
+        _gateway = await TestGateway.StartAsync(WebSocketEcho.Routes(_upstream.Url)
             .Route("live2", "/api/v1/live2/{**rest}", "svc2", "GET").Set("Gateway:Routes:live2:Transform:PathPattern", "/live/{**rest}")
             .Set("Gateway:Routes:live2:WebSockets", true)
-            .Route("plain", "/api/v1/plain/{**rest}", "svc", "GET").Set("Gateway:Routes:plain:Transform:PathPattern", "/live/{**rest}")
-            .Route("secure", "/api/v1/secure/{**rest}", "svc", "GET").Set("Gateway:Routes:secure:Transform:PathPattern", "/live/{**rest}")
-            .Set("Gateway:Routes:secure:WebSockets", true).Set("Gateway:Routes:secure:Authorization", "Authenticated")
-            .Route("browser", "/api/v1/browser/{**rest}", "svc", "GET").Set("Gateway:Routes:browser:Transform:PathPattern", "/live/{**rest}")
-            .Set("Gateway:Routes:browser:WebSockets", true).Set("Gateway:Routes:browser:Cors", "web")
-            .Set("Gateway:Cors:web:Origins:0", Allowed).Set("Gateway:Cors:web:Methods:0", "GET")
-            .Route("down", "/api/v1/down/{**rest}", "dead", "GET").Set("Gateway:Routes:down:WebSockets", true)
             .Route("careless", "/careless/{**rest}", "canned", "GET").Set("Gateway:Routes:careless:WebSockets", true)
-            .Cluster("svc", _upstream.Url)
             .Cluster("svc2", _upstream2.Url).Set("Gateway:Clusters:svc2:HttpVersion", "2")
-            .Cluster("dead", $"http://127.0.0.1:{dead}")
             .Cluster("canned", _canned.Address)
             .Set("Kestrel:Endpoints:web:Url", $"http://127.0.0.1:{_http11Port}")
             .Set("Kestrel:Endpoints:h2:Url", $"http://127.0.0.1:{_http2Port}")
-            .Set("Kestrel:Endpoints:h2:Protocols", "Http2")
-            .WithSharedSecret(),
+            .Set("Kestrel:Endpoints:h2:Protocols", "Http2"),
             // Kestrel's default (240 bytes/s after 5 s) with a shorter grace, so a quiet tunnel outlasts it quickly.
             builder => builder.WebHost.ConfigureKestrel(k => k.Limits.MinRequestBodyDataRate = new MinDataRate(240, TimeSpan.FromSeconds(1.5))));
     }
@@ -95,7 +79,7 @@ public sealed class Http2WebSocketTests : IAsyncLifetime
         received.Method.Should().Be("GET");
         Convert.FromBase64String(received.Headers["Sec-WebSocket-Key"]).Should().HaveCount(16, "RFC 6455 asks for a nonce of 16 random bytes");
 
-        await ExchangeAsync(socket);
+        await WebSocketEcho.ExchangeAsync(socket);
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
         socket.CloseStatus.Should().Be(WebSocketCloseStatus.NormalClosure);
         (await _echo.EndedAsync("a1")).Should().Be("closed by client: done");
@@ -119,7 +103,7 @@ public sealed class Http2WebSocketTests : IAsyncLifetime
         received.Method.Should().Be("CONNECT");
         received.Headers.Should().NotContainKey("Sec-WebSocket-Key", "an HTTP/2 handshake has no key");
 
-        await ExchangeAsync(socket);
+        await WebSocketEcho.ExchangeAsync(socket);
         await WebSocketEcho.SendTextAsync(socket, "bye");
         var result = await socket.ReceiveAsync(new byte[64], CancellationToken.None);
         result.MessageType.Should().Be(WebSocketMessageType.Close);
@@ -137,7 +121,7 @@ public sealed class Http2WebSocketTests : IAsyncLifetime
 
         socket.HttpStatusCode.Should().Be(HttpStatusCode.OK);
         JsonDocument.Parse(await WebSocketEcho.ReceiveTextAsync(socket)).RootElement.GetProperty("protocol").GetString().Should().Be("HTTP/2");
-        await ExchangeAsync(socket);
+        await WebSocketEcho.ExchangeAsync(socket);
 
         // The client vanishing ends the upstream's side.
         socket.Abort();
@@ -172,7 +156,7 @@ public sealed class Http2WebSocketTests : IAsyncLifetime
         _upstream.Count("/live/f1").Should().Be(0);
 
         using var socket = Http2Socket();
-        socket.Options.SetRequestHeader("Origin", Allowed);
+        socket.Options.SetRequestHeader("Origin", WebSocketEcho.AllowedOrigin);
         await socket.ConnectAsync(Http2Uri("/api/v1/browser/f2"), Invoker, CancellationToken.None);
         socket.State.Should().Be(WebSocketState.Open);
     }
@@ -277,16 +261,5 @@ public sealed class Http2WebSocketTests : IAsyncLifetime
         request.Headers.Protocol = "websocket";
         request.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
         return request;
-    }
-
-    /// <summary>A short message, then one far over the route's body limit, each echoed back whole.</summary>
-    private static async Task ExchangeAsync(ClientWebSocket socket)
-    {
-        await WebSocketEcho.SendTextAsync(socket, "where is parcel 7?");
-        (await WebSocketEcho.ReceiveTextAsync(socket)).Should().Be("where is parcel 7?");
-        var large = new byte[1024 * 1024];
-        Random.Shared.NextBytes(large);
-        await socket.SendAsync(large, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
-        (await WebSocketEcho.ReceiveAsync(socket)).Should().Equal(large);
     }
 }
