@@ -41,13 +41,6 @@ public static class GrpcWebTranslation
     }
 
     /// <summary>
-    /// A translated call takes trailers whatever the browser's TE says: the gateway delivers them in the body. gRPC
-    /// services may refuse a call whose TE does not say so.
-    /// </summary>
-    public static bool AcceptsTrailers(HttpContext context, GatewayRoute route) =>
-        route.Config.GrpcWeb && Observability.GrpcAnswer.IsGrpc(context.Request) && context.Response.SupportsTrailers();
-
-    /// <summary>
     /// The body to send up. The translation decodes a <c>-text</c> body in the request's pipe (what gRPC services
     /// read), not in its stream, which still gives the base64 as it came.
     /// </summary>

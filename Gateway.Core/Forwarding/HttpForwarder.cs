@@ -138,7 +138,7 @@ internal sealed class HttpForwarder(
             : request.QueryString.Value;
         var call = new UpstreamCall(route, upstreamPath.ToUriComponent() + query, retryable, proxy)
         {
-            AcceptsTrailers = UpstreamProtocol.AcceptsTrailers(request) || GrpcWebTranslation.AcceptsTrailers(context, route),
+            AcceptsTrailers = UpstreamProtocol.AcceptsTrailers(context, route),
         };
         using var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), PlaceholderUri)
         {

@@ -31,9 +31,13 @@ internal static class UpstreamProtocol
         }
     }
 
-    /// <summary>Whether the client's TE names trailers.</summary>
-    public static bool AcceptsTrailers(HttpRequest client) =>
-        client.Headers.TE is { Count: > 0 } te && HeaderRules.IsNamedIn(te, "trailers");
+    /// <summary>
+    /// Whether the upstream's trailers have somewhere to go: the client's TE names them, or the route translates
+    /// gRPC-Web, where the gateway delivers them in the body whatever a browser's TE says (it cannot set one).
+    /// </summary>
+    public static bool AcceptsTrailers(HttpContext context, Routing.GatewayRoute route) =>
+        (context.Request.Headers.TE is { Count: > 0 } te && HeaderRules.IsNamedIn(te, "trailers"))
+        || (route.Config.GrpcWeb && Observability.GrpcAnswer.IsGrpc(context.Request) && context.Response.SupportsTrailers());
 
     /// <summary>
     /// A gRPC call's request body is a stream of messages sent when the client has one, not an upload: Kestrel's
