@@ -47,6 +47,8 @@ public static class ClusterResilience
                 SamplingDuration = breaker.SamplingDuration,
                 BreakDuration = breaker.BreakDuration,
                 StateProvider = registry.BreakerStateFor(clusterId),
+                ShouldHandle = static args => ValueTask.FromResult(
+                    HttpClientResiliencePredicates.IsTransient(args.Outcome, args.Context.CancellationToken) && !WebSocketTunnel.IsRefusedByUpstream(args.Outcome.Exception)),
             });
         }
 
@@ -79,7 +81,12 @@ public static class ClusterResilience
             return false;
         }
 
-        // A client that went away is not a transient fault to retry.
+        // A client that went away is not a transient fault to retry, nor an upstream that cannot carry a WebSocket.
+        if (WebSocketTunnel.IsRefusedByUpstream(args.Outcome.Exception))
+        {
+            return false;
+        }
+
         return args.Outcome.Exception is not OperationCanceledException || args.Outcome.Exception is TimeoutRejectedException
             ? HttpClientResiliencePredicates.IsTransient(args.Outcome)
             : false;

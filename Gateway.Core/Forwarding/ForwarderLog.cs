@@ -33,4 +33,7 @@ internal static partial class ForwarderLog
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Upstream {Cluster}/{Destination} sent route {Route} a trailer that cannot be relayed ({Reason}); the client's stream was reset")]
     public static partial void InvalidTrailer(ILogger logger, string route, string cluster, string destination, string reason);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Upstream {Cluster}/{Destination} speaks HTTP/2 without WebSockets (RFC 8441 extended CONNECT), so route {Route} cannot open one; answered 502. Set the cluster's HttpVersion to 1.1 for WebSockets, or enable extended CONNECT on the service")]
+    public static partial void WebSocketsNotSupported(ILogger logger, string route, string cluster, string destination);
 }

@@ -48,6 +48,15 @@ internal static class WebSocketTunnel
         context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: { } protocol } && IsProtocol(protocol);
 
     /// <summary>
+    /// The upstream speaks HTTP/2 without RFC 8441 (it never announced SETTINGS_ENABLE_CONNECT_PROTOCOL), so no
+    /// WebSocket can be opened over its connection. The instance is up and serves its other requests: this says
+    /// nothing against its health, tripping the breaker on it would take the whole cluster out for a route's
+    /// setting, and another attempt would be refused the same way.
+    /// </summary>
+    public static bool IsRefusedByUpstream(Exception? error) =>
+        error is HttpRequestException { HttpRequestError: HttpRequestError.ExtendedConnectNotSupported };
+
+    /// <summary>
     /// An HTTP/1.1 client's key, which the gateway answers itself when the upstream is on HTTP/2 (whose handshake
     /// has none): RFC 6455 asks for 16 bytes in base64, and an accept is never made for anything else.
     /// </summary>
