@@ -39,7 +39,7 @@ public static class ClusterResilience
 
         if (cluster.CircuitBreaker is { Enabled: true } breaker)
         {
-            builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+            var options = new HttpCircuitBreakerStrategyOptions
             {
                 Name = "breaker",
                 FailureRatio = breaker.FailureRatio,
@@ -47,9 +47,10 @@ public static class ClusterResilience
                 SamplingDuration = breaker.SamplingDuration,
                 BreakDuration = breaker.BreakDuration,
                 StateProvider = registry.BreakerStateFor(clusterId),
-                ShouldHandle = static args => ValueTask.FromResult(
-                    HttpClientResiliencePredicates.IsTransient(args.Outcome, args.Context.CancellationToken) && !WebSocketTunnel.IsRefusedByUpstream(args.Outcome.Exception)),
-            });
+            };
+            var transient = options.ShouldHandle;
+            options.ShouldHandle = args => WebSocketTunnel.IsRefusedByUpstream(args.Outcome.Exception) ? ValueTask.FromResult(false) : transient(args);
+            builder.AddCircuitBreaker(options);
         }
 
         builder.AddTimeout(new HttpTimeoutStrategyOptions
