@@ -43,7 +43,7 @@ public static class GatewayServiceCollectionExtensions
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodySize;
-            kestrel.Limits.MaxRequestHeadersTotalSize = gateway.Value.Limits.MaxRequestHeadersTotalSize;
+            kestrel.Limits.MaxRequestHeadersTotalSize = RequestHeaderLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestHeadersTotalSize);
         });
 
         foreach (var cluster in section.GetSection(nameof(GatewayOptions.Clusters)).GetChildren())
@@ -79,6 +79,8 @@ public static class GatewayServiceCollectionExtensions
         app.Services.GetRequiredService<GatewayMetrics>();
         app.UseMiddleware<CorrelationIdMiddleware>();
         app.UseMiddleware<RequestTelemetryMiddleware>();
+        // After the telemetry, so an oversized request is logged and counted like any refused one.
+        app.UseMiddleware<RequestHeaderLimitMiddleware>();
         app.UseExceptionHandler();
         // A bare error status becomes a problem, except on gateway routes (their endpoints skip it, see MapGatewayRoutes).
         app.UseStatusCodePages();

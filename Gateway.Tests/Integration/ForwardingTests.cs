@@ -104,12 +104,41 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
-    public async Task Headers_over_the_total_limit_get_431()
+    public async Task Headers_over_the_total_limit_get_431_as_a_problem_and_never_reach_the_upstream()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/x");
-        request.Headers.TryAddWithoutValidation("X-Big", new string('a', 10_000));
+        // The fixture's limit is 8192 bytes: one large header, then many small ones that only together exceed it.
+        using var one = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/big-one");
+        one.Headers.TryAddWithoutValidation("X-Big", new string('a', 10_000));
+        using var oneResponse = await Client.SendAsync(one);
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(oneResponse, 431);
+        problem.GetProperty("detail").GetString().Should().Contain("8192");
+
+        using var many = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/big-many");
+        for (var i = 0; i < 10; i++)
+        {
+            many.Headers.TryAddWithoutValidation($"X-Part-{i}", new string('b', 900));
+        }
+
+        using var manyResponse = await Client.SendAsync(many);
+        await ProblemAssertions.ShouldBeProblemAsync(manyResponse, 431);
+
+        // Far past it, Kestrel refuses before any middleware: still 431, without a body.
+        using var huge = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/big-huge");
+        huge.Headers.TryAddWithoutValidation("X-Big", new string('c', 40_000));
+        using var hugeResponse = await Client.SendAsync(huge);
+        hugeResponse.StatusCode.Should().Be(HttpStatusCode.RequestHeaderFieldsTooLarge);
+
+        fixture.Upstream.Received.Should().NotContain(r => r.Path.StartsWith("/quotes/big-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Headers_just_under_the_total_limit_pass()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/under-the-limit");
+        request.Headers.TryAddWithoutValidation("X-Big", new string('a', 7_500));
         using var response = await Client.SendAsync(request);
-        response.StatusCode.Should().Be(HttpStatusCode.RequestHeaderFieldsTooLarge);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        fixture.Upstream.Received.Single(r => r.Path == "/quotes/under-the-limit").Headers["X-Big"].Should().HaveLength(7_500);
     }
 
     [Fact]
