@@ -33,6 +33,10 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             // What the upstream answered passes through as it is, even an empty 404; the gateway's own refusals
             // on these routes are written as problems where they are made.
             group.WithMetadata(route, SkipStatusCodePages).WithDisplayName($"gateway route {id}");
+            if (config.MatchHeaders.Length > 0)
+            {
+                group.WithMetadata(new HeaderMatchMetadata(id, config.MatchHeaders));
+            }
 
             var endpoint = config.Methods.Length == 0
                 ? group.Map(string.Empty, forward)

@@ -66,6 +66,9 @@ public sealed record RouteConfig
     /// <summary>Allowed methods; empty means any.</summary>
     public string[] Methods { get; init; } = [];
 
+    /// <summary>Header conditions the request must meet as well (see <see cref="HeaderMatchMetadata"/>); none by default.</summary>
+    public HeaderMatchConfig[] MatchHeaders { get; init; } = [];
+
     public string? ClusterId { get; init; }
 
     public PathTransformConfig? Transform { get; init; }

@@ -159,6 +159,51 @@ public sealed class ConfigValidationTests
     }
 
     [Theory]
+    [InlineData("X-Api-Version", "Exact", "", "Gateway:Routes:quotes:MatchHeaders:0:Values:")]
+    [InlineData("X-Api-Version", "Prefix", "", "Gateway:Routes:quotes:MatchHeaders:0:Values:")]
+    [InlineData("X-Canary", "Exists", "yes", "Gateway:Routes:quotes:MatchHeaders:0:Values:")]
+    [InlineData("X-Canary", "NotExists", "yes", "Gateway:Routes:quotes:MatchHeaders:0:Values:")]
+    [InlineData("", "Exists", "", "Gateway:Routes:quotes:MatchHeaders:0:Name:")]
+    [InlineData("X Api", "Exact", "2", "Gateway:Routes:quotes:MatchHeaders:0:Name:")]
+    [InlineData("X-Api-Version", "Exact", "2", null)]
+    [InlineData("X-Canary", "NotExists", "", null)]
+    public void A_header_condition_names_a_header_and_has_values_exactly_when_its_mode_compares_them(string name, string mode, string value, string? error)
+    {
+        var config = Valid().Set("Gateway:Routes:quotes:MatchHeaders:0:Name", name).Set("Gateway:Routes:quotes:MatchHeaders:0:Mode", mode);
+        if (value.Length > 0)
+        {
+            config.Set("Gateway:Routes:quotes:MatchHeaders:0:Values:0", value);
+        }
+
+        var errors = Errors(config);
+        if (error is null)
+        {
+            errors.Should().BeEmpty();
+        }
+        else
+        {
+            errors.Should().ContainSingle(e => e.StartsWith(error, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Routes_on_one_path_are_duplicates_only_with_the_same_header_conditions_and_one_header_gets_one_condition()
+    {
+        GatewayConfig TwoRoutes(string otherValue) => Valid()
+            .Route("v2", "/api/v1/quotes/{**rest}", "quote-service", "GET")
+            .Set("Gateway:Routes:v2:MatchHeaders:0:Name", "X-Api-Version").Set("Gateway:Routes:v2:MatchHeaders:0:Values:0", "2")
+            .Route("v2b", "/api/v1/quotes/{**rest}", "quote-service", "GET")
+            .Set("Gateway:Routes:v2b:MatchHeaders:0:Name", "x-api-version").Set("Gateway:Routes:v2b:MatchHeaders:0:Values:0", otherValue);
+
+        Errors(TwoRoutes("3")).Should().BeEmpty("the conditions differ, and both differ from the plain route's none");
+        Errors(TwoRoutes("2")).Should().ContainSingle(e => e.StartsWith("Gateway:Routes:v2b:Path: '/api/v1/quotes/{**rest}' duplicates route 'v2'", StringComparison.Ordinal));
+        Errors(Valid()
+            .Set("Gateway:Routes:quotes:MatchHeaders:0:Name", "X-Api-Version").Set("Gateway:Routes:quotes:MatchHeaders:0:Values:0", "2")
+            .Set("Gateway:Routes:quotes:MatchHeaders:1:Name", "X-API-VERSION").Set("Gateway:Routes:quotes:MatchHeaders:1:Values:0", "3"))
+            .Should().ContainSingle(e => e.StartsWith("Gateway:Routes:quotes:MatchHeaders:1:Name:", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("1.1", "POST", "Gateway:Routes:web:GrpcWeb: cluster 'echo' is reached over HTTP/1.1")]
     [InlineData("2", "GET", "Gateway:Routes:web:GrpcWeb: a gRPC-Web call is a POST")]
     [InlineData("2", "POST", null)]

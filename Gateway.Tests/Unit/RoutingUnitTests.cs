@@ -181,3 +181,34 @@ public sealed class RoutingUnitTests
     public void The_upstream_path_must_stay_under_the_target(string path, string prefix, bool under) =>
         UpstreamPath.IsUnder(new PathString(path), prefix).Should().Be(under);
 }
+
+public sealed class HeaderMatchUnitTests
+{
+    [Theory]
+    [InlineData(HeaderMatchMode.NotExists, false, new string[0], null, true)]
+    [InlineData(HeaderMatchMode.NotExists, false, new string[0], "x", false)]
+    [InlineData(HeaderMatchMode.Exact, true, new[] { "Beta" }, "beta", false)]
+    [InlineData(HeaderMatchMode.Exact, true, new[] { "Beta" }, "Beta", true)]
+    [InlineData(HeaderMatchMode.Exact, false, new[] { "beta" }, "beta-2", false)]
+    [InlineData(HeaderMatchMode.Prefix, false, new[] { "BETA" }, "beta-2", true)]
+    [InlineData(HeaderMatchMode.Prefix, true, new[] { "BETA" }, "beta-2", false)]
+    public void A_condition_is_met_by_the_headers_value_as_its_mode_says(HeaderMatchMode mode, bool caseSensitive, string[] values, string? sent, bool met)
+    {
+        var metadata = new HeaderMatchMetadata("r", [new HeaderMatchConfig { Name = "X-Channel", Mode = mode, IsCaseSensitive = caseSensitive, Values = values }]);
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary();
+        if (sent is not null)
+        {
+            headers["X-Channel"] = sent;
+        }
+
+        metadata.Matches(headers).Should().Be(met);
+    }
+
+    [Fact]
+    public void A_header_sent_twice_meets_a_condition_when_one_of_its_values_does()
+    {
+        var metadata = new HeaderMatchMetadata("r", [new HeaderMatchConfig { Name = "X-Channel", Values = ["beta"] }]);
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary { ["X-Channel"] = new Microsoft.Extensions.Primitives.StringValues(["stable", "beta"]) };
+        metadata.Matches(headers).Should().BeTrue();
+    }
+}

@@ -2,7 +2,10 @@ using Microsoft.AspNetCore.Routing.Patterns;
 
 namespace Gateway.Core.Routing.Validation;
 
-/// <summary>Two routes with the same pattern and an overlapping method would make the endpoint choice ambiguous.</summary>
+/// <summary>
+/// Two routes with the same pattern, an overlapping method and the same header conditions would make the endpoint
+/// choice ambiguous (or leave the second unreachable).
+/// </summary>
 internal static class DuplicateRouteValidator
 {
     public static void Validate(string root, IReadOnlyDictionary<string, RouteConfig> routes, List<string> errors)
@@ -10,16 +13,18 @@ internal static class DuplicateRouteValidator
         var seen = new List<(string Id, string Shape, string[] Methods)>();
         foreach (var (id, route) in routes)
         {
-            if (Shape(route.Path) is not { } shape)
+            if (Shape(route.Path) is not { } path)
             {
                 continue;
             }
+
+            var shape = path + "#" + HeaderMatchValidator.Canonical(route.MatchHeaders);
 
             foreach (var other in seen)
             {
                 if (other.Shape == shape && MethodsOverlap(other.Methods, route.Methods))
                 {
-                    errors.Add($"{root}:Routes:{id}:Path: '{route.Path}' duplicates route '{other.Id}' for the same methods.");
+                    errors.Add($"{root}:Routes:{id}:Path: '{route.Path}' duplicates route '{other.Id}' for the same methods and header conditions.");
                 }
             }
 
