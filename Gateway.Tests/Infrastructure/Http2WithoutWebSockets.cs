@@ -33,16 +33,7 @@ public sealed class Http2WithoutWebSockets : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _accepting;
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // Stopping the listener ends the accept loop this way.
-        }
+        await AcceptLoop.StopAsync(_stop, _listener, _accepting);
 
         lock (_clients)
         {
