@@ -81,7 +81,8 @@ internal sealed class HttpForwarder(
             return;
         }
 
-        var tunnel = route.Config.WebSockets && WebSocketTunnel.IsRequested(context);
+        var handshake = route.Config.WebSockets ? WebSocketTunnel.Requested(context) : WebSocketHandshake.None;
+        var tunnel = handshake != WebSocketHandshake.None;
         if (!tunnel && HttpMethods.IsConnect(request.Method))
         {
             // Sent up as anything else, a CONNECT would take an upstream's 200 for an open tunnel.
@@ -97,7 +98,7 @@ internal sealed class HttpForwarder(
         }
 
         var upstreamHttp2 = tunnel && registry.Get(route.ClusterId).Config.IsHttp2;
-        if (upstreamHttp2 && !WebSocketTunnel.IsExtendedConnect(context) && !WebSocketTunnel.HasValidKey(context))
+        if (upstreamHttp2 && handshake == WebSocketHandshake.Upgrade && !WebSocketTunnel.HasValidKey(context))
         {
             await RefuseAsync(context, route, StatusCodes.Status400BadRequest, "The WebSocket handshake's Sec-WebSocket-Key is not 16 bytes in base64.");
             return;
@@ -149,7 +150,7 @@ internal sealed class HttpForwarder(
         upstreamRequest.Options.Set(UpstreamCall.Key, call);
         upstreamHeaders.Copy(context, route, upstreamRequest);
         GrpcWebTranslation.DropClientLength(upstreamRequest, route);
-        var gatewayKey = tunnel ? WebSocketTunnel.AskUpstream(context, upstreamRequest, upstreamHttp2) : null;
+        var gatewayKey = tunnel ? WebSocketTunnel.AskUpstream(handshake, upstreamRequest, upstreamHttp2) : null;
 
         HttpResponseMessage response;
         try
@@ -170,7 +171,7 @@ internal sealed class HttpForwarder(
         {
             var switching = tunnel && WebSocketTunnel.IsAccepted(upstreamRequest, response);
             var invalid = RelayStatusAndHeaders(context, call, response, switching);
-            if (invalid is null && switching && WebSocketTunnel.AnswerClient(context, upstreamHttp2, gatewayKey) is { } refused)
+            if (invalid is null && switching && WebSocketTunnel.AnswerClient(context, handshake, upstreamHttp2, gatewayKey) is { } refused)
             {
                 context.Response.Clear();
                 invalid = refused;
@@ -185,7 +186,7 @@ internal sealed class HttpForwarder(
 
             if (switching)
             {
-                await WebSocketTunnel.RunAsync(context, call, response, proxy, logger);
+                await WebSocketTunnel.RunAsync(context, handshake, call, response, proxy, logger);
                 return;
             }
 

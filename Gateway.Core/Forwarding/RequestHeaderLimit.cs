@@ -26,7 +26,7 @@ public sealed class RequestHeaderLimitMiddleware(RequestDelegate next, IOptions<
         return Measure(context.Request.Headers, _limit) > _limit ? RefuseAsync(context) : next(context);
     }
 
-    internal static long Measure(IHeaderDictionary headers, int stopAbove)
+    private static long Measure(IHeaderDictionary headers, int stopAbove)
     {
         long total = 0;
         foreach (var (name, values) in headers)

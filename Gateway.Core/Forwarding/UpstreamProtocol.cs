@@ -13,7 +13,6 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 internal static class UpstreamProtocol
 {
-
     /// <summary>
     /// Exact: over http:// that is prior knowledge (h2c); with "or lower" HttpClient would quietly speak HTTP/1.1
     /// there, which no gRPC service answers. TE is hop-by-hop and dropped with the others, but HTTP/2 lets its one

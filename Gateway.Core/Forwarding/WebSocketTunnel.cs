@@ -36,16 +36,15 @@ internal static class WebSocketTunnel
     /// curl offers on every plain-text request) are not tunnelled; their Upgrade is dropped as hop-by-hop and the
     /// request goes up as an ordinary one.
     /// </summary>
-    public static bool IsRequested(HttpContext context) =>
-        IsExtendedConnect(context)
-        || (HttpMethods.IsGet(context.Request.Method)
-            && context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
-            && context.Request.Headers.Upgrade is { Count: 1 } upgrade
-            && IsProtocol(upgrade.ToString()));
-
-    /// <summary>The client asked over HTTP/2 (or later), with an extended CONNECT for the websocket protocol.</summary>
-    public static bool IsExtendedConnect(HttpContext context) =>
-        context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: { } protocol } && IsProtocol(protocol);
+    public static WebSocketHandshake Requested(HttpContext context) =>
+        context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: { } protocol } && IsProtocol(protocol)
+            ? WebSocketHandshake.ExtendedConnect
+            : HttpMethods.IsGet(context.Request.Method)
+              && context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
+              && context.Request.Headers.Upgrade is { Count: 1 } upgrade
+              && IsProtocol(upgrade.ToString())
+                ? WebSocketHandshake.Upgrade
+                : WebSocketHandshake.None;
 
     /// <summary>
     /// The upstream speaks HTTP/2 without RFC 8441 (it never announced SETTINGS_ENABLE_CONNECT_PROTOCOL), so no
@@ -86,7 +85,7 @@ internal static class WebSocketTunnel
     /// headers left the hop-by-hop ones out. Returns the key the gateway made up when the client's handshake had
     /// none to send (HTTP/2 to HTTP/1.1), so the upstream's accept can be checked against it.
     /// </summary>
-    public static string? AskUpstream(HttpContext context, HttpRequestMessage request, bool upstreamHttp2)
+    public static string? AskUpstream(WebSocketHandshake client, HttpRequestMessage request, bool upstreamHttp2)
     {
         if (upstreamHttp2)
         {
@@ -99,7 +98,7 @@ internal static class WebSocketTunnel
         request.Method = HttpMethod.Get;
         request.Headers.TryAddWithoutValidation(HeaderNames.Connection, HeaderNames.Upgrade);
         request.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, Protocol);
-        if (!IsExtendedConnect(context))
+        if (client != WebSocketHandshake.ExtendedConnect)
         {
             return null;
         }
@@ -127,10 +126,10 @@ internal static class WebSocketTunnel
     /// answer cannot be relayed, or null.
     /// </summary>
     /// <param name="gatewayKey">The key the gateway sent in the client's stead (<see cref="AskUpstream"/>).</param>
-    public static string? AnswerClient(HttpContext context, bool upstreamHttp2, string? gatewayKey)
+    public static string? AnswerClient(HttpContext context, WebSocketHandshake client, bool upstreamHttp2, string? gatewayKey)
     {
         var headers = context.Response.Headers;
-        if (IsExtendedConnect(context))
+        if (client == WebSocketHandshake.ExtendedConnect)
         {
             // An upstream that does not answer the gateway's key did not read the handshake as WebSocket.
             if (gatewayKey is not null && headers[HeaderNames.SecWebSocketAccept] != AcceptFor(gatewayKey))
@@ -163,7 +162,7 @@ internal static class WebSocketTunnel
     private static bool IsProtocol(string value) => value.AsSpan().Trim().Equals(Protocol, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Accepts the client (sending it the 101 or the 200) and joins the two streams until the conversation ends.</summary>
-    public static async Task RunAsync(HttpContext context, UpstreamCall call, HttpResponseMessage response, ProxyRequestFeature proxy, ILogger logger)
+    public static async Task RunAsync(HttpContext context, WebSocketHandshake handshake, UpstreamCall call, HttpResponseMessage response, ProxyRequestFeature proxy, ILogger logger)
     {
         var route = call.Route;
         proxy.Tunnel = true;
@@ -173,7 +172,7 @@ internal static class WebSocketTunnel
         {
             // Kestrel lifts the request body's size limit and minimum rate for the stream either call returns: a
             // tunnel is no upload (Http2WebSocketTests hold it to that on HTTP/2).
-            client = IsExtendedConnect(context)
+            client = handshake == WebSocketHandshake.ExtendedConnect
                 ? await context.Features.GetRequiredFeature<IHttpExtendedConnectFeature>().AcceptAsync()
                 : await context.Features.GetRequiredFeature<IHttpUpgradeFeature>().UpgradeAsync();
         }
@@ -243,4 +242,16 @@ internal static class WebSocketTunnel
             }
         }
     }
+}
+
+/// <summary>How a client asked for a WebSocket, read once per request.</summary>
+internal enum WebSocketHandshake
+{
+    None,
+
+    /// <summary>HTTP/1.1's GET with <c>Upgrade: websocket</c> (RFC 6455).</summary>
+    Upgrade,
+
+    /// <summary>HTTP/2's CONNECT with <c>:protocol websocket</c> (RFC 8441).</summary>
+    ExtendedConnect,
 }
