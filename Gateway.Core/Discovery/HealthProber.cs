@@ -9,7 +9,8 @@ namespace Gateway.Core.Discovery;
 /// </summary>
 public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory clientFactory) : BackgroundService
 {
-    public const string ClientName = "gateway-health-probe";
+    /// <summary>The cluster's probe client: its own pool, over the cluster's connection settings (TLS included).</summary>
+    public static string ClientName(string clusterId) => "gateway-health-probe:" + clusterId;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(registry.Clusters.Select(cluster => ProbeClusterAsync(cluster, stoppingToken)));
@@ -70,7 +71,7 @@ public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory cl
                 Forwarding.UpstreamProtocol.UseHttp2(request, acceptsTrailers: false);
             }
 
-            using var response = await clientFactory.CreateClient(ClientName)
+            using var response = await clientFactory.CreateClient(ClientName(cluster.Id))
                 .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             success = response.IsSuccessStatusCode;
         }

@@ -64,6 +64,15 @@ public sealed class ServiceRegistry : IDisposable
     {
         try
         {
+            foreach (var (id, config) in options.Clusters)
+            {
+                // Its handlers are made once, on the cluster's first connections; the files they name are followed.
+                if (Find(id) is { } running && running.Config.HttpClient != config.HttpClient)
+                {
+                    DiscoveryLog.HttpClientChangeNeedsRestart(_logger, id);
+                }
+            }
+
             Sync(options);
             DiscoveryLog.Reloaded(_logger, options.Clusters.Count);
         }

@@ -44,9 +44,15 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
                 client.Timeout = Timeout.InfiniteTimeSpan;
                 client.MaxResponseContentBufferSize = WholeAnswerLimit;
             })
-            .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(ClientSpans(services)))
+            .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(ClientSpans(services), services, clusterId))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // The factory's per-request logging scopes cost more than the forwarding itself; the gateway logs its own.
+            .RemoveAllLoggers();
+
+        // The probes' own pool, so a probe never queues behind the traffic's connections, over the same settings.
+        services.AddHttpClient(HealthProber.ClientName(clusterId), client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(clientSpans: false, services, clusterId))
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers();
 
         client.AddResilienceHandler("cluster", (builder, context) =>
@@ -66,6 +72,13 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
     /// the upstream byte for byte. With HttpClient's default (ASCII only) it threw on send, and the failure counted
     /// against the instance, so one request could take a healthy instance out of rotation.
     /// </summary>
+    private static SocketsHttpHandler CreateHandler(bool clientSpans, IServiceProvider services, string clusterId)
+    {
+        var handler = CreateHandler(clientSpans);
+        services.GetRequiredService<UpstreamConnections>().Configure(handler, clusterId);
+        return handler;
+    }
+
     internal static SocketsHttpHandler CreateHandler(bool clientSpans) => new()
     {
         RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,

@@ -52,9 +52,7 @@ public static class GatewayServiceCollectionExtensions
             ClusterClients.Register(services, cluster.Key);
         }
 
-        services.AddHttpClient(HealthProber.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => ClusterClients.CreateHandler(clientSpans: false))
-            .RemoveAllLoggers();
+        services.AddSingleton<UpstreamConnections>();
         services.AddSingleton<ServiceRegistry>();
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();

@@ -205,6 +205,8 @@ public sealed record ClusterConfig
 
     /// <summary>Whether <see cref="HttpVersion"/> asks for HTTP/2.</summary>
     public bool IsHttp2 => HttpVersion is "2" or "2.0";
+
+    public Forwarding.ClusterHttpClientConfig HttpClient { get; init; } = new();
 }
 
 public enum LoadBalancingPolicy

@@ -9,9 +9,9 @@ namespace Gateway.Tests.Unit;
 /// <summary>A bad configuration fails at start-up with a message naming the key.</summary>
 public sealed class ConfigValidationTests
 {
-    private static GatewayConfig Valid() => GatewayConfig.Quotes("http://127.0.0.1:5101");
+    internal static GatewayConfig Valid() => GatewayConfig.Quotes("http://127.0.0.1:5101");
 
-    private static string[] Errors(GatewayConfig config)
+    internal static string[] Errors(GatewayConfig config)
     {
         var options = new ConfigurationBuilder().AddInMemoryCollection(config.Settings).Build()
             .GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();

@@ -1,0 +1,26 @@
+namespace Gateway.Core.Forwarding;
+
+/// <summary>
+/// A cluster's connections to its destinations (YARP's cluster <c>HttpClient</c>): how many, and the TLS they
+/// speak to <c>https://</c> destinations, for services behind an internal CA or that ask for a client certificate.
+/// </summary>
+public sealed record ClusterHttpClientConfig
+{
+    /// <summary>Most connections open to one destination at once; none = no limit (the handler's default).</summary>
+    public int? MaxConnectionsPerServer { get; init; }
+
+    /// <summary>
+    /// PEM file of the certificate authorities a destination's certificate must chain to, in place of the system's
+    /// (nginx's <c>proxy_ssl_trusted_certificate</c>). The host name is checked as always.
+    /// </summary>
+    public string? CaCertificatePath { get; init; }
+
+    /// <summary>PEM file of the certificate the gateway presents when a destination asks for one (mutual TLS).</summary>
+    public string? ClientCertificatePath { get; init; }
+
+    /// <summary>PEM file of that certificate's private key (unencrypted); none = the key is in the certificate's file.</summary>
+    public string? ClientKeyPath { get; init; }
+
+    /// <summary>Accepts any destination certificate, checking nothing: for a local test bench only.</summary>
+    public bool DangerousAcceptAnyServerCertificate { get; init; }
+}

@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>The PEM files a cluster's TLS reads: the same loaders check them at start-up and load them at run time.</summary>
+internal static class PemFiles
+{
+    public static X509Certificate2Collection LoadAuthorities(string path)
+    {
+        var authorities = new X509Certificate2Collection();
+        authorities.ImportFromPemFile(path);
+        return authorities.Count > 0 ? authorities : throw new CryptographicException("the file holds no PEM certificate.");
+    }
+
+    public static X509Certificate2 LoadClientCertificate(string certificatePath, string? keyPath)
+    {
+        // Throws when the key is missing (CryptographicException) or is not the certificate's (ArgumentException).
+        var certificate = X509Certificate2.CreateFromPemFile(certificatePath, string.IsNullOrEmpty(keyPath) ? null : keyPath);
+        if (!OperatingSystem.IsWindows())
+        {
+            return certificate;
+        }
+
+        // SChannel cannot sign a handshake with an ephemeral key; OpenSSL (Linux) and macOS can.
+        using (certificate)
+        {
+            return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+        }
+    }
+}
+
+/// <summary>
+/// A value read from files and read again when one of them is written, so a certificate rotated on disk (by
+/// cert-manager, a Kubernetes secret, a renewal job) is used from the next connection on, without a restart. The
+/// write times are checked only when a connection is made. A half-written rotation (a new certificate beside the old
+/// key) fails to load: the last good value stays and the load is tried again on the next connection.
+/// </summary>
+internal sealed class WatchedPemFiles<T>(string[] paths, Func<T> load, Action<T> loaded, Action<Exception> failed)
+    where T : class
+{
+    private readonly Lock _lock = new();
+    private DateTime[] _loadedStamps = [];
+    private DateTime[] _failedStamps = [];
+    private T? _value;
+
+    public T? Current
+    {
+        get
+        {
+            var stamps = Array.ConvertAll(paths, File.GetLastWriteTimeUtc);
+            lock (_lock)
+            {
+                if (stamps.AsSpan().SequenceEqual(_loadedStamps) || stamps.AsSpan().SequenceEqual(_failedStamps))
+                {
+                    return _value;
+                }
+
+                try
+                {
+                    _value = load();
+                    _loadedStamps = stamps;
+                    loaded(_value);
+                }
+                catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
+                {
+                    // Said once per version of the files, not once per connection.
+                    _failedStamps = stamps;
+                    failed(ex);
+                }
+
+                return _value;
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// A private certificate authority for one test, and the certificates it issues, written as PEM files the way an
+/// operator hands them to the gateway (a CA bundle, a certificate, its key). ECDSA keys: made in microseconds.
+/// </summary>
+public sealed class TestCertificates : IDisposable
+{
+    private readonly ECDsa _caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    public TestCertificates(string name = "Gateway Test CA")
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("gateway-tls-").FullName;
+        var request = new CertificateRequest($"CN={name}", _caKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        AuthorityPath = Path.Combine(Directory, "ca.pem");
+        File.WriteAllText(AuthorityPath, Authority.ExportCertificatePem());
+    }
+
+    public string Directory { get; }
+
+    public X509Certificate2 Authority { get; }
+
+    /// <summary>The CA's certificate, a PEM bundle of one.</summary>
+    public string AuthorityPath { get; }
+
+    /// <summary>A server certificate for the given names (IP addresses or DNS names).</summary>
+    public X509Certificate2 Server(params string[] names)
+    {
+        var alternativeNames = new SubjectAlternativeNameBuilder();
+        foreach (var name in names)
+        {
+            if (IPAddress.TryParse(name, out var address))
+            {
+                alternativeNames.AddIpAddress(address);
+            }
+            else
+            {
+                alternativeNames.AddDnsName(name);
+            }
+        }
+
+        return Issue($"CN={names[0]}", "1.3.6.1.5.5.7.3.1", alternativeNames.Build());
+    }
+
+    /// <summary>A client certificate, in memory.</summary>
+    public X509Certificate2 Client(string commonName) => Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null);
+
+    /// <summary>Writes a certificate as PEM, its key beside it or in the same file; returns (certificate, key) paths.</summary>
+    public (string Certificate, string Key) Write(X509Certificate2 certificate, string name, bool keyInSameFile = false)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        using var key = certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("The certificate has no ECDSA key.");
+        var certificatePath = Path.Combine(Directory, name + ".pem");
+        var keyPath = keyInSameFile ? certificatePath : Path.Combine(Directory, name + ".key");
+        var keyPem = key.ExportPkcs8PrivateKeyPem();
+        Replace(certificatePath, keyInSameFile ? certificate.ExportCertificatePem() + "\n" + keyPem : certificate.ExportCertificatePem());
+        if (!keyInSameFile)
+        {
+            Replace(keyPath, keyPem);
+        }
+
+        return (certificatePath, keyPath);
+    }
+
+    /// <summary>Replaces a file's content and moves its write time on, as a rotation does (whatever the file system's clock granularity).</summary>
+    public static void Replace(string path, string content)
+    {
+        var before = File.Exists(path) ? File.GetLastWriteTimeUtc(path) : DateTime.MinValue;
+        File.WriteAllText(path, content);
+        if (File.GetLastWriteTimeUtc(path) <= before)
+        {
+            File.SetLastWriteTimeUtc(path, before.AddSeconds(1));
+        }
+    }
+
+    public void Dispose()
+    {
+        Authority.Dispose();
+        _caKey.Dispose();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    private X509Certificate2 Issue(string subject, string usage, X509Extension? extension)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        if (extension is not null)
+        {
+            request.CertificateExtensions.Add(extension);
+        }
+
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), serial);
+        return issued.CopyWithPrivateKey(key);
+    }
+}

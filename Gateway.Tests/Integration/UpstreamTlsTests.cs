@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Core.Discovery;
+using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>
+/// A cluster's connection settings (<c>HttpClient</c>): HTTPS destinations behind a private certificate authority,
+/// destinations that ask for the gateway's client certificate (mutual TLS), certificates rotated on disk, and a
+/// cap on connections per destination. Real TLS handshakes over loopback with certificates made by the test.
+/// </summary>
+public sealed class UpstreamTlsTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+
+    private static GatewayConfig Service(string address) => new GatewayConfig()
+        .Route("svc", "/api/v1/svc/{**rest}", "svc", "GET")
+        .Set("Gateway:Routes:svc:Transform:PathRemovePrefix", "/api/v1/svc")
+        .Cluster("svc", address)
+        .Set("Gateway:Clusters:svc:HealthCheck:Interval", "00:00:00.100")
+        .Set("Gateway:Clusters:svc:HealthCheck:UnhealthyThreshold", 1)
+        .Set("Gateway:Clusters:svc:HealthCheck:HealthyThreshold", 1)
+        .Set("Gateway:Clusters:svc:CircuitBreaker:Enabled", false);
+
+    private static ServiceInstance Instance(TestGateway gateway) =>
+        gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc").Instances.Single();
+
+    private static async Task<string> ClientSeenBy(TestGateway gateway)
+    {
+        using var response = await gateway.Client.GetAsync("/api/v1/svc/whoami");
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("client").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_destination_certified_by_the_cluster_authority_is_reached_and_probed_over_that_trust()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"));
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath));
+
+        (await ClientSeenBy(gateway)).Should().Be("none");
+        await Poll.UntilAsync(() => upstream.Probes >= 2, Deadline, "probes to complete their handshakes");
+        Instance(gateway).IsSelectable.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Without_the_authority_the_handshake_is_refused_the_call_is_a_502_and_the_probes_take_the_instance_out()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"));
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false));
+
+        using (var response = await gateway.Client.GetAsync("/api/v1/svc/whoami"))
+        {
+            await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+        }
+
+        upstream.Requests.Should().Be(0, "the system does not trust the test's authority");
+        await using var probed = await TestGateway.StartAsync(Service(upstream.Url));
+        await Poll.UntilAsync(() => !Instance(probed).IsSelectable, Deadline, "probes over the same trust to fail");
+        upstream.Probes.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_certificate_of_the_trusted_authority_for_another_host_is_refused()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("orders.internal"));
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath));
+
+        using var response = await gateway.Client.GetAsync("/api/v1/svc/whoami");
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+        upstream.Requests.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Dangerous_accept_any_reaches_a_destination_nobody_certified()
+    {
+        using var strangers = new TestCertificates("Unknown CA");
+        await using var upstream = await TlsUpstream.StartAsync(strangers.Server("somewhere.else"));
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HttpClient:DangerousAcceptAnyServerCertificate", true));
+
+        (await ClientSeenBy(gateway)).Should().Be("none");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task With_mutual_TLS_the_gateway_presents_its_certificate_to_calls_and_probes(bool keyInSameFile)
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority);
+        using var client = certificates.Client("gateway-client");
+        var (certificatePath, keyPath) = certificates.Write(client, "client", keyInSameFile);
+        var config = Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath);
+        if (!keyInSameFile)
+        {
+            config.Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath);
+        }
+
+        await using var gateway = await TestGateway.StartAsync(config);
+
+        (await ClientSeenBy(gateway)).Should().Be("CN=gateway-client");
+        await Poll.UntilAsync(() => upstream.Probes >= 2, Deadline, "probes with the client certificate");
+        Instance(gateway).IsSelectable.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_destination_that_asks_for_a_certificate_refuses_a_cluster_without_one()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority);
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath));
+
+        using var response = await gateway.Client.GetAsync("/api/v1/svc/whoami");
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+        upstream.Requests.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_client_certificate_rotated_on_disk_is_presented_from_the_next_connection_and_a_half_written_one_is_not()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority, closeEveryConnection: true);
+        using var first = certificates.Client("client-a");
+        var (certificatePath, keyPath) = certificates.Write(first, "client");
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath));
+        (await ClientSeenBy(gateway)).Should().Be("CN=client-a");
+
+        using var second = certificates.Client("client-b");
+        certificates.Write(second, "client");
+        (await ClientSeenBy(gateway)).Should().Be("CN=client-b", "each answer closed its connection, and the next handshake reads the new files");
+
+        using var third = certificates.Client("client-c");
+        TestCertificates.Replace(certificatePath, third.ExportCertificatePem());
+        (await ClientSeenBy(gateway)).Should().Be("CN=client-b", "a certificate beside a key that is not its own is not loaded; the last good pair stays");
+
+        certificates.Write(third, "client");
+        (await ClientSeenBy(gateway)).Should().Be("CN=client-c");
+    }
+
+    [Fact]
+    public async Task MaxConnectionsPerServer_queues_calls_beyond_it_on_the_open_connections()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var connections = new ConcurrentBag<string>();
+        var arrived = 0;
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapGet("/hold", async (HttpContext context) =>
+        {
+            connections.Add(context.Connection.Id);
+            Interlocked.Increment(ref arrived);
+            await release.Task.WaitAsync(context.RequestAborted);
+            return Results.Ok();
+        }));
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:svc:HttpClient:MaxConnectionsPerServer", 1));
+
+        var calls = Enumerable.Range(0, 3).Select(_ => gateway.Client.GetAsync("/api/v1/svc/hold")).ToArray();
+        await Poll.UntilAsync(() => Instance(gateway).InFlight == 3 && Volatile.Read(ref arrived) == 1, Deadline,
+            "three calls in the gateway and one at the destination");
+        release.SetResult();
+
+        var responses = await Task.WhenAll(calls);
+        responses.Should().OnlyContain(response => response.StatusCode == HttpStatusCode.OK);
+        connections.Distinct().Should().ContainSingle("the other two calls waited for the one connection allowed");
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+}
