@@ -119,6 +119,25 @@ public sealed class RegistryAdminTests
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the running configuration stays");
     }
 
+    [Fact]
+    public async Task A_reload_that_changes_a_clusters_connection_settings_says_they_take_effect_at_the_next_start()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
+        await using var gateway = await GatewayProcess.StartAsync(
+            GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false),
+            new Dictionary<string, string> { ["GATEWAY_CONFIG"] = file, ["DOTNET_hostBuilder__reloadConfigOnChange"] = "true" });
+        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)).Replace("\"Destinations\"", "\"HttpClient\":{\"MaxConnectionsPerServer\":8},\"Destinations\"", StringComparison.Ordinal));
+        await Poll.UntilAsync(
+            () => gateway.Output.Any(line => line.Contains("Gateway:Clusters:{Cluster}:HttpClient, which takes effect at the next start", StringComparison.Ordinal)
+                && line.Contains("\"Cluster\":\"quote-service\"", StringComparison.Ordinal)),
+            Deadline, "the reload to say the connection settings wait for a restart");
+        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+    }
+
     private static string Destinations(params (string Id, string Url)[] destinations) => JsonSerializer.Serialize(new
     {
         Gateway = new { Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = destinations.ToDictionary(d => d.Id, d => new { Address = d.Url }) } } },
