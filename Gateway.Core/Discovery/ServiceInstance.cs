@@ -35,9 +35,13 @@ public sealed class ServiceInstance
         BaseAddress = uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         Weight = weight;
         Source = source;
+        AffinityKey = SessionAffinity.KeyOf(id);
     }
 
     public string Id { get; }
+
+    /// <summary>What a client bound to this instance holds (<see cref="SessionAffinity"/>).</summary>
+    public string AffinityKey { get; }
 
     public string BaseAddress { get; }
 

@@ -36,4 +36,7 @@ internal static partial class ForwarderLog
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Upstream {Cluster}/{Destination} speaks HTTP/2 without WebSockets (RFC 8441 extended CONNECT), so route {Route} cannot open one; answered 502. Set the cluster's HttpVersion to 1.1 for WebSockets, or enable extended CONNECT on the service")]
     public static partial void WebSocketsNotSupported(ILogger logger, string route, string cluster, string destination);
+
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Warning, Message = "The instance of service {Cluster} a session of route {Route} is bound to is not available, and its sessions cannot move (FailurePolicy Return503)")]
+    public static partial void SessionInstanceUnavailable(ILogger logger, string route, string cluster);
 }

@@ -230,6 +230,10 @@ internal sealed class HttpForwarder(
             if (call.LastInstance is { } instance)
             {
                 UpstreamLocation.Rewrite(response, context.Response, call.Route, instance.BaseAddress, call.Route.PreserveHost ? context.Request.Host.Value : null);
+                if (call.Affinity is { } affinity)
+                {
+                    Discovery.SessionAffinity.Stick(context, affinity, call.RequestedAffinityKey, instance);
+                }
             }
 
             call.Route.Headers?.Apply(context.Response);

@@ -16,7 +16,8 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         ArgumentNullException.ThrowIfNull(request);
         var call = UpstreamCall.Of(request) ?? throw new InvalidOperationException("Gateway cluster clients forward UpstreamCall requests only.");
         var cluster = registry.Get(clusterId);
-        var instance = cluster.Pick(call.Attempted) ?? throw new NoHealthyInstanceException(clusterId);
+        var instance = (cluster.Config.SessionAffinity.Enabled ? PickForSession(cluster, call, request) : cluster.Pick(call.Attempted))
+            ?? throw new NoHealthyInstanceException(clusterId);
         // A retry that lands on an instance this request already tried brings no new evidence against it: one
         // request answered 5xx on every attempt must not take an instance out of rotation by itself.
         var triedBefore = call.Attempted.Contains(instance);
@@ -67,6 +68,38 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
             throw;
         }
+    }
+
+    /// <summary>
+    /// The instance the client's key names, while it is in rotation and not yet tried by this request. Otherwise the
+    /// session moves to the instance the balancer picks (a retry after its instance failed too), unless the cluster
+    /// says its sessions cannot move.
+    /// </summary>
+    private static ServiceInstance? PickForSession(ServiceCluster cluster, UpstreamCall call, HttpRequestMessage request)
+    {
+        var affinity = cluster.Config.SessionAffinity;
+        if (call.Attempted.Count == 0)
+        {
+            call.Affinity = affinity;
+            call.RequestedAffinityKey = SessionAffinity.Requested(request, affinity);
+        }
+
+        if (call.RequestedAffinityKey is { } key)
+        {
+            if (Array.Find(cluster.Instances, instance => instance.AffinityKey == key) is { IsSelectable: true } bound && !call.Attempted.Contains(bound))
+            {
+                return bound;
+            }
+
+            // Gone, out of rotation or already failed: a key of no instance at all cannot be told from one whose
+            // instance was removed, so both are refused alike (as YARP does).
+            if (affinity.FailurePolicy == AffinityFailurePolicy.Return503)
+            {
+                throw new NoHealthyInstanceException(cluster.Id, sessionInstance: true);
+            }
+        }
+
+        return cluster.Pick(call.Attempted);
     }
 
     /// <summary>

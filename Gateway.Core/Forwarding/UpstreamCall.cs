@@ -28,6 +28,12 @@ public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool r
 
     public List<ServiceInstance> Attempted { get; } = new(1);
 
+    /// <summary>The cluster's session affinity, when it has one; set with the first attempt.</summary>
+    public SessionAffinityConfig? Affinity { get; set; }
+
+    /// <summary>The affinity key the client sent, if any.</summary>
+    public string? RequestedAffinityKey { get; set; }
+
     /// <summary>Where the attempts are recorded for the access log.</summary>
     public Observability.ProxyRequestFeature Telemetry { get; } = telemetry;
 
@@ -44,8 +50,11 @@ public sealed class UpstreamCall(GatewayRoute route, string pathAndQuery, bool r
 }
 
 /// <summary>Raised when a cluster has no instance left in rotation.</summary>
-public sealed class NoHealthyInstanceException(string clusterId)
-    : Exception($"Cluster '{clusterId}' has no healthy instance.")
+public sealed class NoHealthyInstanceException(string clusterId, bool sessionInstance = false)
+    : Exception(sessionInstance ? $"The session's instance of cluster '{clusterId}' is not available." : $"Cluster '{clusterId}' has no healthy instance.")
 {
     public string ClusterId { get; } = clusterId;
+
+    /// <summary>Only the session's instance would do (<see cref="AffinityFailurePolicy.Return503"/>), and it is out.</summary>
+    public bool SessionInstance { get; } = sessionInstance;
 }

@@ -207,6 +207,8 @@ public sealed record ClusterConfig
     public bool IsHttp2 => HttpVersion is "2" or "2.0";
 
     public Forwarding.ClusterHttpClientConfig HttpClient { get; init; } = new();
+
+    public Discovery.SessionAffinityConfig SessionAffinity { get; init; } = new();
 }
 
 public enum LoadBalancingPolicy

@@ -46,6 +46,7 @@ internal static class ClusterConfigValidator
 
         ValidateBreaker($"{key}:CircuitBreaker", cluster.CircuitBreaker, errors);
         ClusterHttpClientValidator.Validate($"{key}:HttpClient", cluster.HttpClient, errors);
+        SessionAffinityValidator.Validate($"{key}:SessionAffinity", cluster.SessionAffinity, errors);
     }
 
     // Polly's own limits, checked here so a bad value names its key instead of failing on the first request.
