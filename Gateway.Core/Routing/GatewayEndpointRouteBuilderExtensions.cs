@@ -33,9 +33,9 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             // What the upstream answered passes through as it is, even an empty 404; the gateway's own refusals
             // on these routes are written as problems where they are made.
             group.WithMetadata(route, SkipStatusCodePages).WithDisplayName($"gateway route {id}");
-            if (config.MatchHeaders.Length > 0)
+            if (config.MatchHeaders.Length > 0 || config.MatchQuery.Length > 0)
             {
-                group.WithMetadata(new HeaderMatchMetadata(id, config.MatchHeaders));
+                group.WithMetadata(new RequestMatchMetadata(id, config.MatchHeaders, config.MatchQuery));
             }
 
             var endpoint = config.Methods.Length == 0

@@ -66,8 +66,11 @@ public sealed record RouteConfig
     /// <summary>Allowed methods; empty means any.</summary>
     public string[] Methods { get; init; } = [];
 
-    /// <summary>Header conditions the request must meet as well (see <see cref="HeaderMatchMetadata"/>); none by default.</summary>
-    public HeaderMatchConfig[] MatchHeaders { get; init; } = [];
+    /// <summary>Header conditions the request must meet as well (see <see cref="RequestMatchMetadata"/>); none by default.</summary>
+    public MatchConditionConfig[] MatchHeaders { get; init; } = [];
+
+    /// <summary>Query parameter conditions the request must meet as well; none by default.</summary>
+    public MatchConditionConfig[] MatchQuery { get; init; } = [];
 
     public string? ClusterId { get; init; }
 

@@ -6,7 +6,7 @@ using Xunit;
 namespace Gateway.Tests.Integration;
 
 /// <summary>
-/// Routes that share a path and differ by request headers (an API version, a canary, a tenant), on routing's own
+/// Routes that share a path and differ by request headers or query parameters (an API version, a canary, a tenant), on routing's own
 /// matcher: each request reaches the one route whose conditions it meets, the most specific first, else the route
 /// without conditions. One upstream; each route rewrites to a prefix of its own, so the path it sees names the route.
 /// </summary>
@@ -33,6 +33,14 @@ public sealed class HeaderMatchTests : IAsyncLifetime
         Route(config, "tenant", "/api/v1/quotes/{**rest}", "/tenant/{**rest}")
             .Set("Gateway:Routes:tenant:MatchHeaders:0:Name", "X-Tenant")
             .Set("Gateway:Routes:tenant:MatchHeaders:0:Values:0", "acme");
+        Route(config, "apiver", "/api/v1/quotes/{**rest}", "/apiver/{**rest}")
+            .Set("Gateway:Routes:apiver:MatchQuery:0:Name", "api-version")
+            .Set("Gateway:Routes:apiver:MatchQuery:0:Values:0", "2024-01-01");
+        Route(config, "preview", "/api/v1/quotes/{**rest}", "/preview/{**rest}")
+            .Set("Gateway:Routes:preview:MatchQuery:0:Name", "preview")
+            .Set("Gateway:Routes:preview:MatchQuery:0:Mode", "Exists")
+            .Set("Gateway:Routes:preview:MatchHeaders:0:Name", "X-Canary")
+            .Set("Gateway:Routes:preview:MatchHeaders:0:Mode", "Exists");
         Route(config, "beta", "/api/v1/beta/{**rest}", "/beta/{**rest}")
             .Set("Gateway:Routes:beta:MatchHeaders:0:Name", "X-Beta")
             .Set("Gateway:Routes:beta:MatchHeaders:0:Mode", "Exists");
@@ -71,6 +79,31 @@ public sealed class HeaderMatchTests : IAsyncLifetime
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         _upstream.Received.Where(r => r.Path.EndsWith("/" + id, StringComparison.Ordinal)).Select(r => r.Path).Should().Equal(expected);
+    }
+
+    [Theory]
+    [InlineData("q1", "api-version=2024-01-01", null, "/apiver/q1")]
+    [InlineData("q2", "API-VERSION=2024-01-01", null, "/apiver/q2")]
+    [InlineData("q3", "api-version=2024-01-02", null, "/v1/q3")]
+    [InlineData("q4", "x=%26%3D&api-version=2024-01-01", null, "/apiver/q4")]
+    [InlineData("q5", "api-version=x&api-version=2024-01-01", null, "/apiver/q5")]
+    [InlineData("q6", "preview", "yes", "/preview/q6")]
+    [InlineData("q7", "preview", null, "/v1/q7")]
+    [InlineData("q8", "other=1", "yes", "/v1/q8")]
+    public async Task Query_conditions_select_a_route_as_header_conditions_do_and_the_two_combine(string id, string query, string? canary, string expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/quotes/{id}?{query}");
+        if (canary is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Canary", canary);
+        }
+
+        using var response = await _gateway.Client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var received = _upstream.Received.Where(r => r.Path.EndsWith("/" + id, StringComparison.Ordinal)).ToList();
+        received.Select(r => r.Path).Should().Equal(expected);
+        received[0].Query.Should().Be("?" + query, "the query goes up as the client sent it");
     }
 
     [Fact]

@@ -204,6 +204,45 @@ public sealed class ConfigValidationTests
     }
 
     [Theory]
+    [InlineData("api-version", "Exact", "", "Gateway:Routes:quotes:MatchQuery:0:Values:")]
+    [InlineData("preview", "Exists", "yes", "Gateway:Routes:quotes:MatchQuery:0:Values:")]
+    [InlineData("", "Exists", "", "Gateway:Routes:quotes:MatchQuery:0:Name:")]
+    [InlineData("a&b", "Exists", "", "Gateway:Routes:quotes:MatchQuery:0:Name:")]
+    [InlineData("a b", "Exists", "", "Gateway:Routes:quotes:MatchQuery:0:Name:")]
+    [InlineData("filter[status]", "Exact", "open", null)]
+    public void A_query_condition_names_a_parameter_and_has_values_exactly_when_its_mode_compares_them(string name, string mode, string value, string? error)
+    {
+        var config = Valid().Set("Gateway:Routes:quotes:MatchQuery:0:Name", name).Set("Gateway:Routes:quotes:MatchQuery:0:Mode", mode);
+        if (value.Length > 0)
+        {
+            config.Set("Gateway:Routes:quotes:MatchQuery:0:Values:0", value);
+        }
+
+        var errors = Errors(config);
+        if (error is null)
+        {
+            errors.Should().BeEmpty();
+        }
+        else
+        {
+            errors.Should().ContainSingle(e => e.StartsWith(error, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void A_header_and_a_query_condition_alike_are_not_the_same_route()
+    {
+        GatewayConfig TwoRoutes(string otherKind) => Valid()
+            .Route("v2", "/api/v1/quotes/{**rest}", "quote-service", "GET")
+            .Set("Gateway:Routes:v2:MatchHeaders:0:Name", "v").Set("Gateway:Routes:v2:MatchHeaders:0:Values:0", "2")
+            .Route("v2b", "/api/v1/quotes/{**rest}", "quote-service", "GET")
+            .Set($"Gateway:Routes:v2b:{otherKind}:0:Name", "V").Set($"Gateway:Routes:v2b:{otherKind}:0:Values:0", "2");
+
+        Errors(TwoRoutes("MatchQuery")).Should().BeEmpty();
+        Errors(TwoRoutes("MatchHeaders")).Should().ContainSingle(e => e.StartsWith("Gateway:Routes:v2b:Path:", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("1.1", "POST", "Gateway:Routes:web:GrpcWeb: cluster 'echo' is reached over HTTP/1.1")]
     [InlineData("2", "GET", "Gateway:Routes:web:GrpcWeb: a gRPC-Web call is a POST")]
     [InlineData("2", "POST", null)]

@@ -184,31 +184,64 @@ public sealed class RoutingUnitTests
 
 public sealed class HeaderMatchUnitTests
 {
-    [Theory]
-    [InlineData(HeaderMatchMode.NotExists, false, new string[0], null, true)]
-    [InlineData(HeaderMatchMode.NotExists, false, new string[0], "x", false)]
-    [InlineData(HeaderMatchMode.Exact, true, new[] { "Beta" }, "beta", false)]
-    [InlineData(HeaderMatchMode.Exact, true, new[] { "Beta" }, "Beta", true)]
-    [InlineData(HeaderMatchMode.Exact, false, new[] { "beta" }, "beta-2", false)]
-    [InlineData(HeaderMatchMode.Prefix, false, new[] { "BETA" }, "beta-2", true)]
-    [InlineData(HeaderMatchMode.Prefix, true, new[] { "BETA" }, "beta-2", false)]
-    public void A_condition_is_met_by_the_headers_value_as_its_mode_says(HeaderMatchMode mode, bool caseSensitive, string[] values, string? sent, bool met)
+    private static Microsoft.AspNetCore.Http.HttpRequest Request(string? header = null, string query = "")
     {
-        var metadata = new HeaderMatchMetadata("r", [new HeaderMatchConfig { Name = "X-Channel", Mode = mode, IsCaseSensitive = caseSensitive, Values = values }]);
-        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary();
-        if (sent is not null)
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.QueryString = new Microsoft.AspNetCore.Http.QueryString(query);
+        if (header is not null)
         {
-            headers["X-Channel"] = sent;
+            context.Request.Headers["X-Channel"] = header;
         }
 
-        metadata.Matches(headers).Should().Be(met);
+        return context.Request;
+    }
+
+    [Theory]
+    [InlineData(MatchMode.NotExists, false, new string[0], null, true)]
+    [InlineData(MatchMode.NotExists, false, new string[0], "x", false)]
+    [InlineData(MatchMode.Exact, true, new[] { "Beta" }, "beta", false)]
+    [InlineData(MatchMode.Exact, true, new[] { "Beta" }, "Beta", true)]
+    [InlineData(MatchMode.Exact, false, new[] { "beta" }, "beta-2", false)]
+    [InlineData(MatchMode.Prefix, false, new[] { "BETA" }, "beta-2", true)]
+    [InlineData(MatchMode.Prefix, true, new[] { "BETA" }, "beta-2", false)]
+    public void A_condition_is_met_by_the_headers_value_as_its_mode_says(MatchMode mode, bool caseSensitive, string[] values, string? sent, bool met)
+    {
+        var metadata = new RequestMatchMetadata("r", [new MatchConditionConfig { Name = "X-Channel", Mode = mode, IsCaseSensitive = caseSensitive, Values = values }], []);
+        metadata.Matches(Request(sent)).Should().Be(met);
     }
 
     [Fact]
     public void A_header_sent_twice_meets_a_condition_when_one_of_its_values_does()
     {
-        var metadata = new HeaderMatchMetadata("r", [new HeaderMatchConfig { Name = "X-Channel", Values = ["beta"] }]);
-        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary { ["X-Channel"] = new Microsoft.Extensions.Primitives.StringValues(["stable", "beta"]) };
-        metadata.Matches(headers).Should().BeTrue();
+        var metadata = new RequestMatchMetadata("r", [new MatchConditionConfig { Name = "X-Channel", Values = ["beta"] }], []);
+        var request = Request();
+        request.Headers["X-Channel"] = new Microsoft.Extensions.Primitives.StringValues(["stable", "beta"]);
+        metadata.Matches(request).Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData(MatchMode.Exact, new[] { "2" }, "?v=2", true)]
+    [InlineData(MatchMode.Exact, new[] { "2" }, "?V=2", true)]
+    [InlineData(MatchMode.Exact, new[] { "2" }, "?v=20", false)]
+    [InlineData(MatchMode.Prefix, new[] { "2" }, "?v=20", true)]
+    [InlineData(MatchMode.Exists, new string[0], "?v", true)]
+    [InlineData(MatchMode.Exists, new string[0], "?w=1", false)]
+    [InlineData(MatchMode.NotExists, new string[0], "?w=1", true)]
+    [InlineData(MatchMode.NotExists, new string[0], "?v=", false)]
+    public void A_query_condition_is_met_by_the_parameters_decoded_value_as_its_mode_says(MatchMode mode, string[] values, string query, bool met)
+    {
+        var metadata = new RequestMatchMetadata("r", [], [new MatchConditionConfig { Name = "v", Mode = mode, Values = values }]);
+        metadata.Matches(Request(query: query)).Should().Be(met);
+    }
+
+    [Fact]
+    public void Header_and_query_conditions_must_all_be_met()
+    {
+        var metadata = new RequestMatchMetadata("r", [new MatchConditionConfig { Name = "X-Channel", Values = ["beta"] }], [new MatchConditionConfig { Name = "v", Values = ["2"] }]);
+
+        metadata.Count.Should().Be(2);
+        metadata.Matches(Request("beta", "?v=2")).Should().BeTrue();
+        metadata.Matches(Request("beta", "?v=1")).Should().BeFalse();
+        metadata.Matches(Request("stable", "?v=2")).Should().BeFalse();
     }
 }

@@ -18,13 +18,13 @@ internal static class DuplicateRouteValidator
                 continue;
             }
 
-            var shape = path + "#" + HeaderMatchValidator.Canonical(route.MatchHeaders);
+            var shape = path + "#" + RequestMatchValidator.Canonical(route);
 
             foreach (var other in seen)
             {
                 if (other.Shape == shape && MethodsOverlap(other.Methods, route.Methods))
                 {
-                    errors.Add($"{root}:Routes:{id}:Path: '{route.Path}' duplicates route '{other.Id}' for the same methods and header conditions.");
+                    errors.Add($"{root}:Routes:{id}:Path: '{route.Path}' duplicates route '{other.Id}' for the same methods, header and query conditions.");
                 }
             }
 

@@ -27,7 +27,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             AuthConfigValidator.ValidateRoute($"{root}:Routes:{id}", route, options, errors);
             RateLimitingValidator.ValidateRoute($"{root}:Routes:{id}", route, options.RateLimiting, errors);
             HeaderTransformValidator.Validate($"{root}:Routes:{id}", route.Headers, errors);
-            HeaderMatchValidator.Validate($"{root}:Routes:{id}", route.MatchHeaders, errors);
+            RequestMatchValidator.Validate($"{root}:Routes:{id}", route, errors);
             CacheValidator.ValidateRoute($"{root}:Routes:{id}", route, errors);
             if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
             {
