@@ -103,13 +103,8 @@ public sealed class RegistryAdminTests
     public async Task A_reload_with_a_bad_value_is_refused_with_an_error_naming_the_key_and_the_running_configuration_stays()
     {
         await using var a = await NamedUpstream.StartAsync("a");
-        var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
-        // A process of its own: its log is the one place the refusal shows. Its configuration file is watched.
-        await using var gateway = await GatewayProcess.StartAsync(
-            GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false),
-            new Dictionary<string, string> { ["GATEWAY_CONFIG"] = file, ["DOTNET_hostBuilder__reloadConfigOnChange"] = "true" });
-        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+        var (gateway, file) = await StartWatchingAsync(a);
+        await using var running = gateway;
 
         await File.WriteAllTextAsync(file, Destinations(("a", a.Url)).Replace("\"Address\"", "\"Weight\":\"heavy\",\"Address\"", StringComparison.Ordinal));
         await Poll.UntilAsync(
@@ -123,12 +118,8 @@ public sealed class RegistryAdminTests
     public async Task A_reload_that_changes_a_clusters_connection_settings_says_they_take_effect_at_the_next_start()
     {
         await using var a = await NamedUpstream.StartAsync("a");
-        var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
-        await using var gateway = await GatewayProcess.StartAsync(
-            GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false),
-            new Dictionary<string, string> { ["GATEWAY_CONFIG"] = file, ["DOTNET_hostBuilder__reloadConfigOnChange"] = "true" });
-        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+        var (gateway, file) = await StartWatchingAsync(a);
+        await using var running = gateway;
 
         await File.WriteAllTextAsync(file, Destinations(("a", a.Url)).Replace("\"Destinations\"", "\"HttpClient\":{\"MaxConnectionsPerServer\":8},\"Destinations\"", StringComparison.Ordinal));
         await Poll.UntilAsync(
@@ -136,6 +127,26 @@ public sealed class RegistryAdminTests
                 && line.Contains("\"Cluster\":\"quote-service\"", StringComparison.Ordinal)),
             Deadline, "the reload to say the connection settings wait for a restart");
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+    }
+
+    /// <summary>A gateway process of its own, whose log is the one place a reload's verdict shows, on a watched configuration file.</summary>
+    private static async Task<(GatewayProcess Gateway, string File)> StartWatchingAsync(NamedUpstream a)
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
+        var gateway = await GatewayProcess.StartAsync(
+            GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false),
+            new Dictionary<string, string> { ["GATEWAY_CONFIG"] = file, ["DOTNET_hostBuilder__reloadConfigOnChange"] = "true" });
+        try
+        {
+            (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+            return (gateway, file);
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
     }
 
     private static string Destinations(params (string Id, string Url)[] destinations) => JsonSerializer.Serialize(new
