@@ -42,6 +42,12 @@ public static partial class GatewayEndpointRouteBuilderExtensions
                 ? group.Map(string.Empty, forward)
                 : group.MapMethods(string.Empty, EndpointMethods(config), forward);
             endpoint.WithDisplayName($"gateway route {id}");
+            if (config.Order is { } order)
+            {
+                // Routing compares Order before a pattern's precedence and before the conditions' count.
+                endpoint.Add(builder => ((Microsoft.AspNetCore.Routing.RouteEndpointBuilder)builder).Order = order);
+            }
+
             ApplyAccess(group, config);
             Caching.ResponseCache.Apply(group, id, config.Cache);
             GrpcWebTranslation.Apply(group, config);

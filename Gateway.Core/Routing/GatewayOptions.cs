@@ -72,6 +72,12 @@ public sealed record RouteConfig
     /// <summary>Query parameter conditions the request must meet as well; none by default.</summary>
     public MatchConditionConfig[] MatchQuery { get; init; } = [];
 
+    /// <summary>
+    /// Among the routes a request matches, the lowest order wins, before the more specific path or the more
+    /// conditions (YARP's <c>Order</c>); none = 0. Negative values are allowed.
+    /// </summary>
+    public int? Order { get; init; }
+
     public string? ClusterId { get; init; }
 
     public PathTransformConfig? Transform { get; init; }

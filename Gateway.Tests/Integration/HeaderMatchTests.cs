@@ -124,6 +124,40 @@ public sealed class HeaderMatchTests : IAsyncLifetime
         _upstream.Count("/beta/c").Should().Be(1);
     }
 
+    [Fact]
+    public async Task An_explicit_order_wins_over_more_conditions_and_over_a_more_specific_path()
+    {
+        var config = new GatewayConfig().Cluster("svc", _upstream.Url);
+        Route(config, "plain", "/api/v1/quotes/{**rest}", "/plain/{**rest}");
+        Route(config, "both", "/api/v1/quotes/{**rest}", "/both/{**rest}")
+            .Set("Gateway:Routes:both:MatchHeaders:0:Name", "X-Api-Version").Set("Gateway:Routes:both:MatchHeaders:0:Values:0", "2")
+            .Set("Gateway:Routes:both:MatchHeaders:1:Name", "X-Tenant").Set("Gateway:Routes:both:MatchHeaders:1:Mode", "Exists");
+        Route(config, "pinned", "/api/v1/quotes/{**rest}", "/pinned/{**rest}")
+            .Set("Gateway:Routes:pinned:Order", -1)
+            .Set("Gateway:Routes:pinned:MatchHeaders:0:Name", "X-Tenant").Set("Gateway:Routes:pinned:MatchHeaders:0:Mode", "Exists");
+        Route(config, "maintenance", "/api/{**rest}", "/maintenance/{**rest}")
+            .Set("Gateway:Routes:maintenance:Order", -5)
+            .Set("Gateway:Routes:maintenance:MatchQuery:0:Name", "maintenance").Set("Gateway:Routes:maintenance:MatchQuery:0:Mode", "Exists");
+        await using var gateway = await TestGateway.StartAsync(config);
+
+        async Task<string> PathSeen(string id, string query = "", params string[] headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/quotes/{id}{query}");
+            foreach (var header in headers)
+            {
+                request.Headers.TryAddWithoutValidation(header, header == "X-Api-Version" ? "2" : "t");
+            }
+
+            using var response = await gateway.Client.SendAsync(request);
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            return _upstream.Received.Single(r => r.Path.EndsWith("/" + id, StringComparison.Ordinal)).Path;
+        }
+
+        (await PathSeen("o1", "", "X-Api-Version")).Should().Be("/plain/o1");
+        (await PathSeen("o2", "", "X-Api-Version", "X-Tenant")).Should().Be("/pinned/o2", "order -1 beats two conditions");
+        (await PathSeen("o3", "?maintenance", "X-Api-Version", "X-Tenant")).Should().Be("/maintenance/v1/quotes/o3", "order -5 beats a more specific path");
+    }
+
     private static GatewayConfig Route(GatewayConfig config, string id, string path, string upstreamPattern) => config
         .Route(id, path, "svc", "GET")
         .Set($"Gateway:Routes:{id}:Transform:PathPattern", upstreamPattern);
