@@ -71,6 +71,11 @@ internal static class UpstreamBody
                     else
                     {
                         await downstream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                        if (call.Route.Config.Compress)
+                        {
+                            // A compressor keeps what it was given until it is flushed.
+                            await downstream.FlushAsync(cancellationToken);
+                        }
                     }
                     copied += read;
                 }

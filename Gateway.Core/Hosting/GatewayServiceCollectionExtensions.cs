@@ -65,6 +65,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddGatewayRateLimiting();
         services.AddGatewayFlows(configuration);
         services.AddGatewayCaching(configuration);
+        services.AddGatewayCompression();
         services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<HttpForwarder>();
         return services;
@@ -101,6 +102,8 @@ public static class GatewayServiceCollectionExtensions
         // Only where a limit applies: the middleware's global-limiter path costs a partition lookup per request.
         var limiter = app.Services.GetRequiredService<GatewayRateLimiter>();
         app.UseWhen(limiter.Applies, branch => branch.UseRateLimiter());
+        // Outside the cache, which then keeps answers as the upstream sent them and serves every client its encoding.
+        app.UseGatewayCompression();
         // After the limits, so an answer from the cache still counts against them.
         app.UseGatewayCaching();
         return app;

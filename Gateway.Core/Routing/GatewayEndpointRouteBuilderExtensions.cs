@@ -51,6 +51,7 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             ApplyAccess(group, config);
             Caching.ResponseCache.Apply(group, id, config.Cache);
             GrpcWebTranslation.Apply(group, config);
+            ResponseCompression.Apply(group, config);
             groups[id] = group;
             if (logger.IsEnabled(LogLevel.Information))
             {

@@ -158,6 +158,9 @@ public sealed record RouteConfig
     /// <summary>A named policy from <c>Gateway:RateLimiting:Policies</c>; none = only the user-class limits apply.</summary>
     public string? RateLimitPolicy { get; init; }
 
+    /// <summary>Compress the upstream's uncompressed text and JSON answers for clients that accept it (<see cref="Forwarding.ResponseCompression"/>).</summary>
+    public bool Compress { get; init; }
+
     /// <summary>Keep this route's anonymous GET answers for a while (<see cref="Caching.ResponseCache"/>); none = no cache.</summary>
     public Caching.RouteCacheConfig? Cache { get; init; }
 

@@ -1,0 +1,62 @@
+using Gateway.Core.Routing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Core.Forwarding;
+
+/// <summary>
+/// Compression of a route's answers (<see cref="RouteConfig.Compress"/>, nginx's <c>gzip on</c>) by the framework's
+/// response compression middleware: Brotli or gzip as the client's <c>Accept-Encoding</c> prefers, for text and JSON
+/// bodies the upstream sent uncompressed. An answer the upstream compressed already passes as it came. Not over
+/// HTTPS (the framework's default): a secret and a reflected input in one compressed body leak through its length
+/// (BREACH); a gateway behind a TLS-terminating balancer gets plain HTTP and compresses.
+/// </summary>
+public static class ResponseCompression
+{
+    /// <summary>Endpoint metadata of a route that compresses.</summary>
+    public sealed class Metadata
+    {
+        public static readonly Metadata Instance = new();
+
+        private Metadata()
+        {
+        }
+    }
+
+    public static IServiceCollection AddGatewayCompression(this IServiceCollection services)
+    {
+        services.AddResponseCompression(options =>
+        {
+            options.Providers.Add<BrotliCompressionProvider>();
+            options.Providers.Add<GzipCompressionProvider>();
+            options.MimeTypes = [.. ResponseCompressionDefaults.MimeTypes, "application/problem+json", "image/svg+xml", "text/plain"];
+        });
+        return services;
+    }
+
+    public static void Apply(RouteGroupBuilder group, RouteConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Compress)
+        {
+            group.WithMetadata(Metadata.Instance);
+        }
+    }
+
+    /// <summary>In the pipeline only when a route compresses, and there only for its requests.</summary>
+    public static WebApplication UseGatewayCompression(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Routes.Values.Any(route => route.Compress))
+        {
+            app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<Metadata>() is not null, static branch => branch.UseResponseCompression());
+        }
+
+        return app;
+    }
+}
