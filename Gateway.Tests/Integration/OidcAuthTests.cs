@@ -193,6 +193,13 @@ public sealed class OidcAuthTests : IAsyncLifetime
         var admin = await provider.TokenAsync("gateway-admin");
 
         (await Send(gateway, "/api/catalog/items", null)).StatusCode.Should().Be(HttpStatusCode.OK, "the catalog is public");
+        using (var compressed = new HttpRequestMessage(HttpMethod.Get, "/api/catalog/items"))
+        {
+            compressed.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+            using var catalog = await gateway.Client.SendAsync(compressed);
+            catalog.Content.Headers.ContentEncoding.Should().Equal(["gzip"], "the shipped catalog route compresses");
+        }
+
         (await Send(gateway, "/api/orders/1", null)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await Send(gateway, "/api/orders/1", customer)).StatusCode.Should().Be(HttpStatusCode.OK);
         (await Send(gateway, "/api/cart/1", customer)).StatusCode.Should().Be(HttpStatusCode.OK);
