@@ -13,15 +13,26 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogger<UpstreamConnections> logger)
 {
-    private readonly ConcurrentDictionary<string, Action<SocketsHttpHandler>> _clusters = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, ClusterConnections> _clusters = new(StringComparer.OrdinalIgnoreCase);
 
     public void Configure(SocketsHttpHandler handler, string clusterId)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        _clusters.GetOrAdd(clusterId, Build)(handler);
+        _clusters.GetOrAdd(clusterId, Build).Configure(handler);
     }
 
-    private Action<SocketsHttpHandler> Build(string clusterId)
+    /// <summary>
+    /// The client certificate each cluster that has one presents now (null while its files do not load), read as a
+    /// new connection would read it, so a rotation on disk shows here too.
+    /// </summary>
+    public IEnumerable<(string Cluster, X509Certificate2? Certificate)> ClientCertificates() =>
+        registry.Clusters
+            .Where(cluster => !string.IsNullOrEmpty(cluster.Config.HttpClient.ClientCertificatePath))
+            .Select(cluster => (cluster.Id, _clusters.GetOrAdd(cluster.Id, Build).ClientCertificate?.Current));
+
+    private sealed record ClusterConnections(Action<SocketsHttpHandler> Configure, WatchedPemFiles<X509Certificate2>? ClientCertificate);
+
+    private ClusterConnections Build(string clusterId)
     {
         var config = registry.Get(clusterId).Config.HttpClient;
         RemoteCertificateValidationCallback? validate = null;
@@ -44,10 +55,11 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
         }
 
         LocalCertificateSelectionCallback? select = null;
+        WatchedPemFiles<X509Certificate2>? client = null;
         if (!string.IsNullOrEmpty(config.ClientCertificatePath))
         {
             var (certificatePath, keyPath) = (config.ClientCertificatePath, config.ClientKeyPath);
-            var client = new WatchedPemFiles<X509Certificate2>(
+            client = new WatchedPemFiles<X509Certificate2>(
                 string.IsNullOrEmpty(keyPath) ? [certificatePath] : [certificatePath, keyPath],
                 () => PemFiles.LoadClientCertificate(certificatePath, keyPath),
                 loaded => ClientCertificateLoaded(logger, clusterId, loaded.Subject, loaded.NotAfter, loaded.NotAfter < DateTime.Now ? " (expired)" : string.Empty),
@@ -56,7 +68,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
         }
 
         var maxConnections = config.MaxConnectionsPerServer;
-        return handler =>
+        return new ClusterConnections(handler =>
         {
             if (maxConnections is { } max)
             {
@@ -72,7 +84,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
             {
                 handler.SslOptions.LocalCertificateSelectionCallback = select;
             }
-        };
+        }, client);
     }
 
     /// <summary>

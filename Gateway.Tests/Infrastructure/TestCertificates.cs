@@ -19,7 +19,7 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddDays(60));
         AuthorityPath = Path.Combine(Directory, "ca.pem");
         File.WriteAllText(AuthorityPath, Authority.ExportCertificatePem());
     }
@@ -50,8 +50,9 @@ public sealed class TestCertificates : IDisposable
         return Issue($"CN={names[0]}", "1.3.6.1.5.5.7.3.1", alternativeNames.Build());
     }
 
-    /// <summary>A client certificate, in memory.</summary>
-    public X509Certificate2 Client(string commonName) => Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null);
+    /// <summary>A client certificate, in memory, valid from yesterday for <paramref name="validFor"/> (a week by default; negative: expired).</summary>
+    public X509Certificate2 Client(string commonName, TimeSpan? validFor = null) =>
+        Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null, validFor);
 
     /// <summary>Writes a certificate as PEM, its key beside it or in the same file; returns (certificate, key) paths.</summary>
     public (string Certificate, string Key) Write(X509Certificate2 certificate, string name, bool keyInSameFile = false)
@@ -88,7 +89,7 @@ public sealed class TestCertificates : IDisposable
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private X509Certificate2 Issue(string subject, string usage, X509Extension? extension)
+    private X509Certificate2 Issue(string subject, string usage, X509Extension? extension, TimeSpan? validFor = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
@@ -103,7 +104,8 @@ public sealed class TestCertificates : IDisposable
 
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
-        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), serial);
+        var notAfter = DateTimeOffset.UtcNow + (validFor ?? TimeSpan.FromDays(7));
+        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddDays(-10), notAfter, serial);
         return issued.CopyWithPrivateKey(key);
     }
 }

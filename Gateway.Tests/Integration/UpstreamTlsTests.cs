@@ -151,6 +151,31 @@ public sealed class UpstreamTlsTests
         (await ClientSeenBy(gateway)).Should().Be("CN=client-c");
     }
 
+    [Theory]
+    [InlineData(30, HttpStatusCode.OK, "healthy", "valid for 14 days or more")]
+    [InlineData(5, HttpStatusCode.OK, "degraded", "svc: expires in 4 days")]
+    [InlineData(-1, HttpStatusCode.ServiceUnavailable, "unhealthy", "svc: expired on")]
+    public async Task Health_tells_when_a_client_certificate_needs_renewing_or_has_expired(int daysLeft, HttpStatusCode status, string state, string description)
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TestUpstream.StartAsync();
+        using var client = certificates.Client("gateway-client", TimeSpan.FromDays(daysLeft) - TimeSpan.FromHours(1));
+        var (certificatePath, keyPath) = certificates.Write(client, "client");
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath));
+
+        using var response = await gateway.Client.GetAsync("/health");
+
+        response.StatusCode.Should().Be(status);
+        var check = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks").GetProperty("dependencies").GetProperty("upstream-certificates");
+        check.GetProperty("status").GetString().Should().Be(state);
+        check.GetProperty("description").GetString().Should().Contain(description);
+        check.GetProperty("svc").GetProperty("subject").GetString().Should().Be("CN=gateway-client");
+        (await gateway.Client.GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.OK, "one certificate never takes every replica out of rotation");
+    }
+
     [Fact]
     public async Task MaxConnectionsPerServer_queues_calls_beyond_it_on_the_open_connections()
     {
