@@ -159,6 +159,22 @@ public sealed class ResponseCompressionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_websocket_on_a_compressing_route_is_tunnelled_as_it_is()
+    {
+        var echo = new WebSocketEcho();
+        await using var upstream = await TestUpstream.StartAsync(echo.Map);
+        await using var gateway = await TestGateway.StartAsync(WebSocketEcho.Routes(upstream.Url).Set("Gateway:Routes:live:Compress", true));
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Accept-Encoding", "gzip, br");
+
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/z1"), CancellationToken.None);
+
+        System.Text.Json.JsonDocument.Parse(await WebSocketEcho.ReceiveTextAsync(socket)).RootElement
+            .GetProperty("path").GetString().Should().Be("/live/z1");
+        await WebSocketEcho.ExchangeAsync(socket);
+    }
+
+    [Fact]
     public async Task A_compressed_stream_reaches_the_client_before_the_upstream_has_finished()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/zip/stream");
