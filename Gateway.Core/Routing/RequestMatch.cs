@@ -11,6 +11,12 @@ public enum MatchMode
     /// <summary>Starts with one of the values.</summary>
     Prefix,
 
+    /// <summary>Contains one of the values.</summary>
+    Contains,
+
+    /// <summary>Present, and contains none of the values.</summary>
+    NotContains,
+
     /// <summary>Present, whatever its value.</summary>
     Exists,
 
@@ -81,6 +87,7 @@ public sealed class RequestMatchMetadata(string routeId, IReadOnlyList<MatchCond
     {
         MatchMode.Exists => values.Count > 0,
         MatchMode.NotExists => values.Count == 0,
+        MatchMode.NotContains => values.Count > 0 && !AnyValueMatches(condition, values),
         _ => values.Count > 0 && AnyValueMatches(condition, values),
     };
 
@@ -91,9 +98,12 @@ public sealed class RequestMatchMetadata(string routeId, IReadOnlyList<MatchCond
         {
             foreach (var expected in condition.Values)
             {
-                var match = condition.Mode == MatchMode.Prefix
-                    ? value?.StartsWith(expected, comparison) == true
-                    : string.Equals(value, expected, comparison);
+                var match = condition.Mode switch
+                {
+                    MatchMode.Prefix => value?.StartsWith(expected, comparison) == true,
+                    MatchMode.Contains or MatchMode.NotContains => value?.Contains(expected, comparison) == true,
+                    _ => string.Equals(value, expected, comparison),
+                };
                 if (match)
                 {
                     return true;

@@ -162,6 +162,8 @@ public sealed class ConfigValidationTests
     [InlineData("MatchHeaders", "X-Api-Version", "Exact", "", "Values")]
     [InlineData("MatchHeaders", "X-Api-Version", "Prefix", "", "Values")]
     [InlineData("MatchHeaders", "X-Canary", "Exists", "yes", "Values")]
+    [InlineData("MatchHeaders", "User-Agent", "NotContains", "", "Values")]
+    [InlineData("MatchQuery", "tags", "Contains", "", "Values")]
     [InlineData("MatchHeaders", "X-Canary", "NotExists", "yes", "Values")]
     [InlineData("MatchHeaders", "", "Exists", "", "Name")]
     [InlineData("MatchHeaders", "X Api", "Exact", "2", "Name")]

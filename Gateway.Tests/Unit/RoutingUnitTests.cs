@@ -204,6 +204,11 @@ public sealed class HeaderMatchUnitTests
     [InlineData(MatchMode.Exact, false, new[] { "beta" }, "beta-2", false)]
     [InlineData(MatchMode.Prefix, false, new[] { "BETA" }, "beta-2", true)]
     [InlineData(MatchMode.Prefix, true, new[] { "BETA" }, "beta-2", false)]
+    [InlineData(MatchMode.Contains, false, new[] { "MOBILE" }, "app-mobile-ios", true)]
+    [InlineData(MatchMode.Contains, true, new[] { "MOBILE" }, "app-mobile-ios", false)]
+    [InlineData(MatchMode.NotContains, false, new[] { "bot" }, "Mozilla/5.0", true)]
+    [InlineData(MatchMode.NotContains, false, new[] { "bot" }, "Googlebot/2.1", false)]
+    [InlineData(MatchMode.NotContains, false, new[] { "bot" }, null, false)]
     public void A_condition_is_met_by_the_headers_value_as_its_mode_says(MatchMode mode, bool caseSensitive, string[] values, string? sent, bool met)
     {
         var metadata = new RequestMatchMetadata("r", [new MatchConditionConfig { Name = "X-Channel", Mode = mode, IsCaseSensitive = caseSensitive, Values = values }], []);

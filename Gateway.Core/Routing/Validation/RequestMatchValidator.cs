@@ -31,7 +31,7 @@ internal static class RequestMatchValidator
                 errors.Add($"{at}:Name: '{condition.Name}' has a condition already; put every value in one condition's Values.");
             }
 
-            var compares = condition.Mode is MatchMode.Exact or MatchMode.Prefix;
+            var compares = condition.Mode is not (MatchMode.Exists or MatchMode.NotExists);
             if (compares && (condition.Values.Length == 0 || condition.Values.Any(string.IsNullOrEmpty)))
             {
                 errors.Add($"{at}:Values: mode {condition.Mode} compares the {what} with values; give at least one, none empty.");
