@@ -98,10 +98,39 @@ public static class ResponseCache
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         if (options.Routes.Values.Any(route => route.Cache is not null))
         {
+            app.Use(static (context, next) =>
+            {
+                if (context.GetEndpoint()?.Metadata.GetMetadata<CachedRoute>() is not null)
+                {
+                    context.Response.OnStarting(MarkHitOrMiss, context);
+                }
+
+                return next(context);
+            });
             app.UseOutputCache();
         }
 
         return app;
+    }
+
+    /// <summary>The header caches in front of web servers (Varnish, CDNs) answer with.</summary>
+    public const string CacheStatusHeader = "X-Cache";
+
+    /// <summary>
+    /// Set as the answer starts, after the output cache has replayed a stored answer's headers (which hold the
+    /// MISS of the answer it stored): the forwarder ran for this request, or the cache answered.
+    /// </summary>
+    private static Task MarkHitOrMiss(object state)
+    {
+        var context = (HttpContext)state;
+        context.Response.Headers[CacheStatusHeader] = context.Features.Get<Observability.ProxyRequestFeature>() is null ? "HIT" : "MISS";
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Marks a caching route's endpoint for <see cref="MarkHitOrMiss"/>.</summary>
+    private sealed class CachedRoute
+    {
+        public static readonly CachedRoute Instance = new();
     }
 
     /// <summary>The route's cache policy as endpoint metadata; its entries carry the route's tag, so they can be purged together.</summary>
@@ -113,6 +142,7 @@ public static class ResponseCache
             return;
         }
 
+        group.WithMetadata(CachedRoute.Instance);
         group.CacheOutput(policy =>
         {
             policy.Expire(duration).Tag(RouteTag(routeId)).AddPolicy<ExactQueryPolicy>();

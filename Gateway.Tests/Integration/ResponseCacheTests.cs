@@ -66,6 +66,8 @@ public sealed class ResponseCacheTests : IAsyncLifetime
         Upstream(path).Should().Be(1);
         second.Headers.Age.Should().NotBeNull("the framework marks an answer from the cache with its age");
         first.Headers.Age.Should().BeNull();
+        first.Headers.GetValues("X-Cache").Should().Equal("MISS");
+        second.Headers.GetValues("X-Cache").Should().Equal(["HIT"], "the stored answer's MISS is not replayed");
         second.Headers.GetValues("X-Correlation-ID").Single().Should().NotBe(first.Headers.GetValues("X-Correlation-ID").Single());
         second.Headers.Contains("X-Response-Time").Should().BeTrue();
         // No service was called for the hit: the metrics say so, by the route.

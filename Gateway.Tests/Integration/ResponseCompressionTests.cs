@@ -127,6 +127,7 @@ public sealed class ResponseCompressionTests : IAsyncLifetime
         {
             response.Content.Headers.ContentEncoding.Should().BeEmpty(because);
             body.Length.Should().BeGreaterThan(3000);
+            response.Headers.Contains("X-Cache").Should().BeFalse("neither route caches");
         }
     }
 
@@ -144,11 +145,14 @@ public sealed class ResponseCompressionTests : IAsyncLifetime
     [Fact]
     public async Task A_cached_answer_is_kept_once_and_served_in_each_clients_encoding()
     {
+        var first = true;
         foreach (var accepted in new string?[] { "gzip", null, "br", "gzip" })
         {
             var (response, body) = await GetAsync("/api/cached/json", accepted);
             using (response)
             {
+                response.Headers.GetValues("X-Cache").Should().Equal(first ? "MISS" : "HIT");
+                first = false;
                 var encoding = response.Content.Headers.ContentEncoding.SingleOrDefault();
                 encoding.Should().Be(accepted, $"a client accepting {accepted ?? "nothing"} gets that");
                 Decode(encoding, body).Should().Be(Json);
