@@ -86,6 +86,7 @@ public static class GatewayServiceCollectionExtensions
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseGatewayGrpcWeb();
+        app.UseGatewayClientNetworks();
         // CORS and authentication take their services from the request's scope, so running them creates one
         // (with its disposal) on every request: a fifth of the cost of forwarding. They run where they can act:
         // CORS on a request with an Origin or on an endpoint with a CORS policy (the endpoint middleware requires it

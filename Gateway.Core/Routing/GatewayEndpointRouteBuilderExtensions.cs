@@ -49,6 +49,11 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             }
 
             ApplyAccess(group, config);
+            if (config.AllowedClientNetworks.Length > 0)
+            {
+                group.WithMetadata(ClientNetworkMetadata.Parse(config.AllowedClientNetworks));
+            }
+
             Caching.ResponseCache.Apply(group, id, config.Cache);
             GrpcWebTranslation.Apply(group, config);
             ResponseCompression.Apply(group, config);

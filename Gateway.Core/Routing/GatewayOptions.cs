@@ -78,6 +78,9 @@ public sealed record RouteConfig
     /// </summary>
     public int? Order { get; init; }
 
+    /// <summary>The client addresses or CIDR ranges the route takes requests from (<see cref="ClientNetworkMetadata"/>); empty = any.</summary>
+    public string[] AllowedClientNetworks { get; init; } = [];
+
     public string? ClusterId { get; init; }
 
     public PathTransformConfig? Transform { get; init; }

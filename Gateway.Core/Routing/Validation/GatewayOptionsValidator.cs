@@ -28,6 +28,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             RateLimitingValidator.ValidateRoute($"{root}:Routes:{id}", route, options.RateLimiting, errors);
             HeaderTransformValidator.Validate($"{root}:Routes:{id}", route.Headers, errors);
             RequestMatchValidator.Validate($"{root}:Routes:{id}", route, errors);
+            NetworkListValidator.Validate($"{root}:Routes:{id}:AllowedClientNetworks", route.AllowedClientNetworks, errors);
             CacheValidator.ValidateRoute($"{root}:Routes:{id}", route, errors);
             if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
             {
@@ -50,7 +51,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         DuplicateRouteValidator.Validate(root, options.Routes, errors);
         LimitsValidator.Validate($"{root}:Limits", options.Limits, errors);
         CacheValidator.Validate($"{root}:Caching", options.Caching, options.Redis.IsConfigured, errors);
-        TrustedProxyValidator.Validate($"{root}:TrustedProxies", options.TrustedProxies, errors);
+        NetworkListValidator.Validate($"{root}:TrustedProxies", options.TrustedProxies, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -33,7 +33,7 @@ internal static class LimitsValidator
     }
 }
 
-internal static class TrustedProxyValidator
+internal static class NetworkListValidator
 {
     public static void Validate(string key, string[] proxies, List<string> errors)
     {

@@ -1,0 +1,83 @@
+using System.Net;
+using Gateway.Core.Forwarding;
+using Gateway.Core.Observability;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Core.Routing;
+
+/// <summary>
+/// The networks a route takes requests from (<see cref="RouteConfig.AllowedClientNetworks"/>, nginx's <c>allow</c>):
+/// a carrier's webhook ranges, an office for an admin route. The client is the one <see cref="TrustedProxies"/>
+/// names: the peer, or behind a trusted proxy the address it forwarded for.
+/// </summary>
+public sealed class ClientNetworkMetadata(IReadOnlyList<IPNetwork> networks)
+{
+    public IReadOnlyList<IPNetwork> Networks { get; } = networks;
+
+    public static ClientNetworkMetadata Parse(IEnumerable<string> entries) =>
+        new([.. entries.Select(entry => IPAddress.TryParse(entry, out var address)
+            ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
+            : IPNetwork.Parse(entry))]);
+
+    public bool Allows(IPAddress? client)
+    {
+        if (client is null)
+        {
+            return false;
+        }
+
+        if (client.IsIPv4MappedToIPv6)
+        {
+            client = client.MapToIPv4();
+        }
+
+        foreach (var network in Networks)
+        {
+            if (network.Contains(client))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>
+/// Refuses a request from outside its route's networks with a 403 problem, after routing (it reads the endpoint) and
+/// before anything that could answer for the route: CORS, authentication, the limits and the response cache, whose
+/// stored answers would otherwise reach any network.
+/// </summary>
+public static partial class ClientNetworks
+{
+    public static WebApplication UseGatewayClientNetworks(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (!app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Routes.Values.Any(route => route.AllowedClientNetworks.Length > 0))
+        {
+            return app;
+        }
+
+        var proxies = app.Services.GetRequiredService<TrustedProxies>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Routes");
+        app.Use((context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<ClientNetworkMetadata>() is not { } allowed
+                || allowed.Allows(proxies.ClientAddress(context)))
+            {
+                return next(context);
+            }
+
+            Refused(logger, context.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>()?.Id ?? "-");
+            return GatewayProblems.WriteAsync(context, StatusCodes.Status403Forbidden, "This route does not take requests from the client's network.").AsTask();
+        });
+        return app;
+    }
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Refused a request on route {Route}: the client's network is not one the route allows")]
+    private static partial void Refused(ILogger logger, string route);
+}
