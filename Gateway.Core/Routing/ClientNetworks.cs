@@ -30,11 +30,7 @@ public sealed class ClientNetworkMetadata(IReadOnlyList<IPNetwork> networks)
             return false;
         }
 
-        if (client.IsIPv4MappedToIPv6)
-        {
-            client = client.MapToIPv4();
-        }
-
+        // IPNetwork.Contains reads an IPv4-mapped address (a dual-stack listener's IPv4 client) as the IPv4 one.
         foreach (var network in Networks)
         {
             if (network.Contains(client))
