@@ -55,7 +55,7 @@ public abstract class ServiceClient
         {
             response = await _client.SendAsync(request, cancellationToken);
         }
-        catch (Exception ex) when (ex is HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException or NoHealthyInstanceException
+        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException or NoHealthyInstanceException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new FlowStepException(step, $"The {step} step failed: {Describe(ex)}.", inner: ex);
@@ -108,6 +108,7 @@ public abstract class ServiceClient
     {
         NoHealthyInstanceException => "no instance of the service is available",
         Polly.CircuitBreaker.BrokenCircuitException => "the service's circuit breaker is open",
+        Polly.RateLimiting.RateLimiterRejectedException => "the service has as many calls open as it takes",
         Polly.Timeout.TimeoutRejectedException or OperationCanceledException => "the service did not answer in time",
         _ => "the service could not be reached",
     };

@@ -9,8 +9,8 @@ namespace Gateway.Core.Forwarding;
 
 /// <summary>
 /// One pipeline per cluster, so the breaker counts the whole cluster; timeouts and retries vary per route
-/// and are read from the request's <see cref="UpstreamCall"/>. Order (outermost first): retry → circuit breaker →
-/// attempt timeout, the standard handler's order, so an attempt that times out is a failure the breaker sees, and
+/// and are read from the request's <see cref="UpstreamCall"/>. Order (outermost first): concurrency limit (when the
+/// cluster has one) → retry → circuit breaker → attempt timeout, the standard handler's order, so an attempt that times out is a failure the breaker sees, and
 /// an open breaker answers before any attempt. The route's total timeout is not a strategy of its own: each
 /// attempt's timeout is cut to what is left of the total, and no retry starts once it is spent. Same outcome as an
 /// outer timeout strategy, with one timer per attempt instead of two.
@@ -27,6 +27,12 @@ public static class ClusterResilience
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(registry);
+
+        // Outermost: one permit per request, held across its retries, and a refusal is no failure the breaker counts.
+        if (cluster.MaxConcurrentRequests is { } permits)
+        {
+            builder.AddConcurrencyLimiter(permits, cluster.MaxQueuedRequests);
+        }
 
         builder.AddRetry(new HttpRetryStrategyOptions
         {

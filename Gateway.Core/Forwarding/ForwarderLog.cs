@@ -39,4 +39,7 @@ internal static partial class ForwarderLog
 
     [LoggerMessage(EventId = 1016, Level = LogLevel.Warning, Message = "The instance of service {Cluster} a session of route {Route} is bound to is not available, and its sessions cannot move (FailurePolicy Return503)")]
     public static partial void SessionInstanceUnavailable(ILogger logger, string route, string cluster);
+
+    [LoggerMessage(EventId = 1017, Level = LogLevel.Warning, Message = "Service {Cluster} has as many calls open as its MaxConcurrentRequests (and queue) take; route {Route} answered 503 without an upstream call")]
+    public static partial void AtCapacity(ILogger logger, string route, string cluster);
 }

@@ -41,6 +41,9 @@ internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<Upstrea
                 var retryAfter = open.RetryAfter ?? registry.Get(route.ClusterId).Config.CircuitBreaker.BreakDuration;
                 ForwarderLog.CircuitOpen(logger, route.Id, route.ClusterId);
                 return Unavailable(context, retryAfter, $"The circuit breaker of service '{route.ClusterId}' is open; no upstream call was made.");
+            case Polly.RateLimiting.RateLimiterRejectedException busy:
+                ForwarderLog.AtCapacity(logger, route.Id, route.ClusterId);
+                return Unavailable(context, busy.RetryAfter ?? TimeSpan.FromSeconds(1), $"Service '{route.ClusterId}' has as many calls open as it takes; no upstream call was made.");
             case NoHealthyInstanceException { SessionInstance: true }:
                 ForwarderLog.SessionInstanceUnavailable(logger, route.Id, route.ClusterId);
                 return Unavailable(context, registry.Get(route.ClusterId).Config.HealthCheck.Interval, $"The instance of service '{route.ClusterId}' that holds this session is not available.");

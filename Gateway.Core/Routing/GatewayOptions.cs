@@ -224,6 +224,15 @@ public sealed record ClusterConfig
     public Forwarding.ClusterHttpClientConfig HttpClient { get; init; } = new();
 
     public Discovery.SessionAffinityConfig SessionAffinity { get; init; } = new();
+
+    /// <summary>
+    /// Most calls this gateway has open to the cluster at once, until their answers' headers arrive (Envoy's
+    /// <c>max_requests</c>, a bulkhead); beyond it, up to <see cref="MaxQueuedRequests"/> wait and the rest get a 503.
+    /// None = no limit.
+    /// </summary>
+    public int? MaxConcurrentRequests { get; init; }
+
+    public int MaxQueuedRequests { get; init; }
 }
 
 public enum LoadBalancingPolicy

@@ -45,6 +45,15 @@ internal static class ClusterConfigValidator
         }
 
         ValidateBreaker($"{key}:CircuitBreaker", cluster.CircuitBreaker, errors);
+        if (cluster.MaxConcurrentRequests is < 1)
+        {
+            errors.Add($"{key}:MaxConcurrentRequests: must be at least 1 (leave it out for no limit).");
+        }
+
+        if (cluster.MaxQueuedRequests < 0 || (cluster.MaxQueuedRequests > 0 && cluster.MaxConcurrentRequests is null))
+        {
+            errors.Add($"{key}:MaxQueuedRequests: must be 0 or more, and needs MaxConcurrentRequests.");
+        }
         ClusterHttpClientValidator.Validate($"{key}:HttpClient", cluster.HttpClient, errors);
         SessionAffinityValidator.Validate($"{key}:SessionAffinity", cluster.SessionAffinity, errors);
     }
