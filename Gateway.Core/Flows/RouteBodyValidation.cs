@@ -128,7 +128,8 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
         GatewayProblems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType,
             "The body must be JSON (Content-Type: application/json).", "unsupported_media_type");
 
-    private static async Task<byte[]> ReadAsync(Stream source, long cap, CancellationToken cancellationToken)
+    /// <summary>The whole body, or <see cref="InvalidDataException"/> once it passes <paramref name="cap"/> bytes.</summary>
+    internal static async Task<byte[]> ReadAsync(Stream source, long cap, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];

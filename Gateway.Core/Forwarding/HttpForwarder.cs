@@ -19,6 +19,7 @@ internal sealed class HttpForwarder(
     UpstreamHeaders upstreamHeaders,
     UpstreamFailures failures,
     Flows.RouteBodyValidation bodyValidation,
+    WebhookSignatures signatures,
     ILogger<HttpForwarder> logger)
 {
     private const long DrainableBodyLimit = 1024 * 1024;
@@ -101,6 +102,11 @@ internal sealed class HttpForwarder(
         if (upstreamHttp2 && handshake == WebSocketHandshake.Upgrade && !WebSocketTunnel.HasValidKey(context))
         {
             await RefuseAsync(context, route, StatusCodes.Status400BadRequest, "The WebSocket handshake's Sec-WebSocket-Key is not 16 bytes in base64.");
+            return;
+        }
+
+        if (route.Config.Signature is not null && !await signatures.VerifyAsync(context, route))
+        {
             return;
         }
 

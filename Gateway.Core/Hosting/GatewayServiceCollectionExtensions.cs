@@ -67,6 +67,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddGatewayCaching(configuration);
         services.AddGatewayCompression();
         services.AddSingleton<UpstreamFailures>();
+        services.AddSingleton<WebhookSignatures>();
         services.AddSingleton<HttpForwarder>();
         return services;
     }

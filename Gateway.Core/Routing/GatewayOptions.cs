@@ -155,6 +155,9 @@ public sealed record RouteConfig
     /// <summary>Validate the body at the gateway before forwarding: <c>QuoteRequest</c>; none = pass it through.</summary>
     public string? Validation { get; init; }
 
+    /// <summary>A webhook signature the request must carry (<see cref="Forwarding.WebhookSignatureConfig"/>); none = not checked.</summary>
+    public Forwarding.WebhookSignatureConfig? Signature { get; init; }
+
     /// <summary>Bytes of body read for <see cref="Validation"/>; over it → 413.</summary>
     public long ValidationMaxBodySize { get; init; } = 64 * 1024;
 

@@ -30,6 +30,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             RequestMatchValidator.Validate($"{root}:Routes:{id}", route, errors);
             NetworkListValidator.Validate($"{root}:Routes:{id}:AllowedClientNetworks", route.AllowedClientNetworks, errors);
             CacheValidator.ValidateRoute($"{root}:Routes:{id}", route, errors);
+            SignatureValidator.Validate($"{root}:Routes:{id}:Signature", route.Signature, errors);
             if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
             {
                 errors.Add($"{root}:Routes:{id}:Cors: policy '{route.Cors}' is not defined under {root}:Cors.");
