@@ -52,7 +52,7 @@ public sealed record WebhookSignatureConfig
 }
 
 /// <summary>Checks a route's webhook signature before anything of the request is forwarded.</summary>
-public sealed class WebhookSignatures(TimeProvider time, ILogger<WebhookSignatures> logger)
+public sealed class WebhookSignatures(TimeProvider time, Storage.IReplayGuard seen, ILogger<WebhookSignatures> logger)
 {
     /// <summary>True when the request may go on, its body then read from memory; otherwise the problem is written.</summary>
     public async Task<bool> VerifyAsync(HttpContext context, GatewayRoute route)
@@ -101,6 +101,12 @@ public sealed class WebhookSignatures(TimeProvider time, ILogger<WebhookSignatur
             return await RefuseAsync(context, route, "The request's signature does not match its body.");
         }
 
+        // A signed timestamp bounds a replay to the tolerance; remembering the signatures for as long closes it.
+        if (stamp is not null && !await FirstUseAsync(context, route, presented, config.Tolerance * 2))
+        {
+            return false;
+        }
+
         context.Request.Body = new MemoryStream(body, writable: false);
         context.Request.ContentLength = body.Length;
         return true;
@@ -138,6 +144,24 @@ public sealed class WebhookSignatures(TimeProvider time, ILogger<WebhookSignatur
         {
             return null;
         }
+    }
+
+    private async Task<bool> FirstUseAsync(HttpContext context, GatewayRoute route, byte[] signature, TimeSpan remember)
+    {
+        bool first;
+        try
+        {
+            first = await seen.TryMarkAsync($"webhook:{route.Id}:{Convert.ToHexStringLower(signature)}", remember);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // Without the store a replay cannot be told from a first delivery; senders retry a 503.
+            ForwarderLog.Refused(logger, route.Id, "the replay store is unreachable");
+            await GatewayProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "The gateway cannot check this request for replays now; try again.");
+            return false;
+        }
+
+        return first || await RefuseAsync(context, route, "This signature has been used already.");
     }
 
     private async Task<bool> RefuseAsync(HttpContext context, GatewayRoute route, string detail)

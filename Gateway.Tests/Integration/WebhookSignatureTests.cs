@@ -131,6 +131,66 @@ public sealed class WebhookSignatureTests : IAsyncLifetime
         _upstream.Count($"/stamped/{id}").Should().Be(passes ? 1 : 0);
     }
 
+    private static (string Stamp, string Signature) Stamped(string body)
+    {
+        var stamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        return (stamp, Convert.ToBase64String(HMACSHA512.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(stamp + "." + body))));
+    }
+
+    [Fact]
+    public async Task A_timestamped_request_sent_again_is_refused_as_a_replay()
+    {
+        var body = """{"code":"r1"}""";
+        var (stamp, signature) = Stamped(body);
+
+        using (var first = await PostAsync("/api/v1/stamped/r1", body, ("X-Signature", signature), ("X-Timestamp", stamp)))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        using var replay = await PostAsync("/api/v1/stamped/r1", body, ("X-Signature", signature), ("X-Timestamp", stamp));
+        (await ProblemAssertions.ShouldBeProblemAsync(replay, 401)).GetProperty("detail").GetString().Should().Contain("used already");
+        _upstream.Count("/stamped/r1").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task With_Redis_a_replay_to_another_replica_is_refused_too()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = $"gw-{Guid.NewGuid():N}:";
+        GatewayConfig Replica() => new GatewayConfig().Cluster("svc", _upstream.Url)
+            .Route("stamped", "/api/v1/stamped/{**rest}", "svc", "POST").Set("Gateway:Routes:stamped:Transform:PathRemovePrefix", "/api/v1")
+            .Set("Gateway:Routes:stamped:Signature:Header", "X-Signature")
+            .Set("Gateway:Routes:stamped:Signature:Encoding", "Base64")
+            .Set("Gateway:Routes:stamped:Signature:Algorithm", "HmacSha512")
+            .Set("Gateway:Routes:stamped:Signature:Secrets:0", Secret)
+            .Set("Gateway:Routes:stamped:Signature:TimestampHeader", "X-Timestamp")
+            .Set("Gateway:Redis:Configuration", redis.Configuration)
+            .Set("Gateway:Redis:KeyPrefix", prefix);
+        await using var one = await TestGateway.StartAsync(Replica());
+        await using var two = await TestGateway.StartAsync(Replica());
+        var body = """{"code":"r2"}""";
+        var (stamp, signature) = Stamped(body);
+
+        async Task<HttpResponseMessage> Send(TestGateway replica)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/stamped/r2") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.TryAddWithoutValidation("X-Signature", signature);
+            request.Headers.TryAddWithoutValidation("X-Timestamp", stamp);
+            return await replica.Client.SendAsync(request);
+        }
+
+        using (var first = await Send(one))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        using var replay = await Send(two);
+        await ProblemAssertions.ShouldBeProblemAsync(replay, 401);
+        _upstream.Count("/stamped/r2").Should().Be(1);
+        (await redis.CliAsync("--scan", "--pattern", prefix + "seen:*")).Should().Contain("webhook:stamped:");
+    }
+
     [Fact]
     public async Task A_signature_over_the_body_alone_does_not_pass_where_the_timestamp_is_signed()
     {
