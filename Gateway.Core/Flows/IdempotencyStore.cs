@@ -50,7 +50,12 @@ internal sealed record IdempotencyRecord(string Hash, bool Done, StoredResponse?
 
 public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencyStore
 {
+    /// <summary>Expired records are swept every this many new keys: a key is rarely used again, and was kept forever.</summary>
+    private const int SweepEvery = 1024;
     private readonly ConcurrentDictionary<string, (IdempotencyRecord Record, DateTimeOffset Expires)> _records = new(StringComparer.Ordinal);
+    private int _added;
+
+    public int Count => _records.Count;
 
     public Task<IdempotencyClaim> TryBeginAsync(string key, string bodyHash, TimeSpan runningTtl, CancellationToken cancellationToken)
     {
@@ -59,6 +64,11 @@ public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencySt
         {
             if (_records.TryAdd(key, (new IdempotencyRecord(bodyHash, false, null), now + runningTtl)))
             {
+                if (Interlocked.Increment(ref _added) % SweepEvery == 0)
+                {
+                    Sweep(now);
+                }
+
                 return Task.FromResult(new IdempotencyClaim(IdempotencyState.Started));
             }
 
@@ -70,6 +80,17 @@ public sealed class InMemoryIdempotencyStore(TimeProvider time) : IIdempotencySt
                 }
 
                 _records.TryRemove(KeyValuePair.Create(key, existing));
+            }
+        }
+    }
+
+    private void Sweep(DateTimeOffset now)
+    {
+        foreach (var entry in _records)
+        {
+            if (entry.Value.Expires <= now)
+            {
+                _records.TryRemove(entry);
             }
         }
     }

@@ -38,3 +38,27 @@ public sealed class ReplayGuardTests
         guard.Count.Should().BeLessThan(1100, "the expired thousand were swept");
     }
 }
+
+/// <summary>The flow's in-memory idempotency store forgets expired keys that never come back.</summary>
+public sealed class InMemoryIdempotencyStoreTests
+{
+    [Fact]
+    public async Task Expired_keys_are_swept()
+    {
+        var time = new ManualTime(DateTimeOffset.Parse("2026-11-24T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var store = new Gateway.Core.Flows.InMemoryIdempotencyStore(time);
+        for (var i = 0; i < 1000; i++)
+        {
+            await store.TryBeginAsync("old-" + i, "h", TimeSpan.FromMinutes(1), CancellationToken.None);
+            await store.CompleteAsync("old-" + i, "h", new Gateway.Core.Flows.StoredResponse(200, "{}"), TimeSpan.FromMinutes(1), CancellationToken.None);
+        }
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        for (var i = 0; i < 1048; i++)
+        {
+            (await store.TryBeginAsync("new-" + i, "h", TimeSpan.FromMinutes(1), CancellationToken.None)).State.Should().Be(Gateway.Core.Flows.IdempotencyState.Started);
+        }
+
+        store.Count.Should().BeLessThan(1100, "the expired thousand were swept");
+    }
+}
