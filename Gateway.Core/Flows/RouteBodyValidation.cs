@@ -50,31 +50,8 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
             return false;
         }
 
-        var cap = route.Config.ValidationMaxBodySize;
-        if (context.Request.ContentLength > cap)
+        if (await Forwarding.WholeRequestBody.ReadAsync(context, route.Config.ValidationMaxBodySize) is not { } body)
         {
-            await GatewayProblems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body exceeds {cap} bytes.");
-            return false;
-        }
-
-        byte[] body;
-        try
-        {
-            body = await ReadAsync(context.Request.Body, cap, context.RequestAborted);
-        }
-        catch (InvalidDataException)
-        {
-            await GatewayProblems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body exceeds {cap} bytes.");
-            return false;
-        }
-        catch (BadHttpRequestException bad)
-        {
-            await GatewayProblems.WriteUnreadableBodyAsync(context, bad);
-            return false;
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away mid-body: nobody is left to answer.
             return false;
         }
 
@@ -107,8 +84,7 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
             return false;
         }
 
-        context.Request.Body = new MemoryStream(body, writable: false);
-        context.Request.ContentLength = body.Length;
+        Forwarding.WholeRequestBody.Replace(context, body);
         return true;
     }
 
@@ -127,23 +103,4 @@ public sealed class RouteBodyValidation(IValidator<QuoteRequest> quoteValidator)
     public static ValueTask WriteUnsupportedMediaTypeAsync(HttpContext context) =>
         GatewayProblems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType,
             "The body must be JSON (Content-Type: application/json).", "unsupported_media_type");
-
-    /// <summary>The whole body, or <see cref="InvalidDataException"/> once it passes <paramref name="cap"/> bytes.</summary>
-    internal static async Task<byte[]> ReadAsync(Stream source, long cap, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await source.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > cap)
-            {
-                throw new InvalidDataException("over the cap");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
 }

@@ -76,22 +76,7 @@ public sealed class WebhookSignatures(TimeProvider time, Storage.IReplayGuard se
             }
         }
 
-        byte[] body;
-        try
-        {
-            body = await Flows.RouteBodyValidation.ReadAsync(context.Request.Body, config.MaxBodySize, context.RequestAborted);
-        }
-        catch (InvalidDataException)
-        {
-            await GatewayProblems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body exceeds {config.MaxBodySize} bytes.");
-            return false;
-        }
-        catch (BadHttpRequestException bad)
-        {
-            await GatewayProblems.WriteUnreadableBodyAsync(context, bad);
-            return false;
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        if (await WholeRequestBody.ReadAsync(context, config.MaxBodySize) is not { } body)
         {
             return false;
         }
@@ -107,8 +92,7 @@ public sealed class WebhookSignatures(TimeProvider time, Storage.IReplayGuard se
             return false;
         }
 
-        context.Request.Body = new MemoryStream(body, writable: false);
-        context.Request.ContentLength = body.Length;
+        WholeRequestBody.Replace(context, body);
         return true;
     }
 

@@ -31,13 +31,7 @@ public sealed class WebhookSignatureTests : IAsyncLifetime
             .Set("Gateway:Routes:hooks:Signature:Secrets:0", Secret)
             .Set("Gateway:Routes:hooks:Signature:Secrets:1", Rotated)
             .Set("Gateway:Routes:hooks:Signature:MaxBodySize", 4096)
-            .Route("stamped", "/api/v1/stamped/{**rest}", "svc", "POST").Set("Gateway:Routes:stamped:Transform:PathRemovePrefix", "/api/v1")
-            .Set("Gateway:Routes:stamped:Signature:Header", "X-Signature")
-            .Set("Gateway:Routes:stamped:Signature:Encoding", "Base64")
-            .Set("Gateway:Routes:stamped:Signature:Algorithm", "HmacSha512")
-            .Set("Gateway:Routes:stamped:Signature:Secrets:0", Secret)
-            .Set("Gateway:Routes:stamped:Signature:TimestampHeader", "X-Timestamp")
-            .Set("Gateway:Routes:stamped:Signature:Tolerance", "00:05:00"));
+            .Stamped());
     }
 
     public async Task DisposeAsync()
@@ -158,13 +152,7 @@ public sealed class WebhookSignatureTests : IAsyncLifetime
     {
         await using var redis = await RedisServer.StartAsync();
         var prefix = $"gw-{Guid.NewGuid():N}:";
-        GatewayConfig Replica() => new GatewayConfig().Cluster("svc", _upstream.Url)
-            .Route("stamped", "/api/v1/stamped/{**rest}", "svc", "POST").Set("Gateway:Routes:stamped:Transform:PathRemovePrefix", "/api/v1")
-            .Set("Gateway:Routes:stamped:Signature:Header", "X-Signature")
-            .Set("Gateway:Routes:stamped:Signature:Encoding", "Base64")
-            .Set("Gateway:Routes:stamped:Signature:Algorithm", "HmacSha512")
-            .Set("Gateway:Routes:stamped:Signature:Secrets:0", Secret)
-            .Set("Gateway:Routes:stamped:Signature:TimestampHeader", "X-Timestamp")
+        GatewayConfig Replica() => new GatewayConfig().Cluster("svc", _upstream.Url).Stamped()
             .Set("Gateway:Redis:Configuration", redis.Configuration)
             .Set("Gateway:Redis:KeyPrefix", prefix);
         await using var one = await TestGateway.StartAsync(Replica());
@@ -219,4 +207,17 @@ public sealed class WebhookSignatureTests : IAsyncLifetime
 
         failure.Should().Contain($"Gateway:Routes:quotes:Signature:{key}").And.NotContain(Secret).And.NotContain("short");
     }
+}
+
+internal static class StampedRoute
+{
+    /// <summary>A webhook route whose sender signs <c>{timestamp}.{body}</c> with HMAC-SHA512 in base64.</summary>
+    public static GatewayConfig Stamped(this GatewayConfig config) => config
+        .Route("stamped", "/api/v1/stamped/{**rest}", "svc", "POST").Set("Gateway:Routes:stamped:Transform:PathRemovePrefix", "/api/v1")
+        .Set("Gateway:Routes:stamped:Signature:Header", "X-Signature")
+        .Set("Gateway:Routes:stamped:Signature:Encoding", "Base64")
+        .Set("Gateway:Routes:stamped:Signature:Algorithm", "HmacSha512")
+        .Set("Gateway:Routes:stamped:Signature:Secrets:0", "whsec_0123456789abcdef0123456789")
+        .Set("Gateway:Routes:stamped:Signature:TimestampHeader", "X-Timestamp")
+        .Set("Gateway:Routes:stamped:Signature:Tolerance", "00:05:00");
 }
