@@ -1,6 +1,7 @@
 using Gateway.Core.Routing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,7 +55,14 @@ public static class ResponseCompression
         ArgumentNullException.ThrowIfNull(app);
         if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Routes.Values.Any(route => route.Compress))
         {
-            app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<Metadata>() is not null, static branch => branch.UseResponseCompression());
+            app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<Metadata>() is not null, static branch => branch
+                .UseResponseCompression()
+                // A proxied body streams: each write then goes through the compressor at once, not when it fills a block.
+                .Use(static (context, next) =>
+                {
+                    context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                    return next(context);
+                }));
         }
 
         return app;

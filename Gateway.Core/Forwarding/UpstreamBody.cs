@@ -32,6 +32,7 @@ internal static class UpstreamBody
         {
             await using var upstream = await response.Content.ReadAsStreamAsync(cancellationToken);
             var downstream = context.Response.Body;
+            var grpcWeb = call.Route.Config.GrpcWeb;
             while (true)
             {
                 int read;
@@ -64,18 +65,13 @@ internal static class UpstreamBody
                 try
                 {
                     // Kestrel flushes each write, so bytes reach the client as the upstream produces them.
-                    if (call.Route.Config.GrpcWeb)
+                    if (grpcWeb)
                     {
                         await GrpcWebTranslation.WriteAsync(context, buffer.AsMemory(0, read), cancellationToken);
                     }
                     else
                     {
                         await downstream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                        if (call.Route.Config.Compress)
-                        {
-                            // A compressor keeps what it was given until it is flushed.
-                            await downstream.FlushAsync(cancellationToken);
-                        }
                     }
                     copied += read;
                 }
