@@ -98,15 +98,6 @@ public static class ResponseCache
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         if (options.Routes.Values.Any(route => route.Cache is not null))
         {
-            app.Use(static (context, next) =>
-            {
-                if (context.GetEndpoint()?.Metadata.GetMetadata<CachedRoute>() is not null)
-                {
-                    context.Response.OnStarting(MarkHitOrMiss, context);
-                }
-
-                return next(context);
-            });
             app.UseOutputCache();
         }
 
@@ -127,12 +118,6 @@ public static class ResponseCache
         return Task.CompletedTask;
     }
 
-    /// <summary>Marks a caching route's endpoint for <see cref="MarkHitOrMiss"/>.</summary>
-    private sealed class CachedRoute
-    {
-        public static readonly CachedRoute Instance = new();
-    }
-
     /// <summary>The route's cache policy as endpoint metadata; its entries carry the route's tag, so they can be purged together.</summary>
     public static void Apply(RouteGroupBuilder group, string routeId, RouteCacheConfig? cache)
     {
@@ -142,10 +127,9 @@ public static class ResponseCache
             return;
         }
 
-        group.WithMetadata(CachedRoute.Instance);
         group.CacheOutput(policy =>
         {
-            policy.Expire(duration).Tag(RouteTag(routeId)).AddPolicy<ExactQueryPolicy>();
+            policy.Expire(duration).Tag(RouteTag(routeId)).AddPolicy<RouteCachePolicy>();
             if (cache.VaryByHeaders.Length > 0)
             {
                 policy.SetVaryByHeader(cache.VaryByHeaders);
@@ -218,13 +202,15 @@ public static class ResponseCache
     /// The entry is keyed on the query string exactly as the client sent it. The framework's default keys on the parsed
     /// query with names upper-cased and repeated values sorted, so <c>?Sort=a</c> and <c>?sort=a</c>, or
     /// <c>?id=2&amp;id=1</c> and <c>?id=1&amp;id=2</c>, would share an answer an upstream may give differently.
+    /// The cache runs this for its routes' requests only, so it is also where their <c>X-Cache</c> is arranged.
     /// </summary>
-    private sealed class ExactQueryPolicy : IOutputCachePolicy
+    private sealed class RouteCachePolicy : IOutputCachePolicy
     {
         public ValueTask CacheRequestAsync(OutputCacheContext context, CancellationToken cancellation)
         {
             context.CacheVaryByRules.QueryKeys = Microsoft.Extensions.Primitives.StringValues.Empty;
             context.CacheVaryByRules.VaryByValues["query"] = context.HttpContext.Request.QueryString.Value ?? string.Empty;
+            context.HttpContext.Response.OnStarting(MarkHitOrMiss, context.HttpContext);
             return ValueTask.CompletedTask;
         }
 
