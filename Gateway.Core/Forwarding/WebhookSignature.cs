@@ -52,7 +52,7 @@ public sealed record WebhookSignatureConfig
 }
 
 /// <summary>Checks a route's webhook signature before anything of the request is forwarded.</summary>
-public sealed class WebhookSignatures(TimeProvider time, Storage.IReplayGuard seen, ILogger<WebhookSignatures> logger)
+public sealed class WebhookSignatures(TimeProvider time, Flows.IIdempotencyStore claims, ILogger<WebhookSignatures> logger)
 {
     /// <summary>True when the request may go on, its body then read from memory; otherwise the problem is written.</summary>
     public async Task<bool> VerifyAsync(HttpContext context, GatewayRoute route)
@@ -86,7 +86,7 @@ public sealed class WebhookSignatures(TimeProvider time, Storage.IReplayGuard se
             return await RefuseAsync(context, route, "The request's signature does not match its body.");
         }
 
-        // A signed timestamp bounds a replay to the tolerance; remembering the signatures for as long closes it.
+        // A signed timestamp bounds a replay to the tolerance; remembering the signatures for twice as long closes it.
         if (stamp is not null && !await FirstUseAsync(context, route, presented, config.Tolerance * 2))
         {
             return false;
@@ -135,7 +135,10 @@ public sealed class WebhookSignatures(TimeProvider time, Storage.IReplayGuard se
         bool first;
         try
         {
-            first = await seen.TryMarkAsync($"webhook:{route.Id}:{Convert.ToHexStringLower(signature)}", remember);
+            // The flow's idempotency keys already do this, in Redis for every replica: the first claim of a key wins
+            // until it expires. A signature is claimed and never completed; the claim is the memory.
+            var claim = await claims.TryBeginAsync($"webhook:{route.Id}:{Convert.ToHexStringLower(signature)}", string.Empty, remember, context.RequestAborted);
+            first = claim.State == Flows.IdempotencyState.Started;
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {

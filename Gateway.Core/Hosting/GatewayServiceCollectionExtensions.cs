@@ -68,15 +68,6 @@ public static class GatewayServiceCollectionExtensions
         services.AddGatewayCompression();
         services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<WebhookSignatures>();
-        if (configuration.GetSection("Gateway:Redis")[nameof(Storage.RedisConfig.Configuration)] is { Length: > 0 })
-        {
-            services.TryAddSingleton<Storage.IReplayGuard, Storage.RedisReplayGuard>();
-        }
-        else
-        {
-            services.TryAddSingleton<Storage.IReplayGuard, Storage.InMemoryReplayGuard>();
-        }
-
         services.AddSingleton<HttpForwarder>();
         return services;
     }

@@ -176,7 +176,7 @@ public sealed class WebhookSignatureTests : IAsyncLifetime
         using var replay = await Send(two);
         await ProblemAssertions.ShouldBeProblemAsync(replay, 401);
         _upstream.Count("/stamped/r2").Should().Be(1);
-        (await redis.CliAsync("--scan", "--pattern", prefix + "seen:*")).Should().Contain("webhook:stamped:");
+        (await redis.CliAsync("--scan", "--pattern", prefix + "idem:*")).Should().Contain("webhook:stamped:");
     }
 
     [Fact]
