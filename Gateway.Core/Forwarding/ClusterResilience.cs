@@ -10,8 +10,8 @@ namespace Gateway.Core.Forwarding;
 /// <summary>
 /// One pipeline per cluster, so the breaker counts the whole cluster; timeouts and retries vary per route
 /// and are read from the request's <see cref="UpstreamCall"/>. Order (outermost first): concurrency limit (when the
-/// cluster has one) → retry → circuit breaker → attempt timeout, the standard handler's order, so an attempt that times out is a failure the breaker sees, and
-/// an open breaker answers before any attempt. The route's total timeout is not a strategy of its own: each
+/// cluster has one) → retry → circuit breaker → attempt timeout, the standard handler's order, so an attempt that
+/// times out is a failure the breaker sees, and an open breaker answers before any attempt. The route's total timeout is not a strategy of its own: each
 /// attempt's timeout is cut to what is left of the total, and no retry starts once it is spent. Same outcome as an
 /// outer timeout strategy, with one timer per attempt instead of two.
 /// </summary>
@@ -45,7 +45,7 @@ public static class ClusterResilience
 
         if (cluster.CircuitBreaker is { Enabled: true } breaker)
         {
-            var options = new HttpCircuitBreakerStrategyOptions
+            builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
             {
                 Name = "breaker",
                 FailureRatio = breaker.FailureRatio,
@@ -53,10 +53,7 @@ public static class ClusterResilience
                 SamplingDuration = breaker.SamplingDuration,
                 BreakDuration = breaker.BreakDuration,
                 StateProvider = registry.BreakerStateFor(clusterId),
-            };
-            var transient = options.ShouldHandle;
-            options.ShouldHandle = args => WebSocketTunnel.IsRefusedByUpstream(args.Outcome.Exception) ? ValueTask.FromResult(false) : transient(args);
-            builder.AddCircuitBreaker(options);
+            });
         }
 
         builder.AddTimeout(new HttpTimeoutStrategyOptions
@@ -88,12 +85,7 @@ public static class ClusterResilience
             return false;
         }
 
-        // A client that went away is not a transient fault to retry, nor an upstream that cannot carry a WebSocket.
-        if (WebSocketTunnel.IsRefusedByUpstream(args.Outcome.Exception))
-        {
-            return false;
-        }
-
+        // A client that went away is not a transient fault to retry.
         return args.Outcome.Exception is not OperationCanceledException || args.Outcome.Exception is TimeoutRejectedException
             ? HttpClientResiliencePredicates.IsTransient(args.Outcome)
             : false;

@@ -268,7 +268,8 @@ internal sealed class HttpForwarder(
         || request.Headers.ContainsKey(HeaderRules.IdempotencyKey);
 
     private static bool IsUpstreamFailure(Exception ex) =>
-        ex is HttpRequestException or OperationCanceledException or IOException or ExecutionRejectedException or NoHealthyInstanceException;
+        ex is HttpRequestException or OperationCanceledException or IOException or ExecutionRejectedException or NoHealthyInstanceException
+            or WebSocketsNotSupportedException;
 
     private async Task<ByteArrayContent?> BufferBodyAsync(HttpContext context, GatewayRoute route, int length)
     {

@@ -55,7 +55,12 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
             Report(cluster, instance, health.UnhealthyThreshold, triedBefore, status: (int)response.StatusCode);
             return response;
         }
-        catch (HttpRequestException ex) when (request.Content is not StreamingRequestContent { ClientReadError: not null } && !WebSocketTunnel.IsRefusedByUpstream(ex))
+        catch (HttpRequestException ex) when (WebSocketTunnel.IsRefusedByUpstream(ex))
+        {
+            instance.EndRequest(Stopwatch.GetElapsedTime(started));
+            throw new WebSocketsNotSupportedException(clusterId, ex);
+        }
+        catch (HttpRequestException ex) when (request.Content is not StreamingRequestContent { ClientReadError: not null })
         {
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
             Report(cluster, instance, health.UnhealthyThreshold, triedBefore, error: ex.HttpRequestError);
@@ -63,8 +68,7 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
         {
-            // A timeout, a client that left or sent a bad body, or a WebSocket the upstream's HTTP/2 cannot carry says
-            // nothing certain about the instance.
+            // A timeout, or a client that left or sent a bad body, says nothing certain about the instance.
             instance.EndRequest(Stopwatch.GetElapsedTime(started));
             throw;
         }

@@ -50,7 +50,7 @@ internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<Upstrea
             case NoHealthyInstanceException:
                 ForwarderLog.NoHealthyInstance(logger, route.Id, route.ClusterId);
                 return Unavailable(context, registry.Get(route.ClusterId).Config.HealthCheck.Interval, $"Service '{route.ClusterId}' has no healthy instance.");
-            case HttpRequestException when WebSocketTunnel.IsRefusedByUpstream(error):
+            case WebSocketsNotSupportedException:
                 ForwarderLog.WebSocketsNotSupported(logger, route.Id, route.ClusterId, instance);
                 return GatewayProblems.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream service does not accept WebSockets over HTTP/2.");
             case TimeoutRejectedException or OperationCanceledException:

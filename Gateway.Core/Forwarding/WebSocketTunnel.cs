@@ -46,14 +46,9 @@ internal static class WebSocketTunnel
                 ? WebSocketHandshake.Upgrade
                 : WebSocketHandshake.None;
 
-    /// <summary>
-    /// The upstream speaks HTTP/2 without RFC 8441 (it never announced SETTINGS_ENABLE_CONNECT_PROTOCOL), so no
-    /// WebSocket can be opened over its connection. The instance is up and serves its other requests: this says
-    /// nothing against its health, tripping the breaker on it would take the whole cluster out for a route's
-    /// setting, and another attempt would be refused the same way.
-    /// </summary>
-    public static bool IsRefusedByUpstream(Exception? error) =>
-        error is HttpRequestException { HttpRequestError: HttpRequestError.ExtendedConnectNotSupported };
+    /// <summary>The upstream speaks HTTP/2 without RFC 8441 (it never announced SETTINGS_ENABLE_CONNECT_PROTOCOL).</summary>
+    public static bool IsRefusedByUpstream(HttpRequestException error) =>
+        error.HttpRequestError == HttpRequestError.ExtendedConnectNotSupported;
 
     /// <summary>
     /// An HTTP/1.1 client's key, which the gateway answers itself when the upstream is on HTTP/2 (whose handshake
@@ -255,3 +250,13 @@ internal enum WebSocketHandshake
     /// <summary>HTTP/2's CONNECT with <c>:protocol websocket</c> (RFC 8441).</summary>
     ExtendedConnect,
 }
+
+/// <summary>
+/// No WebSocket can be opened over the upstream's HTTP/2 connection (<see cref="WebSocketTunnel.IsRefusedByUpstream"/>).
+/// The instance is up and serves its other requests, so the failure is raised as this and not as the
+/// <see cref="HttpRequestException"/> it came as: passive health, the retry and the breaker all act on those, and this
+/// says nothing against the instance, another attempt would be refused the same way, and tripping the breaker would
+/// take the whole cluster out over a route's setting.
+/// </summary>
+public sealed class WebSocketsNotSupportedException(string clusterId, HttpRequestException inner)
+    : Exception($"An instance of cluster '{clusterId}' speaks HTTP/2 without WebSockets (RFC 8441).", inner);
