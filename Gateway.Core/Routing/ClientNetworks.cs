@@ -14,33 +14,11 @@ namespace Gateway.Core.Routing;
 /// a carrier's webhook ranges, an office for an admin route. The client is the one <see cref="TrustedProxies"/>
 /// names: the peer, or behind a trusted proxy the address it forwarded for.
 /// </summary>
-public sealed class ClientNetworkMetadata(IReadOnlyList<IPNetwork> networks)
+public sealed class ClientNetworkMetadata(NetworkList networks)
 {
-    public IReadOnlyList<IPNetwork> Networks { get; } = networks;
+    public static ClientNetworkMetadata Parse(IEnumerable<string> entries) => new(NetworkList.Parse(entries));
 
-    public static ClientNetworkMetadata Parse(IEnumerable<string> entries) =>
-        new([.. entries.Select(entry => IPAddress.TryParse(entry, out var address)
-            ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
-            : IPNetwork.Parse(entry))]);
-
-    public bool Allows(IPAddress? client)
-    {
-        if (client is null)
-        {
-            return false;
-        }
-
-        // IPNetwork.Contains reads an IPv4-mapped address (a dual-stack listener's IPv4 client) as the IPv4 one.
-        foreach (var network in Networks)
-        {
-            if (network.Contains(client))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool Allows(IPAddress? client) => networks.Contains(client);
 }
 
 /// <summary>

@@ -108,6 +108,7 @@ public sealed class ClientNetworkTests : IAsyncLifetime
     [InlineData("2001:db8::/32", "2001:db8:1::1", true)]
     [InlineData("2001:db8::1", "2001:db8::2", false)]
     [InlineData("192.0.2.1", "192.0.2.1", true)]
+    [InlineData("192.0.2.1", "::ffff:192.0.2.1", true)]
     public void A_network_entry_is_an_address_or_a_range(string entry, string client, bool allowed) =>
         ClientNetworkMetadata.Parse([entry]).Allows(IPAddress.Parse(client)).Should().Be(allowed);
 
