@@ -15,7 +15,4 @@ internal static partial class DiscoveryLog
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Configuration reload rejected, previous instances kept: {Reason}")]
     public static partial void ReloadRejected(ILogger logger, string reason);
-
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Configuration reload changed Gateway:Clusters:{Cluster}:HttpClient, which takes effect at the next start; rotated certificate files are picked up without one")]
-    public static partial void HttpClientChangeNeedsRestart(ILogger logger, string cluster);
 }

@@ -7,21 +7,22 @@ public sealed class ServiceCluster
 {
     private readonly Lock _writeLock = new();
     private ServiceInstance[] _instances = [];
+    private ILoadBalancer _balancer;
 
     public ServiceCluster(string id, ClusterConfig config)
     {
+        ArgumentNullException.ThrowIfNull(config);
         Id = id;
         Config = config;
-        Balancer = config.LoadBalancingPolicy == LoadBalancingPolicy.PowerOfTwoChoices
-            ? new PowerOfTwoChoices()
-            : new SmoothWeightedRoundRobin();
+        _balancer = BalancerFor(config.LoadBalancingPolicy);
+        Sync(config);
     }
 
     public string Id { get; }
 
     public ClusterConfig Config { get; private set; }
 
-    public ILoadBalancer Balancer { get; }
+    public ILoadBalancer Balancer => Volatile.Read(ref _balancer);
 
     public ServiceInstance[] Instances => Volatile.Read(ref _instances);
 
@@ -62,12 +63,19 @@ public sealed class ServiceCluster
 
     /// <summary>
     /// Brings the configuration-sourced instances in line with <paramref name="config"/> (added, removed, or replaced
-    /// when their address or weight changed); instances registered through the admin API stay.
+    /// when their address or weight changed) and follows its balancing policy; instances registered through the
+    /// admin API stay. The round-robin's weights are kept on the instances, so a balancer can be swapped mid-traffic.
     /// </summary>
     public void Sync(ClusterConfig config)
     {
+        ArgumentNullException.ThrowIfNull(config);
         lock (_writeLock)
         {
+            if (config.LoadBalancingPolicy != Config.LoadBalancingPolicy)
+            {
+                Volatile.Write(ref _balancer, BalancerFor(config.LoadBalancingPolicy));
+            }
+
             Config = config;
             var next = new List<ServiceInstance>();
             foreach (var instance in _instances)
@@ -93,6 +101,9 @@ public sealed class ServiceCluster
             Volatile.Write(ref _instances, next.ToArray());
         }
     }
+
+    private static ILoadBalancer BalancerFor(LoadBalancingPolicy policy) =>
+        policy == LoadBalancingPolicy.PowerOfTwoChoices ? new PowerOfTwoChoices() : new SmoothWeightedRoundRobin();
 
     private static bool Same(ServiceInstance instance, DestinationConfig destination) =>
         instance.Weight == destination.Weight

@@ -8,7 +8,9 @@ namespace Gateway.Core.Discovery;
 
 /// <summary>
 /// Every cluster's instances, seeded from configuration, changed at runtime through the admin API and followed
-/// on configuration reload; plus each cluster's circuit-breaker state as its resilience pipeline reports it.
+/// on configuration reload; plus each cluster's circuit-breaker state as its resilience pipeline reports it. A
+/// cluster added or removed by a reload waits for the next start, as the routes that would reach it do
+/// (<see cref="Routing.Validation.ReloadScope"/>).
 /// </summary>
 public sealed class ServiceRegistry : IDisposable
 {
@@ -21,7 +23,11 @@ public sealed class ServiceRegistry : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _logger = logger;
-        Sync(options.CurrentValue);
+        foreach (var (id, config) in options.CurrentValue.Clusters)
+        {
+            _clusters[id] = new ServiceCluster(id, config);
+        }
+
         _reloadSubscription = options.OnChange(OnReload);
     }
 
@@ -64,30 +70,22 @@ public sealed class ServiceRegistry : IDisposable
     {
         try
         {
+            var synchronised = 0;
             foreach (var (id, config) in options.Clusters)
             {
-                // Its handlers are made once, on the cluster's first connections; the files they name are followed.
-                if (Find(id) is { } running && running.Config.HttpClient != config.HttpClient)
+                if (Find(id) is { } running)
                 {
-                    DiscoveryLog.HttpClientChangeNeedsRestart(_logger, id);
+                    running.Sync(config);
+                    synchronised++;
                 }
             }
 
-            Sync(options);
-            DiscoveryLog.Reloaded(_logger, options.Clusters.Count);
+            DiscoveryLog.Reloaded(_logger, synchronised);
         }
         catch (Exception ex) when (ex is OptionsValidationException or ArgumentException or UriFormatException)
         {
             // A bad edit must not take down a running gateway: the previous instances stay.
             DiscoveryLog.ReloadRejected(_logger, ex.Message);
-        }
-    }
-
-    private void Sync(GatewayOptions options)
-    {
-        foreach (var (id, config) in options.Clusters)
-        {
-            _clusters.GetOrAdd(id, static (key, c) => new ServiceCluster(key, c), config).Sync(config);
         }
     }
 }

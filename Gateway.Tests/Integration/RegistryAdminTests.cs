@@ -115,18 +115,42 @@ public sealed class RegistryAdminTests
     }
 
     [Fact]
-    public async Task A_reload_that_changes_a_clusters_connection_settings_says_they_take_effect_at_the_next_start()
+    public async Task A_reload_names_what_waits_for_the_next_start_and_the_running_gateway_keeps_it_as_it_started()
     {
         await using var a = await NamedUpstream.StartAsync("a");
         var (gateway, file) = await StartWatchingAsync(a);
         await using var running = gateway;
 
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)).Replace("\"Destinations\"", "\"HttpClient\":{\"MaxConnectionsPerServer\":8},\"Destinations\"", StringComparison.Ordinal));
+        // A new route to a new cluster, new connection settings, and a balancing policy, which is followed.
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
+        {
+            Gateway = new
+            {
+                Routes = new Dictionary<string, object> { ["extra"] = new { Path = "/api/v1/extra/{**rest}", ClusterId = "extra-service" } },
+                Clusters = new Dictionary<string, object>
+                {
+                    ["quote-service"] = new
+                    {
+                        LoadBalancingPolicy = "PowerOfTwoChoices",
+                        HttpClient = new { MaxConnectionsPerServer = 8 },
+                        Destinations = new Dictionary<string, object> { ["a"] = new { Address = a.Url } },
+                    },
+                    ["extra-service"] = new { Destinations = new Dictionary<string, object> { ["x"] = new { Address = a.Url } } },
+                },
+            },
+        }));
         await Poll.UntilAsync(
-            () => gateway.Output.Any(line => line.Contains("Gateway:Clusters:{Cluster}:HttpClient, which takes effect at the next start", StringComparison.Ordinal)
-                && line.Contains("\"Cluster\":\"quote-service\"", StringComparison.Ordinal)),
-            Deadline, "the reload to say the connection settings wait for a restart");
+            () => gateway.Output.Any(line => line.Contains("Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start", StringComparison.Ordinal)
+                && line.Contains("\"Settings\":\"Gateway:Clusters:extra-service, Gateway:Clusters:quote-service:HttpClient, Gateway:Routes:extra\"", StringComparison.Ordinal)),
+            Deadline, "the reload to name the route, the cluster and the connection settings that wait for a restart, and not the followed policy");
+
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+        using var route = await gateway.Client.GetAsync("/api/v1/extra/who");
+        route.StatusCode.Should().Be(HttpStatusCode.NotFound, "the new route waits for the next start");
+        using var service = await gateway.Client.GetAsync("/health/extra-service");
+        service.StatusCode.Should().Be(HttpStatusCode.NotFound, "so does its cluster: nothing could reach it, and nothing probes it");
+        using var health = await gateway.Client.GetAsync("/health");
+        (await health.Content.ReadAsStringAsync()).Should().NotContain("extra-service");
     }
 
     /// <summary>A gateway process of its own, whose log is the one place a reload's verdict shows, on a watched configuration file.</summary>

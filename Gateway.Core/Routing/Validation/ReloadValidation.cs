@@ -10,15 +10,19 @@ namespace Gateway.Core.Routing.Validation;
 /// Checks each configuration reload with the start-up validators and says when it is refused. The options monitor
 /// refuses an invalid reload by throwing inside its own change callback, where nothing reports it: the running
 /// configuration stayed and the operator was not told. The change is bound and validated afresh here, not read
-/// from the monitor's cache, so the check does not depend on which callback runs first.
+/// from the monitor's cache, so the check does not depend on which callback runs first. A reload that passes is
+/// compared with the configuration the gateway started with, and what of it waits for a restart is named
+/// (<see cref="ReloadScope"/>).
 /// </summary>
 internal sealed partial class ReloadValidation(IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
+    private Dictionary<string, string?> _started = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        _started = ReloadScope.Snapshot(configuration);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Check);
         return Task.CompletedTask;
     }
@@ -47,9 +51,18 @@ internal sealed partial class ReloadValidation(IConfiguration configuration, IEn
         if (failures.Length > 0)
         {
             ReloadRefused(logger, string.Join("; ", failures));
+            return;
+        }
+
+        if (ReloadScope.RestartNeeded(_started, ReloadScope.Snapshot(configuration)) is { Count: > 0 } pending)
+        {
+            TakesEffectAtNextStart(logger, string.Join(", ", pending));
         }
     }
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Failures}")]
     private static partial void ReloadRefused(ILogger logger, string failures);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start")]
+    private static partial void TakesEffectAtNextStart(ILogger logger, string settings);
 }

@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Gateway.Core.Routing.Validation;
+
+/// <summary>
+/// Which settings of a reloaded <c>Gateway</c> section the running gateway takes and which wait for its next start.
+/// Routes are endpoints built once (their groups, policies and middleware branches), and a cluster's client, pipeline
+/// and health checks are made once; what is read per request or per probe is followed: an existing cluster's
+/// destinations, health checks, load balancing, session affinity and HTTP version. Anything else changed by a reload
+/// is named, so an operator who edited the file is not left to find out which part of the edit is live.
+/// </summary>
+public static class ReloadScope
+{
+    private const string Prefix = GatewayOptions.SectionName + ":";
+    private const string Clusters = Prefix + "Clusters:";
+    private const string Routes = Prefix + "Routes:";
+
+    /// <summary>The settings of an existing cluster that a reload changes in the running gateway.</summary>
+    public static readonly IReadOnlySet<string> FollowedClusterSettings = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        nameof(ClusterConfig.Destinations),
+        nameof(ClusterConfig.HealthCheck),
+        nameof(ClusterConfig.LoadBalancingPolicy),
+        nameof(ClusterConfig.SessionAffinity),
+        nameof(ClusterConfig.HttpVersion),
+    };
+
+    /// <summary>The section's values by key (case ignored, as configuration compares keys).</summary>
+    public static Dictionary<string, string?> Snapshot(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in configuration.GetSection(GatewayOptions.SectionName).AsEnumerable())
+        {
+            // Sections come with a null value besides their children; only the values say what changed.
+            if (value is not null)
+            {
+                values[key] = value;
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// The settings that differ between the two snapshots and take effect only at the next start, sorted: a whole
+    /// route (<c>Gateway:Routes:quotes</c>), a cluster added or removed (<c>Gateway:Clusters:new</c>), one setting of a
+    /// kept cluster (<c>Gateway:Clusters:quote-service:CircuitBreaker</c>) or a section (<c>Gateway:Auth</c>).
+    /// </summary>
+    public static IReadOnlyList<string> RestartNeeded(IReadOnlyDictionary<string, string?> before, IReadOnlyDictionary<string, string?> after)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        var clustersBefore = ClusterIds(before);
+        var clustersAfter = ClusterIds(after);
+        var settings = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var key in before.Keys.Concat(after.Keys).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            if (before.TryGetValue(key, out var old) == after.TryGetValue(key, out var current) && string.Equals(old, current, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (SettingOf(key, clustersBefore, clustersAfter) is { } setting)
+            {
+                settings.Add(setting);
+            }
+        }
+
+        return [.. settings];
+    }
+
+    private static string? SettingOf(string key, HashSet<string> clustersBefore, HashSet<string> clustersAfter)
+    {
+        var parts = key.Split(':');
+        if (parts.Length < 2)
+        {
+            return key;
+        }
+
+        if (key.StartsWith(Routes, StringComparison.OrdinalIgnoreCase) && parts.Length >= 3)
+        {
+            return string.Join(':', parts[..3]);
+        }
+
+        if (key.StartsWith(Clusters, StringComparison.OrdinalIgnoreCase) && parts.Length >= 4)
+        {
+            var id = parts[2];
+            if (!clustersBefore.Contains(id) || !clustersAfter.Contains(id))
+            {
+                return string.Join(':', parts[..3]);
+            }
+
+            return FollowedClusterSettings.Contains(parts[3]) ? null : string.Join(':', parts[..4]);
+        }
+
+        return string.Join(':', parts[..2]);
+    }
+
+    private static HashSet<string> ClusterIds(IReadOnlyDictionary<string, string?> values) =>
+        values.Keys.Where(key => key.StartsWith(Clusters, StringComparison.OrdinalIgnoreCase))
+            .Select(key => key.Split(':')[2])
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+}

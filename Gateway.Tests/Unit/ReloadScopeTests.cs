@@ -1,0 +1,88 @@
+using Gateway.Core.Discovery;
+using Gateway.Core.Routing;
+using Gateway.Core.Routing.Validation;
+using Microsoft.Extensions.Configuration;
+
+namespace Gateway.Tests.Unit;
+
+public sealed class ReloadScopeTests
+{
+    private static readonly Dictionary<string, string?> Started = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Gateway:Routes:quotes:Path"] = "/api/v1/quotes/{**rest}",
+        ["Gateway:Routes:quotes:ClusterId"] = "quote-service",
+        ["Gateway:Routes:quotes:Methods:0"] = "GET",
+        ["Gateway:Clusters:quote-service:Destinations:q1:Address"] = "http://127.0.0.1:5101",
+        ["Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio"] = "0.5",
+        ["Gateway:Auth:Authority"] = "https://id.example",
+    };
+
+    [Theory]
+    [InlineData("Gateway:Clusters:quote-service:Destinations:q1:Address", "http://127.0.0.1:5109")]
+    [InlineData("Gateway:Clusters:quote-service:Destinations:q2:Address", "http://127.0.0.1:5102")]
+    [InlineData("Gateway:Clusters:quote-service:HealthCheck:Interval", "00:00:02")]
+    [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "PowerOfTwoChoices")]
+    [InlineData("Gateway:Clusters:quote-service:SessionAffinity:Enabled", "true")]
+    [InlineData("Gateway:Clusters:quote-service:HttpVersion", "2")]
+    public void What_a_kept_cluster_reads_per_request_or_probe_is_followed(string key, string value)
+    {
+        ReloadScope.RestartNeeded(Started, With(key, value)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("Gateway:Routes:quotes:Methods:1", "POST", "Gateway:Routes:quotes")]
+    [InlineData("Gateway:Routes:tracking:Path", "/api/v1/tracking/{**rest}", "Gateway:Routes:tracking")]
+    [InlineData("Gateway:Clusters:tracking-service:Destinations:t1:Address", "http://127.0.0.1:5102", "Gateway:Clusters:tracking-service")]
+    [InlineData("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio", "0.9", "Gateway:Clusters:quote-service:CircuitBreaker")]
+    [InlineData("Gateway:Clusters:quote-service:HttpClient:MaxConnectionsPerServer", "8", "Gateway:Clusters:quote-service:HttpClient")]
+    [InlineData("Gateway:Clusters:quote-service:MaxConcurrentRequests", "100", "Gateway:Clusters:quote-service:MaxConcurrentRequests")]
+    [InlineData("Gateway:Clusters:quote-service:Required", "false", "Gateway:Clusters:quote-service:Required")]
+    [InlineData("Gateway:Auth:Authority", "https://other.example", "Gateway:Auth")]
+    public void Anything_else_a_reload_changes_is_named_as_waiting_for_the_next_start(string key, string value, string setting)
+    {
+        ReloadScope.RestartNeeded(Started, With(key, value)).Should().Equal(setting);
+    }
+
+    [Fact]
+    public void A_removed_value_counts_and_a_removed_cluster_is_named_whole()
+    {
+        var after = new Dictionary<string, string?>(Started, StringComparer.OrdinalIgnoreCase);
+        after.Remove("Gateway:Routes:quotes:Methods:0");
+        after.Remove("Gateway:Clusters:quote-service:Destinations:q1:Address");
+        after.Remove("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio");
+
+        ReloadScope.RestartNeeded(Started, after).Should().Equal("Gateway:Clusters:quote-service", "Gateway:Routes:quotes");
+    }
+
+    [Fact]
+    public void A_snapshot_holds_the_gateway_sections_values_only()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Gateway:Routes:quotes:Path"] = "/q/{**rest}",
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        }).Build();
+
+        var snapshot = ReloadScope.Snapshot(configuration);
+        snapshot.Should().Equal(new Dictionary<string, string?> { ["Gateway:Routes:quotes:Path"] = "/q/{**rest}" });
+        snapshot.Should().ContainKey("gateway:routes:QUOTES:path", "configuration keys ignore case");
+    }
+
+    [Fact]
+    public void A_cluster_follows_a_reloaded_balancing_policy_and_keeps_its_instances()
+    {
+        var config = new ClusterConfig { Destinations = new() { ["a"] = new DestinationConfig { Address = "http://127.0.0.1:5101" } } };
+        var cluster = new ServiceCluster("quote-service", config);
+        cluster.Balancer.Should().BeOfType<SmoothWeightedRoundRobin>();
+        var instance = cluster.Instances.Single();
+
+        cluster.Sync(config with { LoadBalancingPolicy = LoadBalancingPolicy.PowerOfTwoChoices });
+
+        cluster.Balancer.Should().BeOfType<PowerOfTwoChoices>();
+        cluster.Instances.Should().ContainSingle().Which.Should().BeSameAs(instance, "an unchanged destination is not replaced");
+        cluster.Pick().Should().BeSameAs(instance);
+    }
+
+    private static Dictionary<string, string?> With(string key, string value) =>
+        new(Started, StringComparer.OrdinalIgnoreCase) { [key] = value };
+}
