@@ -40,18 +40,24 @@ public static partial class ClientNetworks
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Routes");
         app.Use((context, next) =>
         {
-            if (context.GetEndpoint()?.Metadata.GetMetadata<ClientNetworkMetadata>() is not { } allowed
-                || allowed.Allows(proxies.ClientAddress(context)))
+            if (context.GetEndpoint()?.Metadata.GetMetadata<ClientNetworkMetadata>() is not { } allowed)
             {
                 return next(context);
             }
 
-            Refused(logger, context.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>()?.Id ?? "-");
+            var client = proxies.ClientAddress(context);
+            if (allowed.Allows(client))
+            {
+                return next(context);
+            }
+
+            // The address is what an operator adds to the list when the refusal was a mistake.
+            Refused(logger, context.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>()?.Id ?? "-", client?.ToString() ?? "-");
             return GatewayProblems.WriteAsync(context, StatusCodes.Status403Forbidden, "This route does not take requests from the client's network.").AsTask();
         });
         return app;
     }
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Refused a request on route {Route}: the client's network is not one the route allows")]
-    private static partial void Refused(ILogger logger, string route);
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Refused a request on route {Route} from {ClientAddress}: not a network the route allows")]
+    private static partial void Refused(ILogger logger, string route, string clientAddress);
 }

@@ -13,6 +13,7 @@ namespace Gateway.Tests.Integration;
 /// </summary>
 public sealed class ClientNetworkTests : IAsyncLifetime
 {
+    private readonly string _log = Path.Combine(Directory.CreateTempSubdirectory("gw-networks-log-").FullName, "gateway.log");
     private TestUpstream _upstream = null!;
     private TestGateway _gateway = null!;
 
@@ -21,7 +22,11 @@ public sealed class ClientNetworkTests : IAsyncLifetime
         _upstream = await TestUpstream.StartAsync();
         var config = new GatewayConfig().Cluster("svc", _upstream.Url)
             .Set("Gateway:TrustedProxies:0", "127.0.0.1")
-            .Set("Gateway:Caching:MaxBodySize", 65536);
+            .Set("Gateway:Caching:MaxBodySize", 65536)
+            .Set("Serilog:MinimumLevel:Default", "Information")
+            .Set("Serilog:WriteTo:0:Name", "File")
+            .Set("Serilog:WriteTo:0:Args:path", _log)
+            .Set("Serilog:WriteTo:0:Args:outputTemplate", "{EventId} {Message:lj}{NewLine}");
         foreach (var (id, networks, cache) in new[]
         {
             ("open", Array.Empty<string>(), false),
@@ -49,6 +54,7 @@ public sealed class ClientNetworkTests : IAsyncLifetime
     {
         await _gateway.DisposeAsync();
         await _upstream.DisposeAsync();
+        Directory.Delete(Path.GetDirectoryName(_log)!, recursive: true);
     }
 
     private async Task<HttpResponseMessage> GetAsync(string path, string? forwardedFor = null)
@@ -82,6 +88,19 @@ public sealed class ClientNetworkTests : IAsyncLifetime
         {
             (await ProblemAssertions.ShouldBeProblemAsync(response, 403)).GetProperty("detail").GetString().Should().Contain("network");
         }
+    }
+
+    [Fact]
+    public async Task A_refusal_is_logged_with_the_route_and_the_client_it_refused()
+    {
+        using (var response = await GetAsync("/api/carriers/logged", "203.0.113.99"))
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        }
+
+        await Poll.UntilAsync(
+            () => LogFile.Lines(_log).Any(line => line.Contains("Refused a request on route carriers from 203.0.113.99:", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(10), "the refusal to name the route and the forwarded client");
     }
 
     [Fact]

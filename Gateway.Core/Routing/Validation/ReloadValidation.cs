@@ -63,6 +63,6 @@ internal sealed partial class ReloadValidation(IConfiguration configuration, IEn
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Failures}")]
     private static partial void ReloadRefused(ILogger logger, string failures);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start")]
     private static partial void TakesEffectAtNextStart(ILogger logger, string settings);
 }
