@@ -36,7 +36,7 @@ public static class AdminEndpoints
 
     private static async Task<Results<Created<InstanceView>, ValidationProblem, ProblemHttpResult>> RegisterInstance(
         string service, RegisterInstanceRequest request, IValidator<RegisterInstanceRequest> validator,
-        ServiceRegistry registry, ILogger<RegisterInstanceRequest> logger)
+        ServiceRegistry registry, ILoggerFactory loggers, HttpContext context)
     {
         var validation = await validator.ValidateAsync(request);
         if (!validation.IsValid)
@@ -55,18 +55,20 @@ public static class AdminEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: $"Service '{service}' already has an instance '{instance.Id}'.");
         }
 
-        AdminLog.Changed(logger, service, instance.Id, instance.BaseAddress, "registered");
+        var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
+        AdminLog.Changed(logger, service, instance.Id, instance.BaseAddress, "registered", actor);
         return TypedResults.Created($"/admin/services/{service}/instances/{instance.Id}", InstanceView.Of(instance));
     }
 
-    private static Results<NoContent, ProblemHttpResult> RemoveInstance(string service, string id, ServiceRegistry registry, ILogger<RegisterInstanceRequest> logger)
+    private static Results<NoContent, ProblemHttpResult> RemoveInstance(string service, string id, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context)
     {
         if (registry.Find(service) is not { } cluster || !cluster.TryRemove(id))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
         }
 
-        AdminLog.Changed(logger, service, id, "-", "removed");
+        var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
+        AdminLog.Changed(logger, service, id, "-", "removed", actor);
         return TypedResults.NoContent();
     }
 
@@ -75,21 +77,23 @@ public static class AdminEndpoints
 
     /// <summary>Empties a route's response cache (every replica's, when the cache is in Redis).</summary>
     private static async Task<Results<NoContent, ProblemHttpResult>> PurgeCache(string route, IOptions<GatewayOptions> options,
-        IOutputCacheStore store, ILogger<RegisterInstanceRequest> logger, CancellationToken cancellation)
+        IOutputCacheStore store, ILoggerFactory loggers, HttpContext context)
     {
         if (!options.Value.Routes.TryGetValue(route, out var config) || config.Cache is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"No route '{route}' caches answers.");
         }
 
-        if (!await ResponseCache.PurgeAsync(store, route, cancellation))
+        var logger = AdminLog.For(loggers);
+        if (!await ResponseCache.PurgeAsync(store, route, context.RequestAborted))
         {
             AdminLog.PurgeFailed(logger, route);
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
                 detail: $"The cache store could not be reached; the answers of route '{route}' may still be served.");
         }
 
-        AdminLog.Purged(logger, route);
+        var actor = AdminLog.Actor(context);
+        AdminLog.Purged(logger, route, actor);
         return TypedResults.NoContent();
     }
 
@@ -112,13 +116,22 @@ public static class AdminEndpoints
     }
 }
 
+/// <summary>The admin API's changes, under one category, each with who made it: an audit trail in the gateway's log.</summary>
 internal static partial class AdminLog
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Instance {Service}/{Instance} ({Address}) {Change} through the admin API")]
-    public static partial void Changed(ILogger logger, string service, string instance, string address, string change);
+    public const string Category = "Gateway.Admin";
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Response cache of route {Route} purged through the admin API")]
-    public static partial void Purged(ILogger logger, string route);
+    public static ILogger For(ILoggerFactory loggers) => loggers.CreateLogger(Category);
+
+    /// <summary>The token's subject behind the admin policy; without one the API takes only loopback callers.</summary>
+    public static string Actor(HttpContext context) =>
+        context.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? name : "a loopback caller";
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Instance {Service}/{Instance} ({Address}) {Change} through the admin API by {Actor}")]
+    public static partial void Changed(ILogger logger, string service, string instance, string address, string change, string actor);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Response cache of route {Route} purged through the admin API by {Actor}")]
+    public static partial void Purged(ILogger logger, string route, string actor);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Response cache of route {Route} not purged: the cache store is unreachable")]
     public static partial void PurgeFailed(ILogger logger, string route);

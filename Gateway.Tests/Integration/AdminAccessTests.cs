@@ -73,6 +73,54 @@ public sealed class AdminAccessTests
         admin.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Theory]
+    [InlineData(true, "ops-alice")]
+    [InlineData(false, "a loopback caller")]
+    public async Task Each_change_through_the_admin_API_is_logged_under_one_category_with_who_made_it(bool behindPolicy, string actor)
+    {
+        await using var upstream = await NamedUpstream.StartAsync("a");
+        var log = Path.Combine(Directory.CreateTempSubdirectory("gw-admin-log-").FullName, "gateway.log");
+        var config = GatewayConfig.Quotes(upstream.Url).WithSharedSecret()
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+            .Set("Serilog:MinimumLevel:Default", "Information")
+            .Set("Serilog:WriteTo:0:Name", "File")
+            .Set("Serilog:WriteTo:0:Args:path", log)
+            .Set("Serilog:WriteTo:0:Args:outputTemplate", "{SourceContext} {EventId} {Message:lj}{NewLine}");
+        if (behindPolicy)
+        {
+            config.Set("Gateway:Admin:Authorization", "AdminOnly");
+        }
+
+        await using (var gateway = await TestGateway.StartAsync(config))
+        {
+            var bearer = behindPolicy ? new AuthenticationHeaderValue("Bearer", Tokens.Hs256(new { sub = "ops-alice", roles = new[] { "admin" } })) : null;
+            using var register = new HttpRequestMessage(HttpMethod.Post, "/admin/services/quote-service/instances")
+            {
+                Content = new StringContent("""{ "id": "b", "address": "http://127.0.0.1:1" }""", System.Text.Encoding.UTF8, "application/json"),
+            };
+            register.Headers.Authorization = bearer;
+            using (var registered = await gateway.Client.SendAsync(register))
+            {
+                registered.StatusCode.Should().Be(HttpStatusCode.Created);
+            }
+
+            using var remove = new HttpRequestMessage(HttpMethod.Delete, "/admin/services/quote-service/instances/b");
+            remove.Headers.Authorization = bearer;
+            using (var removed = await gateway.Client.SendAsync(remove))
+            {
+                removed.StatusCode.Should().Be(HttpStatusCode.NoContent);
+            }
+
+            await Poll.UntilAsync(
+                () => LogFile.Lines(log).Count(line => line.StartsWith("Gateway.Admin ", StringComparison.Ordinal)
+                    && line.TrimEnd().EndsWith($"through the admin API by {actor}", StringComparison.Ordinal)) == 2,
+                TimeSpan.FromSeconds(10), "the registration and the removal to be logged with who made them");
+        }
+
+        LogFile.Lines(log).Should().Contain(line => line.Contains("Instance quote-service/b (http://127.0.0.1:1) registered", StringComparison.Ordinal));
+        Directory.Delete(Path.GetDirectoryName(log)!, recursive: true);
+    }
+
     private static async Task<HttpResponseMessage> Send(TestGateway gateway, string path, string? token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
