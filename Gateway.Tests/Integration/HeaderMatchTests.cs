@@ -66,6 +66,8 @@ public sealed class HeaderMatchTests : IAsyncLifetime
     // One condition each, both met: the route id that sorts first, "tenant" before "v2".
     [InlineData("b1", "X-Tenant: acme|X-Api-Version: 2", "/tenant/b1")]
     [InlineData("b2", "X-Tenant: other", "/v1/b2")]
+    [InlineData("b3", "X-Api-Version: 1, 2", "/v2/b3")]
+    [InlineData("b4", "X-Api-Version: \"1,2\"", "/v1/b4")]
     public async Task A_request_reaches_the_most_specific_route_whose_header_conditions_it_meets(string id, string? headers, string expected)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/" + id);
@@ -119,9 +121,15 @@ public sealed class HeaderMatchTests : IAsyncLifetime
 
         using var beta = new HttpRequestMessage(HttpMethod.Get, "/api/v1/beta/c3");
         beta.Headers.TryAddWithoutValidation("X-Beta", string.Empty);
-        using var reached = await _gateway.Client.SendAsync(beta);
-        reached.StatusCode.Should().Be(HttpStatusCode.OK, "Exists asks for the header, whatever its value");
-        _upstream.Count("/beta/c").Should().Be(1);
+        using var empty = await _gateway.Client.SendAsync(beta);
+        await ProblemAssertions.ShouldBeProblemAsync(empty, 404);
+
+        using var flagged = new HttpRequestMessage(HttpMethod.Get, "/api/v1/beta/c4");
+        flagged.Headers.TryAddWithoutValidation("X-Beta", "0");
+        using var reached = await _gateway.Client.SendAsync(flagged);
+        reached.StatusCode.Should().Be(HttpStatusCode.OK, "Exists asks for the header with a value, whatever it is");
+        _upstream.Count("/beta/c3").Should().Be(0, "an empty header is no header, as YARP reads it");
+        _upstream.Count("/beta/c4").Should().Be(1);
     }
 
     [Fact]

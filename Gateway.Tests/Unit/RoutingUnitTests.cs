@@ -208,7 +208,18 @@ public sealed class HeaderMatchUnitTests
     [InlineData(MatchMode.Contains, true, new[] { "MOBILE" }, "app-mobile-ios", false)]
     [InlineData(MatchMode.NotContains, false, new[] { "bot" }, "Mozilla/5.0", true)]
     [InlineData(MatchMode.NotContains, false, new[] { "bot" }, "Googlebot/2.1", false)]
-    [InlineData(MatchMode.NotContains, false, new[] { "bot" }, null, false)]
+    [InlineData(MatchMode.NotContains, false, new[] { "bot" }, null, true)]
+    [InlineData(MatchMode.NotContains, false, new[] { "bot" }, "", true)]
+    [InlineData(MatchMode.Exists, false, new string[0], "", false)]
+    [InlineData(MatchMode.NotExists, false, new string[0], "", true)]
+    [InlineData(MatchMode.Exact, false, new[] { "beta" }, "stable, beta", true)]
+    [InlineData(MatchMode.Exact, false, new[] { "beta" }, "stable,\t\"beta\" ", true)]
+    [InlineData(MatchMode.Exact, false, new[] { "beta" }, "\"stable,beta\"", false)]
+    [InlineData(MatchMode.Exact, false, new[] { "stable,beta" }, "\"stable,beta\"", true)]
+    [InlineData(MatchMode.Exact, false, new[] { "stable, beta" }, "stable, beta", false)]
+    [InlineData(MatchMode.Prefix, false, new[] { "beta" }, "stable, beta-2", true)]
+    [InlineData(MatchMode.Prefix, false, new[] { "beta" }, "stable-beta", false)]
+    [InlineData(MatchMode.Contains, false, new[] { "e, b" }, "stable, beta", true)]
     public void A_condition_is_met_by_the_headers_value_as_its_mode_says(MatchMode mode, bool caseSensitive, string[] values, string? sent, bool met)
     {
         var metadata = new RequestMatchMetadata("r", [new MatchConditionConfig { Name = "X-Channel", Mode = mode, IsCaseSensitive = caseSensitive, Values = values }], []);
@@ -225,6 +236,22 @@ public sealed class HeaderMatchUnitTests
     }
 
     [Theory]
+    [InlineData("a=1; canary=yes", true)]
+    [InlineData("canary=yes;a=1", true)]
+    [InlineData("a=1, canary=yes", false)]
+    public void A_cookie_header_is_a_list_split_on_semicolons(string cookie, bool met)
+    {
+        var metadata = new RequestMatchMetadata("r", [new MatchConditionConfig { Name = "Cookie", Values = ["canary=yes"] }], []);
+        var request = Request();
+        request.Headers.Cookie = cookie;
+        metadata.Matches(request).Should().Be(met);
+    }
+
+    [Theory]
+    [InlineData(MatchMode.Exact, new[] { "2" }, "?v=1,2", false)]
+    [InlineData(MatchMode.Exact, new[] { "2" }, "?v=%202", false)]
+    [InlineData(MatchMode.NotContains, new[] { "x" }, "?w=1", true)]
+    [InlineData(MatchMode.NotContains, new[] { "x" }, "?v=axb", false)]
     [InlineData(MatchMode.Exact, new[] { "2" }, "?v=2", true)]
     [InlineData(MatchMode.Exact, new[] { "2" }, "?V=2", true)]
     [InlineData(MatchMode.Exact, new[] { "2" }, "?v=20", false)]
