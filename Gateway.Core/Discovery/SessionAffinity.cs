@@ -80,7 +80,8 @@ public static class SessionAffinity
     }
 
     /// <summary>Gives the client its instance's key when it did not send that one already.</summary>
-    public static void Stick(HttpContext context, SessionAffinityConfig config, string? requested, ServiceInstance instance)
+    /// <param name="secure">The client came over HTTPS, to the gateway or to the trusted proxy in front of it.</param>
+    public static void Stick(HttpContext context, SessionAffinityConfig config, string? requested, ServiceInstance instance, bool secure)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(config);
@@ -102,7 +103,7 @@ public static class SessionAffinity
             Path = "/",
             HttpOnly = true,
             SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Lax,
-            Secure = context.Request.IsHttps,
+            Secure = secure,
         });
     }
 }

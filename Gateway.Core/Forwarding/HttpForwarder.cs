@@ -20,6 +20,7 @@ internal sealed class HttpForwarder(
     UpstreamFailures failures,
     Flows.RouteBodyValidation bodyValidation,
     WebhookSignatures signatures,
+    TrustedProxies proxies,
     ILogger<HttpForwarder> logger)
 {
     private const long DrainableBodyLimit = 1024 * 1024;
@@ -212,7 +213,7 @@ internal sealed class HttpForwarder(
     /// client. RFC 9112 section 6.3 asks exactly that of a proxy for an invalid Content-Length.
     /// </summary>
     /// <param name="switching">The answer accepts a WebSocket handshake the gateway sent (<see cref="WebSocketTunnel.AnswerClient"/> then shapes it for the client).</param>
-    private static string? RelayStatusAndHeaders(HttpContext context, UpstreamCall call, HttpResponseMessage response, bool switching)
+    private string? RelayStatusAndHeaders(HttpContext context, UpstreamCall call, HttpResponseMessage response, bool switching)
     {
         var status = (int)response.StatusCode;
         if (status is < 200 or > 599 && !switching)
@@ -238,7 +239,7 @@ internal sealed class HttpForwarder(
                 UpstreamLocation.Rewrite(response, context.Response, call.Route, instance.BaseAddress, call.Route.PreserveHost ? context.Request.Host.Value : null);
                 if (call.Affinity is { } affinity)
                 {
-                    Discovery.SessionAffinity.Stick(context, affinity, call.RequestedAffinityKey, instance);
+                    Discovery.SessionAffinity.Stick(context, affinity, call.RequestedAffinityKey, instance, proxies.ClientUsedHttps(context));
                 }
             }
 

@@ -52,5 +52,22 @@ public sealed class TrustedProxies
         return peer;
     }
 
+    /// <summary>
+    /// Whether the client reached the gateway over HTTPS: the connection's scheme, or behind a trusted proxy (a
+    /// balancer that ends TLS) the right-most X-Forwarded-Proto, the one that proxy wrote.
+    /// </summary>
+    public bool ClientUsedHttps(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Request.IsHttps || !IsTrusted(Peer(context)))
+        {
+            return context.Request.IsHttps;
+        }
+
+        var forwarded = context.Request.Headers[HeaderRules.ForwardedProto].ToString();
+        var last = forwarded.AsSpan(forwarded.LastIndexOf(',') + 1).Trim();
+        return last.Equals(Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase);
+    }
+
     public bool IsTrusted(IPAddress? peer) => _proxies.Contains(peer);
 }

@@ -74,6 +74,35 @@ public sealed class SessionAffinityTests : IAsyncLifetime
 
     private static string CookieValue(string setCookie) => setCookie.Split(';')[0].Split('=', 2)[1];
 
+    [Theory]
+    [InlineData(true, "https", true)]
+    [InlineData(true, "http, https", true)]
+    [InlineData(true, "https, http", false)]
+    [InlineData(true, null, false)]
+    [InlineData(false, "https", false)]
+    public async Task The_cookie_is_secure_when_the_client_came_over_https_to_a_trusted_proxy_that_ended_tls(bool peerIsTrusted, string? forwardedProto, bool secure)
+    {
+        var config = GatewayConfig.Quotes([.. _upstreams.Select(u => u.Url)])
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:quote-service:SessionAffinity:Enabled", true);
+        if (peerIsTrusted)
+        {
+            config.Set("Gateway:TrustedProxies:0", "127.0.0.1");
+        }
+
+        await using var gateway = await TestGateway.StartAsync(config);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/who");
+        if (forwardedProto is not null)
+        {
+            request.Headers.Add("X-Forwarded-Proto", forwardedProto);
+        }
+
+        using var response = await gateway.Client.SendAsync(request);
+
+        var attributes = response.Headers.GetValues("Set-Cookie").Single().Split(';', StringSplitOptions.TrimEntries);
+        attributes.Contains("secure", StringComparer.OrdinalIgnoreCase).Should().Be(secure);
+    }
+
     [Fact]
     public async Task A_client_with_the_cookie_stays_on_its_instance_while_others_are_balanced()
     {
