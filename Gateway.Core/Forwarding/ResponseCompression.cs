@@ -12,9 +12,11 @@ namespace Gateway.Core.Forwarding;
 /// <summary>
 /// Compression of a route's answers (<see cref="RouteConfig.Compress"/>, nginx's <c>gzip on</c>) by the framework's
 /// response compression middleware: Brotli or gzip as the client's <c>Accept-Encoding</c> prefers, for text and JSON
-/// bodies the upstream sent uncompressed. An answer the upstream compressed already passes as it came. Not over
-/// HTTPS (the framework's default): a secret and a reflected input in one compressed body leak through its length
-/// (BREACH); a gateway behind a TLS-terminating balancer gets plain HTTP and compresses.
+/// bodies the upstream sent uncompressed. An answer the upstream compressed already passes as it came. Over HTTPS
+/// too, as nginx compresses: the framework's default leaves HTTPS out (a secret and a reflected input in one
+/// compressed body leak through its length, BREACH), but a gateway behind a balancer that ends TLS sees plain HTTP,
+/// so that default would protect only some HTTPS clients. The route's own switch is the decision, made for answers
+/// that hold no secret beside what a client sent, such as a public catalog.
 /// </summary>
 public static class ResponseCompression
 {
@@ -32,6 +34,7 @@ public static class ResponseCompression
     {
         services.AddResponseCompression(options =>
         {
+            options.EnableForHttps = true;
             options.Providers.Add<BrotliCompressionProvider>();
             options.Providers.Add<GzipCompressionProvider>();
             options.MimeTypes = [.. ResponseCompressionDefaults.MimeTypes, "application/problem+json", "image/svg+xml"];

@@ -94,6 +94,32 @@ public sealed class ResponseCompressionTests : IAsyncLifetime
         return reader.ReadToEnd();
     }
 
+    [Fact]
+    public async Task A_compressing_route_compresses_for_a_client_on_https_too()
+    {
+        using var certificates = new TestCertificates();
+        var (certificate, key) = certificates.Write(certificates.Server("127.0.0.1"), "gateway");
+        await using var gateway = await TestGateway.StartAsync(new GatewayConfig()
+            .Cluster("svc", _upstream.Url)
+            .Route("zip", "/api/zip/{**rest}", "svc", "GET").Set("Gateway:Routes:zip:Transform:PathRemovePrefix", "/api")
+            .Set("Gateway:Routes:zip:Compress", true)
+            .Set("Kestrel:Endpoints:Https:Url", "https://127.0.0.1:0")
+            .Set("Kestrel:Endpoints:Https:Certificate:Path", certificate)
+            .Set("Kestrel:Endpoints:Https:Certificate:KeyPath", key));
+        gateway.Address.Scheme.Should().Be("https");
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.Issuer == certificates.Authority.Subject },
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(gateway.Address, "/api/zip/json"));
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+
+        using var response = await client.SendAsync(request);
+
+        response.Content.Headers.ContentEncoding.Should().Equal("gzip");
+        Decode("gzip", await response.Content.ReadAsByteArrayAsync()).Should().Be(Json);
+    }
+
     [Theory]
     [InlineData("gzip", "gzip")]
     [InlineData("br", "br")]
