@@ -2,6 +2,7 @@ using FluentValidation;
 using Gateway.Core.Caching;
 using Gateway.Core.Discovery;
 using Gateway.Core.Routing;
+using Gateway.Core.Routing.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ public static class AdminEndpoints
         admin.MapDelete("/services/{service}/instances/{id}", RemoveInstance);
         admin.MapGet("/circuit-breakers", ListBreakers);
         admin.MapDelete("/cache/{route}", PurgeCache);
+        admin.MapGet("/configuration", (ConfigurationStatus status) => TypedResults.Ok(status.Current));
         return admin;
     }
 

@@ -31,6 +31,8 @@ public static class GatewayServiceCollectionExtensions
         // First, so a value that did not bind is named before what its absence makes the other checks report.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>>(new ConfigurationValueValidator(section)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ConfigurationStatus>();
         services.AddHostedService<ReloadValidation>();
 
         // Registered before AddProblemDetails so they are asked first: a gRPC call's error is a gRPC answer, and

@@ -13,10 +13,11 @@ public sealed class GatewayMetrics
 {
     public const string MeterName = "Gateway";
 
-    public GatewayMetrics(IMeterFactory meterFactory, ServiceRegistry registry)
+    public GatewayMetrics(IMeterFactory meterFactory, ServiceRegistry registry, Routing.Validation.ConfigurationStatus configuration)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(configuration);
         var meter = meterFactory.Create(MeterName);
 
         meter.CreateObservableGauge("gateway_circuit_breaker_state", () => registry.Clusters
@@ -32,6 +33,14 @@ public sealed class GatewayMetrics
             .SelectMany(c => c.Instances.Select(i => new Measurement<int>(i.InFlight,
                 new KeyValuePair<string, object?>("service", c.Id), new KeyValuePair<string, object?>("instance", i.Id)))),
             description: "Requests sent to an upstream instance and not yet answered.");
+
+        // Prometheus' own names for its reloads (prometheus_config_last_reload_*), so the usual alert rules carry over.
+        meter.CreateObservableGauge("gateway_config_last_reload_successful", () => configuration.Current.LastReloadSuccessful ? 1 : 0,
+            description: "0 while the newest configuration file is one the gateway refused (the log names the key).");
+        meter.CreateObservableGauge("gateway_config_last_reload_success_timestamp_seconds", () => configuration.Current.LastSuccessAt.ToUnixTimeSeconds(),
+            description: "When the configuration was last taken: the start, or the last reload that passed validation.");
+        meter.CreateObservableGauge("gateway_config_restart_pending_settings", () => configuration.Current.PendingRestart.Count,
+            description: "Settings the configuration file changed that the running gateway keeps until its next start.");
     }
 
     private static int BreakerValue(CircuitState? state) => state switch

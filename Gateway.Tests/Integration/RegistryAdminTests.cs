@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FluentAssertions;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -112,6 +113,15 @@ public sealed class RegistryAdminTests
                 && line.Contains("Gateway:Clusters:quote-service:Destinations:a:Weight", StringComparison.Ordinal)),
             Deadline, "the refused reload to be logged naming the key");
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the running configuration stays");
+        (await ConfigurationStatusAsync(gateway)).GetProperty("lastReloadSuccessful").GetBoolean().Should().BeFalse();
+        await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_last_reload_successful(\{[^}]*\})? 0\b"),
+            Deadline, "the metrics to report the refused reload, for an alert");
+
+        await File.WriteAllTextAsync(file, Destinations(("a", a.Url), ("a2", a.Url)));
+        await Poll.UntilAsync(async () => (await ConfigurationStatusAsync(gateway)).GetProperty("lastReloadSuccessful").GetBoolean(),
+            Deadline, "a corrected file to be taken");
+        await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_last_reload_successful(\{[^}]*\})? 1\b"),
+            Deadline, "the metrics to follow");
     }
 
     [Fact]
@@ -151,7 +161,17 @@ public sealed class RegistryAdminTests
         service.StatusCode.Should().Be(HttpStatusCode.NotFound, "so does its cluster: nothing could reach it, and nothing probes it");
         using var health = await gateway.Client.GetAsync("/health");
         (await health.Content.ReadAsStringAsync()).Should().NotContain("extra-service");
+
+        var status = await ConfigurationStatusAsync(gateway);
+        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should()
+            .Equal("Gateway:Clusters:extra-service", "Gateway:Clusters:quote-service:HttpClient", "Gateway:Routes:extra");
+        status.GetProperty("lastReloadSuccessful").GetBoolean().Should().BeTrue();
+        await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_restart_pending_settings(\{[^}]*\})? 3\b"),
+            Deadline, "the metrics to count the settings that wait for a restart");
     }
+
+    private static async Task<JsonElement> ConfigurationStatusAsync(GatewayProcess gateway) =>
+        JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/configuration")).RootElement;
 
     /// <summary>A gateway process of its own, whose log is the one place a reload's verdict shows, on a watched configuration file.</summary>
     private static async Task<(GatewayProcess Gateway, string File)> StartWatchingAsync(NamedUpstream a)

@@ -14,7 +14,8 @@ namespace Gateway.Core.Routing.Validation;
 /// compared with the configuration the gateway started with, and what of it waits for a restart is named
 /// (<see cref="ReloadScope"/>).
 /// </summary>
-internal sealed partial class ReloadValidation(IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, ILogger<ReloadValidation> logger)
+internal sealed partial class ReloadValidation(
+    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, ConfigurationStatus status, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -40,6 +41,7 @@ internal sealed partial class ReloadValidation(IConfiguration configuration, IEn
         }
         catch (InvalidOperationException ex)
         {
+            status.Refused();
             ReloadRefused(logger, ex.Message);
             return;
         }
@@ -50,11 +52,14 @@ internal sealed partial class ReloadValidation(IConfiguration configuration, IEn
             .ToArray();
         if (failures.Length > 0)
         {
+            status.Refused();
             ReloadRefused(logger, string.Join("; ", failures));
             return;
         }
 
-        if (ReloadScope.RestartNeeded(_started, ReloadScope.Snapshot(configuration)) is { Count: > 0 } pending)
+        var pending = ReloadScope.RestartNeeded(_started, ReloadScope.Snapshot(configuration));
+        status.Accepted(pending);
+        if (pending.Count > 0)
         {
             TakesEffectAtNextStart(logger, string.Join(", ", pending));
         }
