@@ -201,6 +201,22 @@ public sealed partial class DeploymentFileTests
         promtool.ExitCode.Should().Be(0, string.Join('\n', promtool.Output));
     }
 
+    [Fact]
+    public async Task The_alerting_rules_pass_their_promtool_tests_and_name_only_metrics_the_gateway_exports()
+    {
+        var rules = File.ReadAllText(Repo.File("deploy", "gateway-rules.yml"));
+        File.ReadAllText(Repo.File("deploy", "prometheus.yml")).Should().Contain("- gateway-rules.yml");
+        File.ReadAllText(Repo.File("compose.yaml")).Should().Contain("./deploy/gateway-rules.yml:/etc/prometheus/gateway-rules.yml:ro");
+        var exported = ExportedMetricNames();
+        var used = MetricName().Matches(rules).Select(m => m.Value).Distinct().ToList();
+        used.Should().Contain(["gateway_upstream_instance_healthy", "gateway_errors_total", "gateway_config_last_reload_successful"]);
+        used.Should().OnlyContain(metric => exported.Contains(metric), "an alert on a metric nobody exports never fires");
+
+        await using var promtool = ExternalProcess.Start("promtool", ["test", "rules", Repo.File("deploy", "gateway-rules.test.yml")]);
+        await promtool.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        promtool.ExitCode.Should().Be(0, string.Join('\n', promtool.Output));
+    }
+
     /// <summary>Metric names created in Gateway.Core's source (Create*("name")).</summary>
     private static HashSet<string> ExportedMetricNames() =>
         Directory.EnumerateFiles(Repo.File("Gateway.Core"), "*.cs", SearchOption.AllDirectories)
