@@ -24,6 +24,7 @@ public static class AdminEndpoints
         admin.MapGet("/circuit-breakers", ListBreakers);
         admin.MapDelete("/cache/{route}", PurgeCache);
         admin.MapGet("/configuration", (ConfigurationStatus status) => TypedResults.Ok(status.Current));
+        admin.MapGet("/routes", RouteTable.List);
         return admin;
     }
 

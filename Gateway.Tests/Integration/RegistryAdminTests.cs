@@ -162,6 +162,7 @@ public sealed class RegistryAdminTests
         using var health = await gateway.Client.GetAsync("/health");
         (await health.Content.ReadAsStringAsync()).Should().NotContain("extra-service");
 
+        (await gateway.Client.GetStringAsync("/admin/routes")).Should().NotContain("\"id\":\"extra\"", "the route table is the running one");
         var status = await ConfigurationStatusAsync(gateway);
         status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should()
             .Equal("Gateway:Clusters:extra-service", "Gateway:Clusters:quote-service:HttpClient", "Gateway:Routes:extra");
