@@ -100,6 +100,13 @@ public sealed class GatewayConfig
         return this;
     }
 
+    /// <summary>Information and above also to a file (Serilog's own file sink from configuration), read with <see cref="LogFile"/>.</summary>
+    public GatewayConfig LogToFile(string path, string template = "{EventId} {Message:lj}{NewLine}") => this
+        .Set("Serilog:MinimumLevel:Default", "Information")
+        .Set("Serilog:WriteTo:0:Name", "File")
+        .Set("Serilog:WriteTo:0:Args:path", path)
+        .Set("Serilog:WriteTo:0:Args:outputTemplate", template);
+
     /// <summary>One quotes route like SmartEnvios' (prefix /api/v1 stripped) over the given upstreams.</summary>
     public static GatewayConfig Quotes(params string[] upstreams) => new GatewayConfig()
         .Route("quotes", "/api/v1/quotes/{**rest}", "quote-service", "GET", "POST")

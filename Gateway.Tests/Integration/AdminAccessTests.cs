@@ -82,10 +82,7 @@ public sealed class AdminAccessTests
         var log = Path.Combine(Directory.CreateTempSubdirectory("gw-admin-log-").FullName, "gateway.log");
         var config = GatewayConfig.Quotes(upstream.Url).WithSharedSecret()
             .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
-            .Set("Serilog:MinimumLevel:Default", "Information")
-            .Set("Serilog:WriteTo:0:Name", "File")
-            .Set("Serilog:WriteTo:0:Args:path", log)
-            .Set("Serilog:WriteTo:0:Args:outputTemplate", "{SourceContext} {EventId} {Message:lj}{NewLine}");
+            .LogToFile(log, "{SourceContext} {EventId} {Message:lj}{NewLine}");
         if (behindPolicy)
         {
             config.Set("Gateway:Admin:Authorization", "AdminOnly");

@@ -23,10 +23,7 @@ public sealed class ClientNetworkTests : IAsyncLifetime
         var config = new GatewayConfig().Cluster("svc", _upstream.Url)
             .Set("Gateway:TrustedProxies:0", "127.0.0.1")
             .Set("Gateway:Caching:MaxBodySize", 65536)
-            .Set("Serilog:MinimumLevel:Default", "Information")
-            .Set("Serilog:WriteTo:0:Name", "File")
-            .Set("Serilog:WriteTo:0:Args:path", _log)
-            .Set("Serilog:WriteTo:0:Args:outputTemplate", "{EventId} {Message:lj}{NewLine}");
+            .LogToFile(_log);
         foreach (var (id, networks, cache) in new[]
         {
             ("open", Array.Empty<string>(), false),

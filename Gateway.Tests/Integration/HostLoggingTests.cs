@@ -43,11 +43,8 @@ public sealed class HostLoggingTests : IDisposable
     }
 
     // A file sink from configuration (Serilog's own settings), the access line's correlation id written first.
-    private static GatewayConfig LoggingTo(GatewayConfig config, string path) => config
-        .Set("Serilog:MinimumLevel:Default", "Information")
-        .Set("Serilog:WriteTo:0:Name", "File")
-        .Set("Serilog:WriteTo:0:Args:path", path)
-        .Set("Serilog:WriteTo:0:Args:outputTemplate", "{CorrelationId} {EventId} {Message:lj}{NewLine}");
+    private static GatewayConfig LoggingTo(GatewayConfig config, string path) =>
+        config.LogToFile(path, "{CorrelationId} {EventId} {Message:lj}{NewLine}");
 
     private static async Task<string> SendAsync(TestGateway gateway)
     {

@@ -23,10 +23,7 @@ public sealed class SharedResponseCacheTests : IAsyncLifetime
         _redis = await RedisServer.StartAsync();
         _upstream = await TestUpstream.StartAsync(app => app.MapGet("/{area}/{**rest}", () => Results.Text($"served {Interlocked.Increment(ref _served)}")));
         _first = await TestGateway.StartAsync(Config()
-            .Set("Serilog:MinimumLevel:Default", "Information")
-            .Set("Serilog:WriteTo:0:Name", "File")
-            .Set("Serilog:WriteTo:0:Args:path", _log)
-            .Set("Serilog:WriteTo:0:Args:outputTemplate", "{EventId} {Message:lj} {Exception}{NewLine}"));
+            .LogToFile(_log, "{EventId} {Message:lj} {Exception}{NewLine}"));
         _second = await TestGateway.StartAsync(Config());
     }
 
