@@ -18,8 +18,14 @@ public sealed record ClusterHttpClientConfig
     /// <summary>PEM file of the certificate the gateway presents when a destination asks for one (mutual TLS).</summary>
     public string? ClientCertificatePath { get; init; }
 
-    /// <summary>PEM file of that certificate's private key (unencrypted); none = the key is in the certificate's file.</summary>
+    /// <summary>PEM file of that certificate's private key; none = the key is in the certificate's file.</summary>
     public string? ClientKeyPath { get; init; }
+
+    /// <summary>
+    /// The password of an encrypted key (PKCS#8 <c>ENCRYPTED PRIVATE KEY</c>), as an internal PKI hands keys out. A
+    /// secret: set it from the environment or a secret store, never in a committed file; it is never logged or quoted.
+    /// </summary>
+    public string? ClientKeyPassword { get; init; }
 
     /// <summary>Accepts any destination certificate, checking nothing: for a local test bench only.</summary>
     public bool DangerousAcceptAnyServerCertificate { get; init; }

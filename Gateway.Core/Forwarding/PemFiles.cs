@@ -13,10 +13,13 @@ internal static class PemFiles
         return authorities.Count > 0 ? authorities : throw new CryptographicException("the file holds no PEM certificate.");
     }
 
-    public static X509Certificate2 LoadClientCertificate(string certificatePath, string? keyPath)
+    public static X509Certificate2 LoadClientCertificate(string certificatePath, string? keyPath, string? keyPassword)
     {
-        // Throws when the key is missing (CryptographicException) or is not the certificate's (ArgumentException).
-        var certificate = X509Certificate2.CreateFromPemFile(certificatePath, string.IsNullOrEmpty(keyPath) ? null : keyPath);
+        // Throws when the key is missing or its password wrong (CryptographicException) or is not the certificate's (ArgumentException).
+        var keyFile = string.IsNullOrEmpty(keyPath) ? null : keyPath;
+        var certificate = string.IsNullOrEmpty(keyPassword)
+            ? X509Certificate2.CreateFromPemFile(certificatePath, keyFile)
+            : X509Certificate2.CreateFromEncryptedPemFile(certificatePath, keyPassword, keyFile);
         if (!OperatingSystem.IsWindows())
         {
             return certificate;

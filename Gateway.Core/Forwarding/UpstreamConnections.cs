@@ -58,10 +58,10 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
         WatchedPemFiles<X509Certificate2>? client = null;
         if (!string.IsNullOrEmpty(config.ClientCertificatePath))
         {
-            var (certificatePath, keyPath) = (config.ClientCertificatePath, config.ClientKeyPath);
+            var (certificatePath, keyPath, keyPassword) = (config.ClientCertificatePath, config.ClientKeyPath, config.ClientKeyPassword);
             client = new WatchedPemFiles<X509Certificate2>(
                 string.IsNullOrEmpty(keyPath) ? [certificatePath] : [certificatePath, keyPath],
-                () => PemFiles.LoadClientCertificate(certificatePath, keyPath),
+                () => PemFiles.LoadClientCertificate(certificatePath, keyPath, keyPassword),
                 loaded => ClientCertificateLoaded(logger, clusterId, loaded.Subject, loaded.NotAfter, loaded.NotAfter < DateTime.Now ? " (expired)" : string.Empty),
                 ex => CertificateLoadFailed(logger, clusterId, certificatePath, ex.Message));
             select = (_, _, _, _, _) => client.Current!;

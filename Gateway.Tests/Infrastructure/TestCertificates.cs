@@ -54,14 +54,16 @@ public sealed class TestCertificates : IDisposable
     public X509Certificate2 Client(string commonName, TimeSpan? validFor = null) =>
         Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null, validFor);
 
-    /// <summary>Writes a certificate as PEM, its key beside it or in the same file; returns (certificate, key) paths.</summary>
-    public (string Certificate, string Key) Write(X509Certificate2 certificate, string name, bool keyInSameFile = false)
+    /// <summary>Writes a certificate as PEM, its key beside it or in the same file, encrypted with <paramref name="keyPassword"/> when given; returns (certificate, key) paths.</summary>
+    public (string Certificate, string Key) Write(X509Certificate2 certificate, string name, bool keyInSameFile = false, string? keyPassword = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         using var key = certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("The certificate has no ECDSA key.");
         var certificatePath = Path.Combine(Directory, name + ".pem");
         var keyPath = keyInSameFile ? certificatePath : Path.Combine(Directory, name + ".key");
-        var keyPem = key.ExportPkcs8PrivateKeyPem();
+        var keyPem = keyPassword is null
+            ? key.ExportPkcs8PrivateKeyPem()
+            : key.ExportEncryptedPkcs8PrivateKeyPem(keyPassword, new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 10_000));
         Replace(certificatePath, keyInSameFile ? certificate.ExportCertificatePem() + "\n" + keyPem : certificate.ExportCertificatePem());
         if (!keyInSameFile)
         {

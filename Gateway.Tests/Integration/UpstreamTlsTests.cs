@@ -107,6 +107,23 @@ public sealed class UpstreamTlsTests
         Instance(gateway).IsSelectable.Should().BeTrue();
     }
 
+    [Fact]
+    public async Task An_encrypted_client_key_is_decrypted_with_its_password()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority);
+        using var client = certificates.Client("gateway-client");
+        var (certificatePath, keyPath) = certificates.Write(client, "client", keyPassword: "pkcs8-pass-2026");
+        File.ReadAllText(keyPath).Should().Contain("ENCRYPTED PRIVATE KEY");
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPassword", "pkcs8-pass-2026"));
+
+        (await ClientSeenBy(gateway)).Should().Be("CN=gateway-client");
+    }
+
     /// <summary>A certificate of the trusted authority for another host; a destination that asks for a certificate the cluster has none of.</summary>
     [Theory]
     [InlineData("orders.internal", false)]

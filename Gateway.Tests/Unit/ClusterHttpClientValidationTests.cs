@@ -9,12 +9,14 @@ namespace Gateway.Tests.Unit;
 public sealed class ClusterHttpClientValidationTests : IDisposable
 {
     private const string Key = "Gateway:Clusters:quote-service:HttpClient";
+    private const string Password = "pkcs8-pass-2026";
     private readonly TestCertificates _certificates = new();
     private readonly string _certificate;
     private readonly string _key;
     private readonly string _otherKey;
     private readonly string _both;
     private readonly string _notPem;
+    private readonly string _encryptedKey;
 
     public ClusterHttpClientValidationTests()
     {
@@ -23,6 +25,7 @@ public sealed class ClusterHttpClientValidationTests : IDisposable
         using var other = _certificates.Client("other");
         (_, _otherKey) = _certificates.Write(other, "other");
         (_both, _) = _certificates.Write(client, "both", keyInSameFile: true);
+        (_, _encryptedKey) = _certificates.Write(client, "encrypted", keyPassword: Password);
         _notPem = Path.Combine(_certificates.Directory, "notes.txt");
         File.WriteAllText(_notPem, "not a certificate");
     }
@@ -47,6 +50,24 @@ public sealed class ClusterHttpClientValidationTests : IDisposable
             .Should().BeEmpty();
         Errors(("ClientCertificatePath", _both)).Should().BeEmpty();
         Errors(("DangerousAcceptAnyServerCertificate", true)).Should().BeEmpty();
+        Errors(("ClientCertificatePath", _certificate), ("ClientKeyPath", _encryptedKey), ("ClientKeyPassword", Password)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(null, "ClientCertificatePath")]
+    [InlineData("wrong-password-7", "ClientCertificatePath")]
+    public void An_encrypted_key_without_its_password_is_named_and_no_password_is_quoted(string? password, string named)
+    {
+        var settings = new List<(string, object)> { ("ClientCertificatePath", _certificate), ("ClientKeyPath", _encryptedKey) };
+        if (password is not null)
+        {
+            settings.Add(("ClientKeyPassword", password));
+        }
+
+        var errors = Errors([.. settings]);
+
+        errors.Should().ContainSingle().Which.Should().StartWith($"{Key}:{named}").And.Contain("ClientKeyPassword")
+            .And.NotContain(Password).And.NotContain(password ?? Password).And.NotContain("ENCRYPTED PRIVATE KEY");
     }
 
     public static TheoryData<string, string> Mistakes => new()
@@ -59,6 +80,7 @@ public sealed class ClusterHttpClientValidationTests : IDisposable
         { "ClientCertificatePath=certificate ClientKeyPath=otherKey", "ClientCertificatePath" },
         { "ClientCertificatePath=certificate ClientKeyPath=missing", "ClientKeyPath" },
         { "ClientKeyPath=key", "ClientKeyPath" },
+        { "ClientKeyPassword=secret-9", "ClientKeyPassword" },
         { "DangerousAcceptAnyServerCertificate=true CaCertificatePath=authority", "HttpClient:" },
     };
 

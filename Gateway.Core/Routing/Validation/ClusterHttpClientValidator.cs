@@ -34,6 +34,11 @@ internal static class ClusterHttpClientValidator
                 errors.Add($"{key}:ClientKeyPath: a key without ClientCertificatePath is never used.");
             }
 
+            if (!string.IsNullOrEmpty(config.ClientKeyPassword))
+            {
+                errors.Add($"{key}:ClientKeyPassword: a password without ClientCertificatePath is never used.");
+            }
+
             return;
         }
 
@@ -43,8 +48,10 @@ internal static class ClusterHttpClientValidator
             return;
         }
 
-        var keyNote = string.IsNullOrEmpty(config.ClientKeyPath) ? " with its key in the same file" : " with the key in ClientKeyPath";
-        Check($"{key}:ClientCertificatePath", config.ClientCertificatePath, () => PemFiles.LoadClientCertificate(config.ClientCertificatePath, config.ClientKeyPath).Dispose(), errors, keyNote);
+        var keyNote = (string.IsNullOrEmpty(config.ClientKeyPath) ? " with its key in the same file" : " with the key in ClientKeyPath")
+            + (string.IsNullOrEmpty(config.ClientKeyPassword) ? " (an encrypted key needs ClientKeyPassword)" : " decrypted with ClientKeyPassword");
+        Check($"{key}:ClientCertificatePath", config.ClientCertificatePath,
+            () => PemFiles.LoadClientCertificate(config.ClientCertificatePath, config.ClientKeyPath, config.ClientKeyPassword).Dispose(), errors, keyNote);
     }
 
     private static void Check(string key, string path, Action load, List<string> errors, string what = "")
