@@ -21,7 +21,8 @@ public static class HealthEndpoints
         var checks = services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", HealthStatus.Unhealthy, [RedisHealthCheck.Tag, ReadyTag])
             .AddCheck<OidcAuthorityHealthCheck>("oidc-authority", HealthStatus.Unhealthy, [RedisHealthCheck.Tag])
-            .AddCheck<UpstreamCertificatesHealthCheck>("upstream-certificates", HealthStatus.Unhealthy, [RedisHealthCheck.Tag]);
+            .AddCheck<UpstreamCertificatesHealthCheck>("upstream-certificates", HealthStatus.Unhealthy, [RedisHealthCheck.Tag])
+            .AddCheck<ConfigurationHealthCheck>("configuration", HealthStatus.Degraded, [ConfigurationHealthCheck.Tag]);
         services.AddHttpClient(OidcAuthorityHealthCheck.ClientName).RemoveAllLoggers();
         if (Gateway.Core.Caching.ResponseCache.HasOwnRedis(configuration))
         {

@@ -290,6 +290,8 @@ public sealed class ObservabilityTests
             report.GetProperty("status").GetString().Should().Be("unhealthy");
             report.GetProperty("checks").GetProperty("microservices").GetProperty("quote-service").GetProperty("status").GetString().Should().Be("unhealthy");
             report.GetProperty("metadata").GetProperty("version").GetString().Should().NotBeNullOrEmpty();
+            report.GetProperty("checks").GetProperty("infrastructure").GetProperty("configuration").GetProperty("status").GetString()
+                .Should().Be("healthy", "the gateway runs the configuration it started with");
         }
 
         (await gateway.Client.GetAsync("/health/ready")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);

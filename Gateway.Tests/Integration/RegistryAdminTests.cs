@@ -114,6 +114,13 @@ public sealed class RegistryAdminTests
             Deadline, "the refused reload to be logged naming the key");
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the running configuration stays");
         (await ConfigurationStatusAsync(gateway)).GetProperty("lastReloadSuccessful").GetBoolean().Should().BeFalse();
+        using (var health = await gateway.Client.GetAsync("/health"))
+        {
+            var configuration = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("infrastructure").GetProperty("configuration");
+            configuration.GetProperty("status").GetString().Should().Be("degraded");
+            configuration.GetProperty("description").GetString().Should().Contain("refused");
+        }
+
         await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_last_reload_successful(\{[^}]*\})? 0\b"),
             Deadline, "the metrics to report the refused reload, for an alert");
 
@@ -160,7 +167,11 @@ public sealed class RegistryAdminTests
         using var service = await gateway.Client.GetAsync("/health/extra-service");
         service.StatusCode.Should().Be(HttpStatusCode.NotFound, "so does its cluster: nothing could reach it, and nothing probes it");
         using var health = await gateway.Client.GetAsync("/health");
-        (await health.Content.ReadAsStringAsync()).Should().NotContain("extra-service");
+        var report = await health.Content.ReadAsStringAsync();
+        report.Should().NotContain("extra-service\":{");
+        var configuration = JsonDocument.Parse(report).RootElement.GetProperty("checks").GetProperty("infrastructure").GetProperty("configuration");
+        configuration.GetProperty("status").GetString().Should().Be("degraded", "the replica does not run its file as written");
+        configuration.GetProperty("pendingRestart").GetArrayLength().Should().Be(3);
 
         (await gateway.Client.GetStringAsync("/admin/routes")).Should().NotContain("\"id\":\"extra\"", "the route table is the running one");
         var status = await ConfigurationStatusAsync(gateway);

@@ -29,15 +29,15 @@ public static class HealthReportWriter
             {
                 microservices = Group(report, ServiceHealthCheck.Tag, "service:"),
                 dependencies = Group(report, RedisHealthCheck.Tag, string.Empty),
-                infrastructure = new
+                infrastructure = new Dictionary<string, object>
                 {
-                    gateway = new
+                    ["gateway"] = new
                     {
                         status = "healthy",
                         threadPoolThreads = ThreadPool.ThreadCount,
                         pendingWorkItems = ThreadPool.PendingWorkItemCount,
                     },
-                },
+                }.Concat(Group(report, ConfigurationHealthCheck.Tag, string.Empty)).ToDictionary(),
             },
             metadata = new
             {
