@@ -21,6 +21,10 @@ public static class AdminEndpoints
         admin.MapGet("/services", ListServices);
         admin.MapPost("/services/{service}/instances", RegisterInstance);
         admin.MapDelete("/services/{service}/instances/{id}", RemoveInstance);
+        admin.MapPost("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context) =>
+            Drain(service, id, draining: true, registry, loggers, context));
+        admin.MapDelete("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context) =>
+            Drain(service, id, draining: false, registry, loggers, context));
         admin.MapGet("/circuit-breakers", ListBreakers);
         admin.MapDelete("/cache/{route}", PurgeCache);
         admin.MapGet("/configuration", (ConfigurationStatus status) => TypedResults.Ok(status.Current));
@@ -75,6 +79,24 @@ public static class AdminEndpoints
         return TypedResults.NoContent();
     }
 
+    /// <summary>
+    /// Takes an instance out of rotation without removing it, before a deploy stops it: the balancer sends it no new
+    /// client, requests in flight finish, and clients bound to it by session affinity stay until their sessions end.
+    /// It is kept across configuration reloads while its address and weight stay; the probes do not return it.
+    /// </summary>
+    private static Results<NoContent, ProblemHttpResult> Drain(string service, string id, bool draining, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context)
+    {
+        if (registry.Find(service)?.Instances.FirstOrDefault(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)) is not { } instance)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
+        }
+
+        instance.Drain(draining);
+        var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
+        AdminLog.Changed(logger, service, instance.Id, instance.BaseAddress, draining ? "drained" : "returned to rotation", actor);
+        return TypedResults.NoContent();
+    }
+
     private static Ok<BreakerView[]> ListBreakers(ServiceRegistry registry) =>
         TypedResults.Ok(registry.Clusters.Select(c => new BreakerView(c.Id, BreakerName(registry.BreakerState(c.Id)))).ToArray());
 
@@ -111,11 +133,11 @@ public static class AdminEndpoints
 
     public sealed record BreakerView(string Service, string State);
 
-    public sealed record InstanceView(string Id, string Address, int Weight, string Status, DateTimeOffset? LastCheck,
+    public sealed record InstanceView(string Id, string Address, int Weight, string Status, bool Draining, DateTimeOffset? LastCheck,
         double EwmaMs, int InFlight, string Source)
     {
         public static InstanceView Of(ServiceInstance i) => new(i.Id, i.BaseAddress, i.Weight, i.Status.ToString().ToLowerInvariant(),
-            i.LastCheck, Math.Round(i.EwmaMilliseconds, 3), i.InFlight, i.Source.ToString().ToLowerInvariant());
+            i.Draining, i.LastCheck, Math.Round(i.EwmaMilliseconds, 3), i.InFlight, i.Source.ToString().ToLowerInvariant());
     }
 }
 

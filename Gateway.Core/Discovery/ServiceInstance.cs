@@ -25,6 +25,7 @@ public sealed class ServiceInstance
     private int _inFlight;
     private long _ewmaBits;
     private volatile InstanceStatus _status;
+    private volatile bool _draining;
     private DateTimeOffset? _lastCheck;
 
     public ServiceInstance(string id, string address, int weight, InstanceSource source)
@@ -61,7 +62,19 @@ public sealed class ServiceInstance
     /// <summary>Selection state of smooth weighted round-robin; guarded by the cluster's selection lock.</summary>
     internal long CurrentWeight { get; set; }
 
-    public bool IsSelectable => _status != InstanceStatus.Unhealthy;
+    /// <summary>Taken out of rotation through the admin API: it gets no new clients, and finishes what it has.</summary>
+    public bool Draining => _draining;
+
+    /// <summary>The balancer may send it a request: in rotation, neither out by health nor draining.</summary>
+    public bool IsSelectable => _status != InstanceStatus.Unhealthy && !_draining;
+
+    /// <summary>
+    /// It may serve a client bound to it by session affinity: a draining instance still does, so its sessions end
+    /// on it (nginx's drain) while the balancer sends it no one new.
+    /// </summary>
+    public bool ServesBoundClients => _status != InstanceStatus.Unhealthy;
+
+    public void Drain(bool draining) => _draining = draining;
 
     /// <summary>The upstream URI; the path was checked and escaped already, so Uri must not re-canonicalise it.</summary>
     public Uri BuildUri(string pathAndQuery) => new(string.Concat(BaseAddress, pathAndQuery), Verbatim);

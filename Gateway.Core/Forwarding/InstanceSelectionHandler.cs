@@ -90,7 +90,7 @@ public sealed class InstanceSelectionHandler(ServiceRegistry registry, string cl
 
         if (call.RequestedAffinityKey is { } key)
         {
-            if (Array.Find(cluster.Instances, instance => instance.AffinityKey == key) is { IsSelectable: true } bound && !call.Attempted.Contains(bound))
+            if (Array.Find(cluster.Instances, instance => instance.AffinityKey == key) is { ServesBoundClients: true } bound && !call.Attempted.Contains(bound))
             {
                 return bound;
             }

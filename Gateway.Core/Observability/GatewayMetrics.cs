@@ -25,9 +25,9 @@ public sealed class GatewayMetrics
             description: "Circuit breaker per service: 0 closed, 1 open, 2 half-open.");
 
         meter.CreateObservableGauge("gateway_upstream_instance_healthy", () => registry.Clusters
-            .SelectMany(c => c.Instances.Select(i => new Measurement<int>(i.Status == InstanceStatus.Unhealthy ? 0 : 1,
+            .SelectMany(c => c.Instances.Select(i => new Measurement<int>(i.IsSelectable ? 1 : 0,
                 new KeyValuePair<string, object?>("service", c.Id), new KeyValuePair<string, object?>("instance", i.Id)))),
-            description: "1 while an upstream instance is in rotation (healthy or not yet probed), 0 when out.");
+            description: "1 while an upstream instance is in rotation (healthy or not yet probed), 0 when out (unhealthy or draining).");
 
         meter.CreateObservableGauge("gateway_upstream_in_flight", () => registry.Clusters
             .SelectMany(c => c.Instances.Select(i => new Measurement<int>(i.InFlight,

@@ -71,6 +71,53 @@ public sealed class RegistryAdminTests
     }
 
     [Fact]
+    public async Task A_drained_instance_gets_no_new_client_keeps_its_bound_sessions_and_returns_when_undrained()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(a.Url, b.Url)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:quote-service:SessionAffinity:Enabled", true));
+        string? boundToA = null;
+        for (var i = 0; i < 4 && boundToA is null; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/api/v1/quotes/who");
+            if (await response.Content.ReadAsStringAsync() == "a")
+            {
+                boundToA = response.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+            }
+        }
+
+        boundToA.Should().NotBeNull("round-robin reaches a within four requests");
+        using (var drained = await gateway.Client.PostAsync("/admin/services/quote-service/instances/quote-service-1/drain", content: null))
+        {
+            drained.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        (await Many(gateway, 6)).Should().AllBe("b", "a draining instance gets no new client");
+        using (var bound = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/who"))
+        {
+            bound.Headers.Add("Cookie", boundToA);
+            using var response = await gateway.Client.SendAsync(bound);
+            (await response.Content.ReadAsStringAsync()).Should().Be("a", "a session bound to it ends on it");
+        }
+
+        var services = await gateway.Client.GetStringAsync("/admin/services");
+        services.Should().Contain("\"id\":\"quote-service-1\"").And.Contain("\"draining\":true");
+        (await gateway.Client.GetStringAsync("/health/quote-service")).Should().Contain("\"draining\":true");
+        (await gateway.Client.GetStringAsync("/metrics")).Should().MatchRegex("""(?m)^gateway_upstream_instance_healthy\{[^}]*instance="quote-service-1"[^}]*\} 0\b""");
+
+        using (var undrained = await gateway.Client.DeleteAsync("/admin/services/quote-service/instances/quote-service-1/drain"))
+        {
+            undrained.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        (await Many(gateway, 4)).Should().Contain("a", "it is back in rotation");
+        using var unknown = await gateway.Client.PostAsync("/admin/services/quote-service/instances/nope/drain", content: null);
+        await ProblemAssertions.ShouldBeProblemAsync(unknown, 404);
+    }
+
+    [Fact]
     public async Task A_configuration_reload_adds_and_removes_instances_without_dropping_a_request_in_flight()
     {
         await using var a = await NamedUpstream.StartAsync("a");

@@ -13,14 +13,16 @@ public sealed class ServiceHealthCheck(ServiceRegistry registry, string clusterI
         var instances = registry.Get(clusterId).Instances;
         var healthy = instances.Count(i => i.Status == InstanceStatus.Healthy);
         var inRotation = instances.Count(i => i.IsSelectable);
+        var draining = instances.Count(i => i.Draining);
         var data = new Dictionary<string, object>
         {
             ["healthy"] = healthy,
-            ["unknown"] = inRotation - healthy,
+            ["unknown"] = instances.Count(i => i.Status == InstanceStatus.Unknown),
+            ["draining"] = draining,
             ["total"] = instances.Length,
         };
         return Task.FromResult(inRotation > 0
-            ? new HealthCheckResult(HealthStatus.Healthy, $"{healthy}/{instances.Length} instances healthy", data: data)
+            ? new HealthCheckResult(HealthStatus.Healthy, $"{healthy}/{instances.Length} instances healthy" + (draining > 0 ? $", {draining} draining" : string.Empty), data: data)
             : new HealthCheckResult(context.Registration.FailureStatus, $"service '{clusterId}' has no instance in rotation", data: data));
     }
 }
