@@ -26,6 +26,10 @@ public static class AdminEndpoints
         admin.MapDelete("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context) =>
             Drain(service, id, draining: false, registry, loggers, context));
         admin.MapGet("/circuit-breakers", ListBreakers);
+        admin.MapPost("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, Gateway.Core.Forwarding.ClusterClients clients, ILoggerFactory loggers, HttpContext context) =>
+            IsolateAsync(service, isolate: true, registry, clients, loggers, context));
+        admin.MapDelete("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, Gateway.Core.Forwarding.ClusterClients clients, ILoggerFactory loggers, HttpContext context) =>
+            IsolateAsync(service, isolate: false, registry, clients, loggers, context));
         admin.MapDelete("/cache/{route}", PurgeCache);
         admin.MapGet("/configuration", (ConfigurationStatus status) => TypedResults.Ok(status.Current));
         admin.MapGet("/routes", RouteTable.List);
@@ -97,6 +101,33 @@ public static class AdminEndpoints
         return TypedResults.NoContent();
     }
 
+    /// <summary>
+    /// Holds a service's breaker open by hand (Polly's isolation), so no call reaches a service known to be broken or
+    /// under maintenance, or closes it and resets its counts once the service is fixed. Its routes answer 503 while
+    /// it is held; the breaker's own state comes back with the close.
+    /// </summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> IsolateAsync(string service, bool isolate, ServiceRegistry registry,
+        Gateway.Core.Forwarding.ClusterClients clients, ILoggerFactory loggers, HttpContext context)
+    {
+        if (registry.Find(service) is not { } cluster)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' is not configured.");
+        }
+
+        if (!cluster.Config.CircuitBreaker.Enabled)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: $"Service '{service}' has no circuit breaker (CircuitBreaker:Enabled is false).");
+        }
+
+        // The breaker is built with the cluster's first client; building it now makes its state readable at once.
+        _ = clients.InvokerFor(cluster.Id);
+        var control = registry.BreakerControlFor(cluster.Id);
+        await (isolate ? control.IsolateAsync(context.RequestAborted) : control.CloseAsync(context.RequestAborted));
+        var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
+        AdminLog.Breaker(logger, cluster.Id, isolate ? "isolated (held open)" : "closed", actor);
+        return TypedResults.NoContent();
+    }
+
     private static Ok<BreakerView[]> ListBreakers(ServiceRegistry registry) =>
         TypedResults.Ok(registry.Clusters.Select(c => new BreakerView(c.Id, BreakerName(registry.BreakerState(c.Id)))).ToArray());
 
@@ -126,6 +157,7 @@ public static class AdminEndpoints
     {
         null => "none",
         CircuitState.HalfOpen => "half-open",
+        CircuitState.Isolated => "isolated",
         _ => state.Value.ToString().ToLowerInvariant(),
     };
 
@@ -157,6 +189,9 @@ internal static partial class AdminLog
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Response cache of route {Route} purged through the admin API by {Actor}")]
     public static partial void Purged(ILogger logger, string route, string actor);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Circuit breaker of {Service} {Change} through the admin API by {Actor}")]
+    public static partial void Breaker(ILogger logger, string service, string change, string actor);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Response cache of route {Route} not purged: the cache store is unreachable")]
     public static partial void PurgeFailed(ILogger logger, string route);

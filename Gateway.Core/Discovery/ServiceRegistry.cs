@@ -16,6 +16,7 @@ public sealed class ServiceRegistry : IDisposable
 {
     private readonly ConcurrentDictionary<string, ServiceCluster> _clusters = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _breakers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, CircuitBreakerManualControl> _breakerControls = new(StringComparer.OrdinalIgnoreCase);
     private readonly ILogger<ServiceRegistry> _logger;
     private readonly IDisposable? _reloadSubscription;
 
@@ -40,6 +41,12 @@ public sealed class ServiceRegistry : IDisposable
 
     /// <summary>The provider a cluster's breaker reports to; created once per cluster, handed to its pipeline.</summary>
     public CircuitBreakerStateProvider BreakerStateFor(string clusterId) => _breakers.GetOrAdd(clusterId, static _ => new CircuitBreakerStateProvider());
+
+    /// <summary>
+    /// What holds a cluster's breaker open by hand (Polly's manual control, through the admin API); an isolation made
+    /// before the breaker is built applies to it when it is.
+    /// </summary>
+    public CircuitBreakerManualControl BreakerControlFor(string clusterId) => _breakerControls.GetOrAdd(clusterId, static _ => new CircuitBreakerManualControl());
 
     /// <summary>
     /// The breaker's state; null when the cluster has none. A cluster's client (and so its breaker) is built on its

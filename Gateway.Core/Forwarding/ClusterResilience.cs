@@ -53,6 +53,7 @@ public static class ClusterResilience
                 SamplingDuration = breaker.SamplingDuration,
                 BreakDuration = breaker.BreakDuration,
                 StateProvider = registry.BreakerStateFor(clusterId),
+                ManualControl = registry.BreakerControlFor(clusterId),
             });
         }
 

@@ -40,7 +40,9 @@ internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<Upstrea
                 System.Diagnostics.Activity.Current?.AddEvent(new System.Diagnostics.ActivityEvent("gateway.circuit_open"));
                 var retryAfter = open.RetryAfter ?? registry.Get(route.ClusterId).Config.CircuitBreaker.BreakDuration;
                 ForwarderLog.CircuitOpen(logger, route.Id, route.ClusterId);
-                return Unavailable(context, retryAfter, $"The circuit breaker of service '{route.ClusterId}' is open; no upstream call was made.");
+                return Unavailable(context, retryAfter, open is IsolatedCircuitException
+                    ? $"Service '{route.ClusterId}' is held off by its operators; no upstream call was made."
+                    : $"The circuit breaker of service '{route.ClusterId}' is open; no upstream call was made.");
             case Polly.RateLimiting.RateLimiterRejectedException busy:
                 ForwarderLog.AtCapacity(logger, route.Id, route.ClusterId);
                 return Unavailable(context, busy.RetryAfter ?? TimeSpan.FromSeconds(1), $"Service '{route.ClusterId}' has as many calls open as it takes; no upstream call was made.");

@@ -118,6 +118,42 @@ public sealed class RegistryAdminTests
     }
 
     [Fact]
+    public async Task An_isolated_breaker_holds_its_service_off_until_it_is_closed()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(a.Url)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+            .Route("tracking", "/api/v1/tracking/{**rest}", "tracking-service", "GET").Cluster("tracking-service", a.Url)
+            .Set("Gateway:Clusters:tracking-service:CircuitBreaker:Enabled", false));
+
+        using (var isolated = await gateway.Client.PostAsync("/admin/circuit-breakers/quote-service/isolate", content: null))
+        {
+            isolated.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        (await gateway.Client.GetStringAsync("/admin/circuit-breakers")).Should().Contain("""{"service":"quote-service","state":"isolated"}""");
+        using (var refused = await gateway.Client.GetAsync("/api/v1/quotes/held"))
+        {
+            (await ProblemAssertions.ShouldBeProblemAsync(refused, 503)).GetProperty("detail").GetString().Should().Contain("held off");
+        }
+
+        a.Upstream.Count("/quotes/held").Should().Be(0, "no call reaches a service held off");
+        (await gateway.Client.GetStringAsync("/metrics")).Should().MatchRegex("""(?m)^gateway_circuit_breaker_state\{[^}]*service="quote-service"[^}]*\} 1\b""");
+
+        using (var closed = await gateway.Client.DeleteAsync("/admin/circuit-breakers/quote-service/isolate"))
+        {
+            closed.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+        (await gateway.Client.GetStringAsync("/admin/circuit-breakers")).Should().Contain("""{"service":"quote-service","state":"closed"}""");
+        using var unknown = await gateway.Client.PostAsync("/admin/circuit-breakers/nope/isolate", content: null);
+        await ProblemAssertions.ShouldBeProblemAsync(unknown, 404);
+        using var without = await gateway.Client.PostAsync("/admin/circuit-breakers/tracking-service/isolate", content: null);
+        await ProblemAssertions.ShouldBeProblemAsync(without, 409);
+    }
+
+    [Fact]
     public async Task A_configuration_reload_adds_and_removes_instances_without_dropping_a_request_in_flight()
     {
         await using var a = await NamedUpstream.StartAsync("a");
