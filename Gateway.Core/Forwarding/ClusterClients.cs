@@ -58,7 +58,9 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
         client.AddResilienceHandler("cluster", (builder, context) =>
         {
             var registry = context.ServiceProvider.GetRequiredService<ServiceRegistry>();
-            ClusterResilience.Configure(builder, clusterId, registry.Get(clusterId).Config, registry);
+            var telemetry = context.ServiceProvider.GetRequiredService<GatewayTelemetry>();
+            ClusterResilience.Configure(builder, clusterId, registry.Get(clusterId).Config, registry,
+                context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System, () => telemetry.RetryBudgetExhausted(clusterId));
         });
         client.AddHttpMessageHandler(services => new InstanceSelectionHandler(services.GetRequiredService<ServiceRegistry>(), clusterId, ClientSpans(services)));
     }

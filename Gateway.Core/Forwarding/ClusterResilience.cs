@@ -22,11 +22,14 @@ public static class ClusterResilience
 
     private static readonly TimeSpan Expired = TimeSpan.FromMilliseconds(1);
 
-    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> builder, string clusterId, ClusterConfig cluster, ServiceRegistry registry)
+    /// <param name="budgetSpent">Told when a retry was refused by the cluster's retry budget.</param>
+    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> builder, string clusterId, ClusterConfig cluster, ServiceRegistry registry,
+        TimeProvider time, Action? budgetSpent = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(registry);
+        var budget = cluster.RetryBudget.Enabled ? new RetryBudget(cluster.RetryBudget, time) : null;
 
         // Outermost: one permit per request, held across its retries, and a refusal is no failure the breaker counts.
         if (cluster.MaxConcurrentRequests is { } permits)
@@ -40,7 +43,7 @@ public static class ClusterResilience
             MaxRetryAttempts = MaxRetries,
             ShouldRetryAfterHeader = false,
             DelayGenerator = static args => ValueTask.FromResult<TimeSpan?>(RetryDelay(args.Context, args.AttemptNumber)),
-            ShouldHandle = static args => ValueTask.FromResult(ShouldRetry(args)),
+            ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args, budget, budgetSpent)),
         });
 
         if (cluster.CircuitBreaker is { Enabled: true } breaker)
@@ -77,8 +80,14 @@ public static class ClusterResilience
 
     private static UpstreamCall? CallOf(ResilienceContext context) => UpstreamCall.Of(context.GetRequestMessage());
 
-    private static bool ShouldRetry(RetryPredicateArguments<HttpResponseMessage> args)
+    private static bool ShouldRetry(RetryPredicateArguments<HttpResponseMessage> args, RetryBudget? budget, Action? budgetSpent)
     {
+        // Every call's first outcome passes here once, whatever it is: the requests the budget is a share of.
+        if (args.AttemptNumber == 0)
+        {
+            budget?.Request();
+        }
+
         var call = CallOf(args.Context);
         if (call is null || !call.Retryable || args.AttemptNumber >= call.Route.Retries
             || call.Remaining <= MinimumDelay(call, args.AttemptNumber))
@@ -87,9 +96,16 @@ public static class ClusterResilience
         }
 
         // A client that went away is not a transient fault to retry.
-        return args.Outcome.Exception is not OperationCanceledException || args.Outcome.Exception is TimeoutRejectedException
-            ? HttpClientResiliencePredicates.IsTransient(args.Outcome)
-            : false;
+        var transient = (args.Outcome.Exception is not OperationCanceledException || args.Outcome.Exception is TimeoutRejectedException)
+            && HttpClientResiliencePredicates.IsTransient(args.Outcome);
+        if (!transient || budget is null || budget.TryRetry())
+        {
+            return transient;
+        }
+
+        budgetSpent?.Invoke();
+        System.Diagnostics.Activity.Current?.AddEvent(new System.Diagnostics.ActivityEvent("gateway.retry_budget_exhausted"));
+        return false;
     }
 
     private static TimeSpan MinimumDelay(UpstreamCall call, int attempt) => call.Route.RetryDelay * Math.Pow(2, attempt) * 0.5;

@@ -21,6 +21,7 @@ public sealed class GatewayTelemetry
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _errors;
+    private readonly Counter<long> _retriesRefused;
 
     /// <summary>
     /// One of the gateway's decisions (rate limit, authentication) as an event on the request's span, with its
@@ -52,7 +53,11 @@ public sealed class GatewayTelemetry
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _errors = meter.CreateCounter<long>("gateway_errors_total",
             description: "Requests answered 5xx, or gRPC calls ended by a server-side status, by the gateway or an upstream.");
+        _retriesRefused = meter.CreateCounter<long>("gateway_retry_budget_exhausted_total",
+            description: "Retries not made because the service's retry budget was spent.");
     }
+
+    public void RetryBudgetExhausted(string service) => _retriesRefused.Add(1, new KeyValuePair<string, object?>("service", service));
 
     /// <summary>
     /// A method is any token a client sends, so only the standard ones are labels; the rest share "_OTHER" (as

@@ -36,6 +36,9 @@ public sealed record ClusterConfig
     public int? MaxConcurrentRequests { get; init; }
 
     public int MaxQueuedRequests { get; init; }
+
+    /// <summary>How much retries may add to the cluster's traffic (Linkerd's retry budget); on by default.</summary>
+    public Forwarding.RetryBudgetConfig RetryBudget { get; init; } = new();
 }
 
 public enum LoadBalancingPolicy

@@ -33,6 +33,38 @@ public sealed class ResilienceTests
         failing.Upstream.Count("/quotes/status").Should().Be(5, "round-robin sends every other first attempt to the failing one, and never a retry");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_spent_retry_budget_stops_retries_to_a_failing_service(bool budgeted)
+    {
+        await using var failing = await NamedUpstream.StartAsync("failing");
+        failing.Status = 503;
+        await using var gateway = await TestGateway.StartAsync(Passive(GatewayConfig.Quotes(failing.Url))
+            .Set("Gateway:Routes:quotes:Retries", 3)
+            .Set("Gateway:Clusters:quote-service:RetryBudget:Enabled", budgeted)
+            .Set("Gateway:Clusters:quote-service:RetryBudget:Ratio", 0.2)
+            .Set("Gateway:Clusters:quote-service:RetryBudget:MinRetriesPerSecond", 0));
+
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/api/v1/quotes/status");
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        var sent = failing.Upstream.Count("/quotes/status");
+        if (budgeted)
+        {
+            // A fifth of 40 requests: 8 retries in all, where the route alone would allow 120.
+            sent.Should().BeInRange(41, 48);
+            (await gateway.Client.GetStringAsync("/metrics")).Should().MatchRegex("""(?m)^gateway_retry_budget_exhausted_total\{[^}]*service="quote-service"[^}]*\} [1-9]""");
+        }
+        else
+        {
+            sent.Should().Be(160, "each request tried four times");
+        }
+    }
+
     [Fact]
     public async Task A_POST_without_an_idempotency_key_is_sent_exactly_once_whatever_the_retry_setting()
     {

@@ -56,6 +56,23 @@ internal static class ClusterConfigValidator
         }
         ClusterHttpClientValidator.Validate($"{key}:HttpClient", cluster.HttpClient, errors);
         SessionAffinityValidator.Validate($"{key}:SessionAffinity", cluster.SessionAffinity, errors);
+        if (cluster.RetryBudget is { Enabled: true } budget)
+        {
+            if (budget.Ratio is < 0 or > 10 || double.IsNaN(budget.Ratio))
+            {
+                errors.Add($"{key}:RetryBudget:Ratio: must be between 0 and 10 retries per request.");
+            }
+
+            if (budget.MinRetriesPerSecond < 0)
+            {
+                errors.Add($"{key}:RetryBudget:MinRetriesPerSecond: must be 0 or more.");
+            }
+
+            if (budget.Window < TimeSpan.FromSeconds(1) || budget.Window > TimeSpan.FromMinutes(5))
+            {
+                errors.Add($"{key}:RetryBudget:Window: must be between 00:00:01 and 00:05:00.");
+            }
+        }
     }
 
     // Polly's own limits, checked here so a bad value names its key instead of failing on the first request.
