@@ -165,10 +165,10 @@ public static class AdminEndpoints
 
     public sealed record BreakerView(string Service, string State);
 
-    public sealed record InstanceView(string Id, string Address, int Weight, string Status, bool Draining, DateTimeOffset? LastCheck,
+    public sealed record InstanceView(string Id, string Address, int Weight, bool Backup, string Status, bool Draining, DateTimeOffset? LastCheck,
         double EwmaMs, int InFlight, string Source)
     {
-        public static InstanceView Of(ServiceInstance i) => new(i.Id, i.BaseAddress, i.Weight, i.Status.ToString().ToLowerInvariant(),
+        public static InstanceView Of(ServiceInstance i) => new(i.Id, i.BaseAddress, i.Weight, i.IsBackup, i.Status.ToString().ToLowerInvariant(),
             i.Draining, i.LastCheck, Math.Round(i.EwmaMilliseconds, 3), i.InFlight, i.Source.ToString().ToLowerInvariant());
     }
 }

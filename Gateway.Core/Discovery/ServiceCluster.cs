@@ -2,11 +2,11 @@ using Gateway.Core.Routing;
 
 namespace Gateway.Core.Discovery;
 
-/// <summary>A cluster's instances (a copy-on-write array, so selection never locks against registration).</summary>
+/// <summary>A cluster's instances (copy-on-write arrays, so selection never locks against registration).</summary>
 public sealed class ServiceCluster
 {
     private readonly Lock _writeLock = new();
-    private ServiceInstance[] _instances = [];
+    private Members _members = new([]);
     private ILoadBalancer _balancer;
 
     public ServiceCluster(string id, ClusterConfig config)
@@ -24,23 +24,43 @@ public sealed class ServiceCluster
 
     public ILoadBalancer Balancer => Volatile.Read(ref _balancer);
 
-    public ServiceInstance[] Instances => Volatile.Read(ref _instances);
+    public ServiceInstance[] Instances => Volatile.Read(ref _members).All;
 
     public int HealthyCount => Instances.Count(i => i.Status == InstanceStatus.Healthy);
 
-    public ServiceInstance? Pick(IReadOnlyCollection<ServiceInstance>? exclude = null) => Balancer.Pick(Instances, exclude);
+    /// <summary>
+    /// An instance for the next attempt: a primary not tried yet, else a backup not tried yet (nginx's <c>backup</c>:
+    /// used only while no primary can take the request), else whichever the balancer falls back to.
+    /// </summary>
+    public ServiceInstance? Pick(IReadOnlyCollection<ServiceInstance>? exclude = null)
+    {
+        var members = Volatile.Read(ref _members);
+        if (members.Backups.Length == 0)
+        {
+            return Balancer.Pick(members.All, exclude);
+        }
+
+        var primary = Balancer.Pick(members.Primaries, exclude);
+        if (primary is not null && exclude?.Contains(primary) != true)
+        {
+            return primary;
+        }
+
+        var backup = Balancer.Pick(members.Backups, exclude);
+        return backup is not null && exclude?.Contains(backup) != true ? backup : primary ?? backup;
+    }
 
     /// <summary>Adds an instance; false when the id is taken.</summary>
     public bool TryAdd(ServiceInstance instance)
     {
         lock (_writeLock)
         {
-            if (_instances.Any(i => i.Id.Equals(instance.Id, StringComparison.OrdinalIgnoreCase)))
+            if (Instances.Any(i => i.Id.Equals(instance.Id, StringComparison.OrdinalIgnoreCase)))
             {
                 return false;
             }
 
-            Volatile.Write(ref _instances, [.. _instances, instance]);
+            Volatile.Write(ref _members, new Members([.. Instances, instance]));
             return true;
         }
     }
@@ -50,13 +70,13 @@ public sealed class ServiceCluster
     {
         lock (_writeLock)
         {
-            var kept = _instances.Where(i => !i.Id.Equals(instanceId, StringComparison.OrdinalIgnoreCase)).ToArray();
-            if (kept.Length == _instances.Length)
+            var kept = Instances.Where(i => !i.Id.Equals(instanceId, StringComparison.OrdinalIgnoreCase)).ToArray();
+            if (kept.Length == Instances.Length)
             {
                 return false;
             }
 
-            Volatile.Write(ref _instances, kept);
+            Volatile.Write(ref _members, new Members(kept));
             return true;
         }
     }
@@ -78,7 +98,7 @@ public sealed class ServiceCluster
 
             Config = config;
             var next = new List<ServiceInstance>();
-            foreach (var instance in _instances)
+            foreach (var instance in Instances)
             {
                 if (instance.Source == InstanceSource.Admin)
                 {
@@ -94,11 +114,11 @@ public sealed class ServiceCluster
             {
                 if (!next.Any(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)))
                 {
-                    next.Add(new ServiceInstance(id, destination.Address!, destination.Weight, InstanceSource.Configuration));
+                    next.Add(new ServiceInstance(id, destination.Address!, destination.Weight, InstanceSource.Configuration, destination.Backup));
                 }
             }
 
-            Volatile.Write(ref _instances, next.ToArray());
+            Volatile.Write(ref _members, new Members([.. next]));
         }
     }
 
@@ -106,6 +126,16 @@ public sealed class ServiceCluster
         policy == LoadBalancingPolicy.PowerOfTwoChoices ? new PowerOfTwoChoices() : new SmoothWeightedRoundRobin();
 
     private static bool Same(ServiceInstance instance, DestinationConfig destination) =>
-        instance.Weight == destination.Weight
+        instance.Weight == destination.Weight && instance.IsBackup == destination.Backup
         && instance.BaseAddress.Equals(destination.Address!.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The instances, and the same split by role, published together.</summary>
+    private sealed class Members(ServiceInstance[] all)
+    {
+        public ServiceInstance[] All { get; } = all;
+
+        public ServiceInstance[] Primaries { get; } = all.Any(i => i.IsBackup) ? [.. all.Where(i => !i.IsBackup)] : all;
+
+        public ServiceInstance[] Backups { get; } = [.. all.Where(i => i.IsBackup)];
+    }
 }

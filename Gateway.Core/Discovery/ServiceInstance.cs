@@ -28,7 +28,7 @@ public sealed class ServiceInstance
     private volatile bool _draining;
     private DateTimeOffset? _lastCheck;
 
-    public ServiceInstance(string id, string address, int weight, InstanceSource source)
+    public ServiceInstance(string id, string address, int weight, InstanceSource source, bool isBackup = false)
     {
         Id = id;
         var uri = new Uri(address, UriKind.Absolute);
@@ -36,6 +36,7 @@ public sealed class ServiceInstance
         BaseAddress = uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         Weight = weight;
         Source = source;
+        IsBackup = isBackup;
         AffinityKey = SessionAffinity.KeyOf(id);
     }
 
@@ -49,6 +50,9 @@ public sealed class ServiceInstance
     public int Weight { get; }
 
     public InstanceSource Source { get; }
+
+    /// <summary>Takes requests only while no primary instance can (nginx's <c>backup</c>).</summary>
+    public bool IsBackup { get; }
 
     public InstanceStatus Status => _status;
 

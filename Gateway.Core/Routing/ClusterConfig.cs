@@ -69,6 +69,9 @@ public sealed record DestinationConfig
     public string? Address { get; init; }
 
     public int Weight { get; init; } = 1;
+
+    /// <summary>Sent requests only while no other destination can take them (nginx's <c>backup</c>): a standby, a degraded mode.</summary>
+    public bool Backup { get; init; }
 }
 
 public sealed record HealthCheckConfig

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Unit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Xunit;
@@ -219,6 +220,56 @@ public sealed class LoadBalancingTests
         response.Headers.RetryAfter.Should().NotBeNull();
         var problem = await ProblemAssertions.ShouldBeProblemAsync(response, 503);
         problem.GetProperty("title").GetString().Should().Be("Service Unavailable");
+    }
+
+    [Fact]
+    public async Task A_backup_destination_takes_requests_only_while_no_primary_can()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        await using var standby = await NamedUpstream.StartAsync("standby");
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(a.Url, b.Url)
+            .Set("Gateway:Clusters:quote-service:Destinations:standby:Address", standby.Url)
+            .Set("Gateway:Clusters:quote-service:Destinations:standby:Backup", true)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:quote-service:HealthCheck:UnhealthyThreshold", 1000)
+            .Set("Gateway:Clusters:quote-service:CircuitBreaker:Enabled", false)
+            .Set("Gateway:Routes:quotes:Retries", 1)
+            .Set("Gateway:Routes:quotes:RetryDelay", "00:00:00.010"));
+        async Task<List<string>> Many(int count)
+        {
+            var answers = new List<string>();
+            for (var i = 0; i < count; i++)
+            {
+                answers.Add(await gateway.Client.GetStringAsync("/api/v1/quotes/status"));
+            }
+
+            return answers;
+        }
+
+        (await Many(6)).Should().BeEquivalentTo(["a", "b", "a", "b", "a", "b"], "the backup takes nothing while the primaries can");
+
+        await gateway.Client.PostAsync("/admin/services/quote-service/instances/quote-service-2/drain", content: null);
+        a.Status = 503;
+        (await Many(4)).Should().AllBe("standby", "a failed attempt on the one primary left is retried on the backup");
+        a.Upstream.Count("/quotes/status").Should().Be(3 + 4);
+
+        await gateway.Client.PostAsync("/admin/services/quote-service/instances/quote-service-1/drain", content: null);
+        (await Many(3)).Should().AllBe("standby", "with no primary in rotation, the backup takes every request");
+        a.Upstream.Count("/quotes/status").Should().Be(7);
+
+        a.Status = 200;
+        await gateway.Client.DeleteAsync("/admin/services/quote-service/instances/quote-service-1/drain");
+        (await Many(3)).Should().AllBe("a", "the primary takes its requests back");
+        standby.Upstream.Count("/quotes/status").Should().Be(7);
+    }
+
+    [Fact]
+    public void A_cluster_of_backups_only_is_refused_at_start_up()
+    {
+        var config = ConfigValidationTests.Valid().Set("Gateway:Clusters:quote-service:Destinations:quote-service-1:Backup", true);
+        ConfigValidationTests.Errors(config).Should().ContainSingle(e => e.StartsWith("Gateway:Clusters:quote-service:Destinations: every destination is a backup", StringComparison.Ordinal));
+        ConfigValidationTests.Errors(config.Set("Gateway:Clusters:quote-service:Destinations:primary:Address", "http://127.0.0.1:5102")).Should().BeEmpty();
     }
 
     internal static async Task<string?> StatusOf(TestGateway gateway, string instanceId)

@@ -8,6 +8,10 @@ internal static class ClusterConfigValidator
         {
             errors.Add($"{key}:Destinations: at least one destination is required.");
         }
+        else if (cluster.Destinations.Values.All(destination => destination.Backup))
+        {
+            errors.Add($"{key}:Destinations: every destination is a backup; a backup stands in for the others, so at least one must not be.");
+        }
 
         foreach (var (id, destination) in cluster.Destinations)
         {
