@@ -83,6 +83,25 @@ public sealed class ReloadScopeTests
         cluster.Pick().Should().BeSameAs(instance);
     }
 
+    [Fact]
+    public void A_reload_that_makes_a_destination_a_backup_changes_its_role()
+    {
+        var config = new ClusterConfig
+        {
+            Destinations = new()
+            {
+                ["a"] = new DestinationConfig { Address = "http://127.0.0.1:5101" },
+                ["b"] = new DestinationConfig { Address = "http://127.0.0.1:5102" },
+            },
+        };
+        var cluster = new ServiceCluster("quote-service", config);
+
+        cluster.Sync(config with { Destinations = new() { ["a"] = config.Destinations["a"], ["b"] = config.Destinations["b"] with { Backup = true } } });
+
+        cluster.Instances.Single(i => i.Id == "b").IsBackup.Should().BeTrue();
+        Enumerable.Range(0, 4).Select(_ => cluster.Pick()!.Id).Should().AllBe("a");
+    }
+
     private static Dictionary<string, string?> With(string key, string value) =>
         new(Started, StringComparer.OrdinalIgnoreCase) { [key] = value };
 }
