@@ -257,6 +257,13 @@ public sealed class LoadBalancingTests
         await gateway.Client.PostAsync("/admin/services/quote-service/instances/quote-service-1/drain", content: null);
         (await Many(3)).Should().AllBe("standby", "with no primary in rotation, the backup takes every request");
         a.Upstream.Count("/quotes/status").Should().Be(7);
+        using (var health = await gateway.Client.GetAsync("/health"))
+        {
+            health.StatusCode.Should().Be(HttpStatusCode.OK, "the service is still served");
+            var service = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("microservices").GetProperty("quote-service");
+            service.GetProperty("status").GetString().Should().Be("degraded");
+            service.GetProperty("description").GetString().Should().Contain("backup instances only");
+        }
 
         a.Status = 200;
         await gateway.Client.DeleteAsync("/admin/services/quote-service/instances/quote-service-1/drain");

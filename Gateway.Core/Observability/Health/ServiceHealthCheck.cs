@@ -21,6 +21,12 @@ public sealed class ServiceHealthCheck(ServiceRegistry registry, string clusterI
             ["draining"] = draining,
             ["total"] = instances.Length,
         };
+        if (inRotation > 0 && instances.Any(i => i.IsBackup) && !instances.Any(i => i.IsSelectable && !i.IsBackup))
+        {
+            // Served, but by the standby: an operator should know before the backup is all there is left.
+            return Task.FromResult(HealthCheckResult.Degraded($"service '{clusterId}' runs on its backup instances only", data: data));
+        }
+
         return Task.FromResult(inRotation > 0
             ? new HealthCheckResult(HealthStatus.Healthy, $"{healthy}/{instances.Length} instances healthy" + (draining > 0 ? $", {draining} draining" : string.Empty), data: data)
             : new HealthCheckResult(context.Registration.FailureStatus, $"service '{clusterId}' has no instance in rotation", data: data));
