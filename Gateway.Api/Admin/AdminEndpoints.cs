@@ -21,15 +21,15 @@ public static class AdminEndpoints
         admin.MapGet("/services", ListServices);
         admin.MapPost("/services/{service}/instances", RegisterInstance);
         admin.MapDelete("/services/{service}/instances/{id}", RemoveInstance);
-        admin.MapPost("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context) =>
-            Drain(service, id, draining: true, registry, loggers, context));
-        admin.MapDelete("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context) =>
-            Drain(service, id, draining: false, registry, loggers, context));
+        admin.MapPost("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
+            DrainAsync(service, id, draining: true, registry, state, loggers, context));
+        admin.MapDelete("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
+            DrainAsync(service, id, draining: false, registry, state, loggers, context));
         admin.MapGet("/circuit-breakers", ListBreakers);
-        admin.MapPost("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, Gateway.Core.Forwarding.ClusterClients clients, ILoggerFactory loggers, HttpContext context) =>
-            IsolateAsync(service, isolate: true, registry, clients, loggers, context));
-        admin.MapDelete("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, Gateway.Core.Forwarding.ClusterClients clients, ILoggerFactory loggers, HttpContext context) =>
-            IsolateAsync(service, isolate: false, registry, clients, loggers, context));
+        admin.MapPost("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
+            IsolateAsync(service, isolate: true, registry, state, loggers, context));
+        admin.MapDelete("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
+            IsolateAsync(service, isolate: false, registry, state, loggers, context));
         admin.MapDelete("/cache/{route}", PurgeCache);
         admin.MapGet("/configuration", (ConfigurationStatus status) => TypedResults.Ok(status.Current));
         admin.MapGet("/routes", RouteTable.List);
@@ -47,7 +47,7 @@ public static class AdminEndpoints
 
     private static async Task<Results<Created<InstanceView>, ValidationProblem, ProblemHttpResult>> RegisterInstance(
         string service, RegisterInstanceRequest request, IValidator<RegisterInstanceRequest> validator,
-        ServiceRegistry registry, ILoggerFactory loggers, HttpContext context)
+        ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context)
     {
         var validation = await validator.ValidateAsync(request);
         if (!validation.IsValid)
@@ -60,45 +60,55 @@ public static class AdminEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' is not configured.");
         }
 
-        var instance = new ServiceInstance(request.Id ?? Guid.NewGuid().ToString("N")[..12], request.Address!, request.Weight ?? 1, InstanceSource.Admin);
-        if (!cluster.TryAdd(instance))
+        var id = request.Id ?? Guid.NewGuid().ToString("N")[..12];
+        if (cluster.Instances.Any(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: $"Service '{service}' already has an instance '{instance.Id}'.");
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: $"Service '{service}' already has an instance '{id}'.");
         }
 
+        var shared = await state.ChangeAsync(AdminState.InstanceField(cluster.Id, id), AdminState.Registration(request.Address!, request.Weight ?? 1));
+        var instance = cluster.Instances.First(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase));
         var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
         AdminLog.Changed(logger, service, instance.Id, instance.BaseAddress, "registered", actor);
-        return TypedResults.Created($"/admin/services/{service}/instances/{instance.Id}", InstanceView.Of(instance));
+        return shared ? TypedResults.Created($"/admin/services/{service}/instances/{instance.Id}", InstanceView.Of(instance)) : NotShared();
     }
 
-    private static Results<NoContent, ProblemHttpResult> RemoveInstance(string service, string id, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context)
-    {
-        if (registry.Find(service) is not { } cluster || !cluster.TryRemove(id))
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
-        }
-
-        var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
-        AdminLog.Changed(logger, service, id, "-", "removed", actor);
-        return TypedResults.NoContent();
-    }
-
-    /// <summary>
-    /// Takes an instance out of rotation without removing it, before a deploy stops it: the balancer sends it no new
-    /// client, requests in flight finish, and clients bound to it by session affinity stay until their sessions end.
-    /// It is kept across configuration reloads while its address and weight stay; the probes do not return it.
-    /// </summary>
-    private static Results<NoContent, ProblemHttpResult> Drain(string service, string id, bool draining, ServiceRegistry registry, ILoggerFactory loggers, HttpContext context)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveInstance(string service, string id, ServiceRegistry registry, AdminState state,
+        ILoggerFactory loggers, HttpContext context)
     {
         if (registry.Find(service)?.Instances.FirstOrDefault(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)) is not { } instance)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
         }
 
-        instance.Drain(draining);
+        var shared = await state.ChangeAsync(AdminState.InstanceField(service, instance.Id), value: null);
+        var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
+        AdminLog.Changed(logger, service, instance.Id, "-", "removed", actor);
+        return shared ? TypedResults.NoContent() : NotShared();
+    }
+
+    /// <summary>Applied here, but not on the other replicas: the operator should call again once Redis is back.</summary>
+    private static ProblemHttpResult NotShared() => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+        detail: "The change holds on this replica only: the shared store (Redis) could not be reached. Send it again once it is back.");
+
+    /// <summary>
+    /// Takes an instance out of rotation without removing it, before a deploy stops it: the balancer sends it no new
+    /// client, requests in flight finish, and clients bound to it by session affinity stay until their sessions end.
+    /// It is kept across configuration reloads while its address and weight stay; the probes do not return it.
+    /// </summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> DrainAsync(string service, string id, bool draining, ServiceRegistry registry, AdminState state,
+        ILoggerFactory loggers, HttpContext context)
+    {
+        if (registry.Find(service) is not { } cluster
+            || cluster.Instances.FirstOrDefault(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)) is not { } instance)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
+        }
+
+        var shared = await state.ChangeAsync(AdminState.DrainField(cluster.Id, instance.Id), draining ? "1" : null);
         var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
         AdminLog.Changed(logger, service, instance.Id, instance.BaseAddress, draining ? "drained" : "returned to rotation", actor);
-        return TypedResults.NoContent();
+        return shared ? TypedResults.NoContent() : NotShared();
     }
 
     /// <summary>
@@ -107,7 +117,7 @@ public static class AdminEndpoints
     /// it is held; the breaker's own state comes back with the close.
     /// </summary>
     private static async Task<Results<NoContent, ProblemHttpResult>> IsolateAsync(string service, bool isolate, ServiceRegistry registry,
-        Gateway.Core.Forwarding.ClusterClients clients, ILoggerFactory loggers, HttpContext context)
+        AdminState state, ILoggerFactory loggers, HttpContext context)
     {
         if (registry.Find(service) is not { } cluster)
         {
@@ -119,13 +129,10 @@ public static class AdminEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: $"Service '{service}' has no circuit breaker (CircuitBreaker:Enabled is false).");
         }
 
-        // The breaker is built with the cluster's first client; building it now makes its state readable at once.
-        _ = clients.InvokerFor(cluster.Id);
-        var control = registry.BreakerControlFor(cluster.Id);
-        await (isolate ? control.IsolateAsync(context.RequestAborted) : control.CloseAsync(context.RequestAborted));
+        var shared = await state.ChangeAsync(AdminState.IsolationField(cluster.Id), isolate ? "1" : null);
         var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
         AdminLog.Breaker(logger, cluster.Id, isolate ? "isolated (held open)" : "closed", actor);
-        return TypedResults.NoContent();
+        return shared ? TypedResults.NoContent() : NotShared();
     }
 
     private static Ok<BreakerView[]> ListBreakers(ServiceRegistry registry) =>

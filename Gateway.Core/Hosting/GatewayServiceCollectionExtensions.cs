@@ -64,6 +64,10 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<TrustedProxies>();
         services.AddSingleton<UpstreamHeaders>();
         services.AddGatewayIdentity(configuration);
+        // After the identity services, whose hosted service opens the Redis connection first.
+        services.TryAddSingleton<Storage.RedisConnection>();
+        services.AddSingleton<AdminState>();
+        services.AddHostedService(provider => provider.GetRequiredService<AdminState>());
         services.AddGatewayRateLimiting();
         services.AddGatewayFlows(configuration);
         services.AddGatewayCaching(configuration);

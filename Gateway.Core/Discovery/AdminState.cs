@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Gateway.Core.Forwarding;
+using Gateway.Core.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Gateway.Core.Discovery;
+
+/// <summary>
+/// What the admin API changes by hand (instances registered or removed, drains, isolated breakers), applied on this
+/// replica and, with Redis configured, on every replica: each change is kept in one Redis hash, which a replica reads
+/// as it starts, and published to the replicas running. Behind a balancer an operator's call reaches one replica, and
+/// a drain the others did not hear of would drain nothing. Without Redis the changes stay on the replica called.
+/// </summary>
+public sealed partial class AdminState(ServiceRegistry registry, ClusterClients clients, RedisConnection redis, ILogger<AdminState> logger)
+    : IHostedService
+{
+    private readonly string _origin = Guid.NewGuid().ToString("N");
+    private ChannelMessageQueue? _subscription;
+
+    public static string InstanceField(string service, string id) => $"instance:{service}:{id}";
+
+    public static string DrainField(string service, string id) => $"drain:{service}:{id}";
+
+    public static string IsolationField(string service) => $"isolate:{service}";
+
+    public static string Registration(string address, int weight) => JsonSerializer.Serialize(new InstanceValue(address, weight));
+
+    /// <summary>
+    /// Applies a change here, then shares it; false when Redis is configured and could not take it (the change then
+    /// holds on this replica only). A null value undoes the field's change.
+    /// </summary>
+    public async Task<bool> ChangeAsync(string field, string? value)
+    {
+        await ApplyAsync(field, value).ConfigureAwait(false);
+        if (!redis.Config.IsConfigured)
+        {
+            return true;
+        }
+
+        try
+        {
+            var database = redis.Database;
+            _ = value is null
+                ? await database.HashDeleteAsync(StateKey, field).ConfigureAwait(false)
+                : await database.HashSetAsync(StateKey, field, value).ConfigureAwait(false);
+            await database.PublishAsync(Channel, JsonSerializer.Serialize(new Message(_origin, field, value))).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            NotShared(logger, field, ex.Message);
+            return false;
+        }
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!redis.Config.IsConfigured)
+        {
+            return;
+        }
+
+        try
+        {
+            var multiplexer = await redis.MultiplexerAsync().ConfigureAwait(false);
+            _subscription = await multiplexer.GetSubscriber().SubscribeAsync(Channel).ConfigureAwait(false);
+            _subscription.OnMessage(ReceiveAsync);
+            // Instances first: a drain names an instance that a registration may bring.
+            var state = await redis.Database.HashGetAllAsync(StateKey).ConfigureAwait(false);
+            foreach (var entry in state.OrderBy(entry => ((string)entry.Name!).StartsWith("instance:", StringComparison.Ordinal) ? 0 : 1))
+            {
+                try
+                {
+                    await ApplyAsync(entry.Name!, entry.Value).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is JsonException or UriFormatException or ArgumentException)
+                {
+                    NotApplied(logger, ex.Message);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // A replica that cannot read the shared changes still serves; its admin API keeps working locally.
+            NotLoaded(logger, ex.Message);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_subscription is not null)
+        {
+            await _subscription.UnsubscribeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private RedisKey StateKey => redis.Key("admin:state");
+
+    private RedisChannel Channel => RedisChannel.Literal(redis.Config.KeyPrefix + "admin:changes");
+
+    private async Task ReceiveAsync(ChannelMessage message)
+    {
+        try
+        {
+            if (JsonSerializer.Deserialize<Message>((string)message.Message!) is { } change && change.Origin != _origin)
+            {
+                await ApplyAsync(change.Field, change.Value).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or UriFormatException or ArgumentException)
+        {
+            // Written by a replica of another version, or by hand: skipped, never a crash of the subscriber.
+            NotApplied(logger, ex.Message);
+        }
+    }
+
+    private async Task ApplyAsync(string field, string? value)
+    {
+        var parts = field.Split(':');
+        var cluster = parts.Length >= 2 ? registry.Find(parts[1]) : null;
+        switch (parts[0])
+        {
+            case "instance" when cluster is not null && parts.Length == 3:
+                if (value is null)
+                {
+                    cluster.TryRemove(parts[2]);
+                }
+                else if (JsonSerializer.Deserialize<InstanceValue>(value) is { } registered)
+                {
+                    cluster.TryAdd(new ServiceInstance(parts[2], registered.Address, registered.Weight, InstanceSource.Admin));
+                }
+
+                break;
+            case "drain" when cluster is not null && parts.Length == 3:
+                cluster.Instances.FirstOrDefault(i => i.Id.Equals(parts[2], StringComparison.OrdinalIgnoreCase))?.Drain(value is not null);
+                break;
+            case "isolate" when cluster is { Config.CircuitBreaker.Enabled: true }:
+                // The breaker is built with the cluster's first client; building it now makes its state readable at once.
+                _ = clients.InvokerFor(cluster.Id);
+                var control = registry.BreakerControlFor(cluster.Id);
+                await (value is null ? control.CloseAsync() : control.IsolateAsync()).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private sealed record InstanceValue(string Address, int Weight);
+
+    private sealed record Message(string Origin, string Field, string? Value);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Admin change {Field} holds on this replica only: the shared store could not take it ({Error})")]
+    private static partial void NotShared(ILogger logger, string field, string error);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "A shared admin change could not be applied and was skipped: {Error}")]
+    private static partial void NotApplied(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "The admin changes other replicas made could not be read at start-up ({Error}); this replica starts without them")]
+    private static partial void NotLoaded(ILogger logger, string error);
+}

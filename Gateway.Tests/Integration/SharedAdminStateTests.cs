@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>
+/// Admin changes made through one replica reach the others over a real Redis: a registered instance, a drain, an
+/// isolated breaker; a replica started later reads them; and undoing one on another replica undoes it everywhere.
+/// </summary>
+public sealed class SharedAdminStateTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    private readonly List<NamedUpstream> _upstreams = [];
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            _upstreams.Add(await NamedUpstream.StartAsync(name));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var upstream in _upstreams)
+        {
+            await upstream.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    private Task<TestGateway> ReplicaAsync() => TestGateway.StartAsync(GatewayConfig.Quotes(_upstreams[0].Url, _upstreams[1].Url)
+        .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+        .Set("Gateway:Redis:Configuration", _redis.Configuration)
+        .Set("Gateway:Redis:KeyPrefix", "admin-test:"));
+
+    [Fact]
+    public async Task A_change_made_through_one_replica_holds_on_every_replica_and_on_one_started_later()
+    {
+        await using var first = await ReplicaAsync();
+        await using var second = await ReplicaAsync();
+
+        using (var registered = await first.Client.PostAsJsonAsync("/admin/services/quote-service/instances", new { id = "c", address = _upstreams[2].Url }))
+        {
+            registered.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        (await first.Client.PostAsync("/admin/services/quote-service/instances/quote-service-1/drain", content: null)).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await Poll.UntilAsync(async () => await InstanceAsync(second, "c") is { } c && c.GetProperty("source").GetString() == "admin"
+                && await InstanceAsync(second, "quote-service-1") is { } a && a.GetProperty("draining").GetBoolean(),
+            Deadline, "the registration and the drain to reach the second replica");
+        (await ManyAsync(second, 6)).Should().OnlyContain(name => name == "b" || name == "c", "the second replica drains a as well");
+
+        await using (var later = await ReplicaAsync())
+        {
+            (await InstanceAsync(later, "c")).Should().NotBeNull("a replica started later reads the registration");
+            (await InstanceAsync(later, "quote-service-1"))!.Value.GetProperty("draining").GetBoolean().Should().BeTrue();
+        }
+
+        (await second.Client.PostAsync("/admin/circuit-breakers/quote-service/isolate", content: null)).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await Poll.UntilAsync(async () => (await first.Client.GetAsync("/api/v1/quotes/who")).StatusCode == HttpStatusCode.ServiceUnavailable,
+            Deadline, "the isolation made through the second replica to hold on the first");
+
+        (await second.Client.DeleteAsync("/admin/circuit-breakers/quote-service/isolate")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await second.Client.DeleteAsync("/admin/services/quote-service/instances/quote-service-1/drain")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await second.Client.DeleteAsync("/admin/services/quote-service/instances/c")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await Poll.UntilAsync(async () => await InstanceAsync(first, "c") is null
+                && await InstanceAsync(first, "quote-service-1") is { } a && !a.GetProperty("draining").GetBoolean()
+                && (await first.Client.GetAsync("/api/v1/quotes/who")).StatusCode == HttpStatusCode.OK,
+            Deadline, "undoing them through the second replica to undo them on the first");
+        (await _redis.CliAsync("HLEN", "admin-test:admin:state")).Trim().Should().Be("0", "nothing is left for a replica started later");
+    }
+
+    [Fact]
+    public async Task Without_Redis_a_change_holds_on_the_replica_called_and_says_so()
+    {
+        await using var replica = await ReplicaAsync();
+        await _redis.StopAsync();
+        try
+        {
+            using var drained = await replica.Client.PostAsync("/admin/services/quote-service/instances/quote-service-1/drain", content: null);
+
+            (await ProblemAssertions.ShouldBeProblemAsync(drained, 503)).GetProperty("detail").GetString().Should().Contain("this replica only");
+            (await InstanceAsync(replica, "quote-service-1"))!.Value.GetProperty("draining").GetBoolean().Should().BeTrue();
+        }
+        finally
+        {
+            await _redis.RestartAsync();
+        }
+    }
+
+    private static async Task<JsonElement?> InstanceAsync(TestGateway gateway, string id)
+    {
+        var services = await gateway.Client.GetFromJsonAsync<JsonElement>("/admin/services");
+        return services.EnumerateArray().SelectMany(s => s.GetProperty("instances").EnumerateArray())
+            .Where(i => i.GetProperty("id").GetString() == id).Select(i => (JsonElement?)i).FirstOrDefault();
+    }
+
+    private static async Task<List<string>> ManyAsync(TestGateway gateway, int count)
+    {
+        var answers = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            answers.Add(await gateway.Client.GetStringAsync("/api/v1/quotes/who"));
+        }
+
+        return answers;
+    }
+}
