@@ -21,6 +21,7 @@ internal sealed class HttpForwarder(
     Flows.RouteBodyValidation bodyValidation,
     WebhookSignatures signatures,
     TrustedProxies proxies,
+    RequestMirror mirror,
     ILogger<HttpForwarder> logger)
 {
     private const long DrainableBodyLimit = 1024 * 1024;
@@ -122,8 +123,9 @@ internal sealed class HttpForwarder(
         // A handshake has no body: what follows it on the connection is the tunnel's.
         if (!tunnel && HasBody(context))
         {
-            // A small body is read first so a retry can send it again; a large or unsized one streams, sent once.
-            if (retryable && request.ContentLength is { } length && length <= route.RetryBodyBufferLimit)
+            // A small body is read first so a retry (or the route's mirror) can send it again; a large or unsized one
+            // streams, sent once.
+            if ((retryable || route.Config.Mirror is not null) && request.ContentLength is { } length && length <= route.RetryBodyBufferLimit)
             {
                 if (await BufferBodyAsync(context, route, (int)length) is not { } buffered)
                 {
@@ -158,6 +160,10 @@ internal sealed class HttpForwarder(
         upstreamHeaders.Copy(context, route, upstreamRequest);
         GrpcWebTranslation.DropClientLength(upstreamRequest, route);
         var gatewayKey = tunnel ? WebSocketTunnel.AskUpstream(handshake, upstreamRequest, upstreamHttp2) : null;
+        if (route.Config.Mirror is not null)
+        {
+            mirror.Start(route, upstreamRequest, call.PathAndQuery, (content as ByteArrayContent) is { } held ? await held.ReadAsByteArrayAsync() : null, content is not null);
+        }
 
         HttpResponseMessage response;
         try

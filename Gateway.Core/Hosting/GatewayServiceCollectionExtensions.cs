@@ -61,6 +61,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<GatewayTelemetry>();
         services.AddHostedService<HealthProber>();
         services.AddSingleton<ClusterClients>();
+        services.AddSingleton<RequestMirror>();
         services.AddSingleton<TrustedProxies>();
         services.AddSingleton<UpstreamHeaders>();
         services.AddGatewayIdentity(configuration);

@@ -170,6 +170,9 @@ public sealed record RouteConfig
     /// <summary>Keep this route's anonymous GET answers for a while (<see cref="Caching.ResponseCache"/>); none = no cache.</summary>
     public Caching.RouteCacheConfig? Cache { get; init; }
 
+    /// <summary>A copy of a share of the route's requests to another cluster, whose answers are dropped; none = no copy.</summary>
+    public Forwarding.RouteMirrorConfig? Mirror { get; init; }
+
     /// <summary>Headers this route sets or removes on the way up and on the way back (<see cref="Forwarding.HeaderTransforms"/>).</summary>
     public HeadersConfig? Headers { get; init; }
 }

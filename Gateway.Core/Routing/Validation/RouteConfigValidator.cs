@@ -51,6 +51,11 @@ internal static class RouteConfigValidator
             errors.Add($"{key}:GrpcWeb: a gRPC-Web call is a POST, which Methods does not allow.");
         }
 
+        if (route.Mirror is { } mirror)
+        {
+            ValidateMirror($"{key}:Mirror", route, mirror, clusters, errors);
+        }
+
         if (route.MaxRequestBodySize is < 0)
         {
             errors.Add($"{key}:MaxRequestBodySize: must be zero or more bytes.");
@@ -165,6 +170,29 @@ internal static class RouteConfigValidator
             {
                 errors.Add($"{key}: parameter '{parameter.Name}' does not appear in the route path '{routePattern.RawText}'.");
             }
+        }
+    }
+
+    private static void ValidateMirror(string key, RouteConfig route, Forwarding.RouteMirrorConfig mirror, IReadOnlyDictionary<string, ClusterConfig> clusters, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(mirror.ClusterId) || !clusters.ContainsKey(mirror.ClusterId))
+        {
+            errors.Add($"{key}:ClusterId: cluster '{mirror.ClusterId}' is not defined under Gateway:Clusters.");
+        }
+        else if (string.Equals(mirror.ClusterId, route.ClusterId, StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{key}:ClusterId: the route's own cluster would get every copied request twice.");
+        }
+
+        if (mirror.Percent is <= 0 or > 100 || double.IsNaN(mirror.Percent))
+        {
+            errors.Add($"{key}:Percent: must be more than 0 and at most 100.");
+        }
+
+        // A tunnel's conversation and a gRPC-Web stream cannot be played twice.
+        if (route.WebSockets || route.GrpcWeb)
+        {
+            errors.Add($"{key}: a route that tunnels WebSockets or translates gRPC-Web cannot be mirrored.");
         }
     }
 }
