@@ -23,7 +23,7 @@ public static class RouteTable
         string Id, string Path, string[] Methods, int Order, int Conditions, string Cluster, string UpstreamPrefix,
         string Authorization, string? RateLimitPolicy, string? Cors, string[] AllowedClientNetworks, string? SignatureHeader,
         TimeSpan Timeout, TimeSpan AttemptTimeout, int Retries, long? MaxRequestBodySize,
-        TimeSpan? CacheDuration, bool Compress, bool WebSockets, bool GrpcWeb, string? Validation)
+        TimeSpan? CacheDuration, bool Compress, bool WebSockets, bool GrpcWeb, string? Validation, string? MirrorCluster, double? MirrorPercent)
     {
         public static RouteView Of(GatewayRoute route)
         {
@@ -34,7 +34,8 @@ public static class RouteTable
                 string.IsNullOrEmpty(config.Authorization) ? "Anonymous" : config.Authorization, config.RateLimitPolicy, config.Cors,
                 config.AllowedClientNetworks, config.Signature?.Header,
                 route.Timeout, route.AttemptTimeout, route.Retries, route.MaxRequestBodySize,
-                config.Cache?.Duration, config.Compress, config.WebSockets, config.GrpcWeb, config.Validation);
+                config.Cache?.Duration, config.Compress, config.WebSockets, config.GrpcWeb, config.Validation,
+                config.Mirror?.ClusterId, config.Mirror?.Percent);
         }
     }
 }
