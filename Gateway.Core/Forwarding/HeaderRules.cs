@@ -21,6 +21,9 @@ public static class HeaderRules
     public const string IdempotencyKey = "Idempotency-Key";
     public const string UserId = "X-User-Id";
     public const string UserRoles = "X-User-Roles";
+
+    /// <summary>Marks a mirrored copy (<see cref="RequestMirror"/>); a client's would make a real request pass for one.</summary>
+    public const string Mirror = "X-Gateway-Mirror";
     public const string SessionId = "X-Session-Id";
     public const string SessionData = "X-Session-Data";
     private const string AuthPrefix = "X-Auth-";
@@ -41,7 +44,7 @@ public static class HeaderRules
     /// <summary>Request headers the gateway sets itself, so a client's copy is never passed on.</summary>
     private static readonly FrozenSet<string> OwnedUpstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         HeaderNames.Host, HeaderNames.Expect, CorrelationId, RequestId, GatewayVersion,
-        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded", UserId, UserRoles, SessionId, SessionData,
+        ForwardedFor, ForwardedProto, ForwardedHost, "Forwarded", UserId, UserRoles, SessionId, SessionData, Mirror,
         // The gateway's span continues the client's trace and is the upstream's parent, so it sets these itself.
         TraceParent, TraceState);
 

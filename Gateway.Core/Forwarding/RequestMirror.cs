@@ -69,6 +69,9 @@ internal sealed partial class RequestMirror
             copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
 
+        // So a mirror can tell copies from requests of its own (Envoy marks the Host with -shadow); a client's is dropped.
+        copy.Headers.TryAddWithoutValidation(HeaderRules.Mirror, "1");
+
         if (body is not null && primary.Content is { } content)
         {
             copy.Content = new ByteArrayContent(body);

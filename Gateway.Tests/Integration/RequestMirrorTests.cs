@@ -20,6 +20,7 @@ public sealed class RequestMirrorTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
     private readonly ConcurrentQueue<(string Method, string PathAndQuery, string Body, string? CorrelationId)> _copies = new();
+    private int _unmarked;
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private NamedUpstream _primary = null!;
     private TestUpstream _shadow = null!;
@@ -34,6 +35,11 @@ public sealed class RequestMirrorTests : IAsyncLifetime
             {
                 using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
                 var body = await reader.ReadToEndAsync();
+                if (context.Request.Headers["X-Gateway-Mirror"] != "1")
+                {
+                    Interlocked.Increment(ref _unmarked);
+                }
+
                 _copies.Enqueue((context.Request.Method, context.Request.Path + context.Request.QueryString, body, context.Request.Headers["X-Correlation-ID"].FirstOrDefault()));
                 if (context.Request.Query.ContainsKey("hold"))
                 {
@@ -63,7 +69,13 @@ public sealed class RequestMirrorTests : IAsyncLifetime
     [Fact]
     public async Task A_copy_of_each_request_reaches_the_mirror_with_its_body_and_the_client_gets_the_routes_answer()
     {
-        (await _gateway.Client.GetStringAsync("/api/v1/quotes/who?x=1")).Should().Be("primary");
+        using (var spoofed = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/who?x=1"))
+        {
+            spoofed.Headers.Add("X-Gateway-Mirror", "1");
+            using var answer = await _gateway.Client.SendAsync(spoofed);
+            (await answer.Content.ReadAsStringAsync()).Should().Be("primary");
+        }
+
         using var posted = await _gateway.Client.PostAsync("/api/v1/quotes/status", new StringContent("""{"zip":"01001000"}""", Encoding.UTF8, "application/json"));
         posted.StatusCode.Should().Be(HttpStatusCode.OK, "the mirror's 500 is not the client's answer");
         (await posted.Content.ReadAsStringAsync()).Should().Be("primary");
@@ -73,6 +85,8 @@ public sealed class RequestMirrorTests : IAsyncLifetime
         _copies.Should().ContainSingle(c => c.Method == "GET" && c.PathAndQuery == "/quotes/who?x=1");
         _copies.Should().ContainSingle(c => c.Method == "POST" && c.PathAndQuery == "/quotes/status")
             .Which.Should().Match<(string Method, string PathAndQuery, string Body, string? CorrelationId)>(c => c.Body == """{"zip":"01001000"}""" && c.CorrelationId == correlationId);
+        Volatile.Read(ref _unmarked).Should().Be(0, "every copy says it is one");
+        _primary.Upstream.Received.Should().NotContain(r => r.Headers.ContainsKey("X-Gateway-Mirror"), "the route's own request is not marked, and a client's mark is dropped");
         await Poll.UntilAsync(async () => System.Text.RegularExpressions.Regex.IsMatch(await _gateway.Client.GetStringAsync("/metrics"),
                 """(?m)^gateway_mirror_requests_total\{[^}]*outcome="5xx"[^}]*route="quotes"[^}]*service="shadow"[^}]*\} 1\b"""),
             Deadline, "the mirror's 500 to be counted");
