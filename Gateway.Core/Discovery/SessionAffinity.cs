@@ -37,6 +37,31 @@ public sealed record SessionAffinityConfig
     public string AffinityKeyName { get; init; } = ".Gateway.Affinity";
 
     public AffinityFailurePolicy FailurePolicy { get; init; } = AffinityFailurePolicy.Redistribute;
+
+    /// <summary>The cookie's attributes under the Cookie policy (YARP's <c>AffinityCookie</c>).</summary>
+    public AffinityCookieConfig AffinityCookie { get; init; } = new();
+}
+
+/// <summary>
+/// The affinity cookie's attributes. The defaults suit most sites: the whole site (the services behind one cluster may
+/// sit under several routes), not readable by scripts, sent on top-level navigation, ending with the browser session.
+/// </summary>
+public sealed record AffinityCookieConfig
+{
+    public string Path { get; init; } = "/";
+
+    /// <summary>None = the host that answered only.</summary>
+    public string? Domain { get; init; }
+
+    public bool HttpOnly { get; init; } = true;
+
+    public Microsoft.AspNetCore.Http.SameSiteMode SameSite { get; init; } = Microsoft.AspNetCore.Http.SameSiteMode.Lax;
+
+    /// <summary>SameAsRequest: when the client came over HTTPS, to the gateway or to a trusted proxy that ended TLS.</summary>
+    public CookieSecurePolicy SecurePolicy { get; init; } = CookieSecurePolicy.SameAsRequest;
+
+    /// <summary>None = a session cookie, gone when the browser closes.</summary>
+    public TimeSpan? MaxAge { get; init; }
 }
 
 /// <summary>
@@ -97,13 +122,20 @@ public static class SessionAffinity
             return;
         }
 
-        // Session cookie (no expiry) for the whole site: the services behind one cluster may sit under several routes.
+        var cookie = config.AffinityCookie;
         context.Response.Cookies.Append(config.AffinityKeyName, instance.AffinityKey, new CookieOptions
         {
-            Path = "/",
-            HttpOnly = true,
-            SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Lax,
-            Secure = secure,
+            Path = cookie.Path,
+            Domain = cookie.Domain,
+            HttpOnly = cookie.HttpOnly,
+            SameSite = cookie.SameSite,
+            Secure = cookie.SecurePolicy switch
+            {
+                CookieSecurePolicy.Always => true,
+                CookieSecurePolicy.None => false,
+                _ => secure,
+            },
+            MaxAge = cookie.MaxAge,
         });
     }
 }

@@ -104,6 +104,20 @@ public sealed class SessionAffinityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_cookies_attributes_follow_the_clusters_AffinityCookie()
+    {
+        await using var gateway = await StartAsync(
+            ("AffinityCookie:Path", "/api/v1/quotes"), ("AffinityCookie:Domain", "shop.example"), ("AffinityCookie:HttpOnly", false),
+            ("AffinityCookie:SameSite", "Strict"), ("AffinityCookie:SecurePolicy", "Always"), ("AffinityCookie:MaxAge", "01:00:00"));
+
+        var first = await GetAsync(gateway);
+
+        var attributes = first.Key!.Split(';', StringSplitOptions.TrimEntries).Skip(1).Select(a => a.ToLowerInvariant()).ToArray();
+        attributes.Should().BeEquivalentTo(["path=/api/v1/quotes", "domain=shop.example", "samesite=strict", "secure", "max-age=3600"],
+            "over plain HTTP, Always makes it Secure, and HttpOnly is off");
+    }
+
+    [Fact]
     public async Task A_client_with_the_cookie_stays_on_its_instance_while_others_are_balanced()
     {
         await using var gateway = await StartAsync();
@@ -224,6 +238,11 @@ public sealed class SessionAffinityTests : IAsyncLifetime
     [InlineData("AffinityKeyName", "Cookie", "Header")]
     [InlineData("Policy", "Url", "Cookie")]
     [InlineData("FailurePolicy", "Retry", "Cookie")]
+    [InlineData("AffinityCookie:Path", "cart", "Cookie")]
+    [InlineData("AffinityCookie:Path", "/a;b", "Cookie")]
+    [InlineData("AffinityCookie:Domain", "not a domain", "Cookie")]
+    [InlineData("AffinityCookie:MaxAge", "-00:01:00", "Cookie")]
+    [InlineData("AffinityCookie:SameSite", "None", "Cookie")]
     public void A_bad_setting_is_named_by_its_key(string key, string value, string policy)
     {
         var config = ConfigValidationTests.Valid()
