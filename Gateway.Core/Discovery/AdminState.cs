@@ -14,10 +14,16 @@ namespace Gateway.Core.Discovery;
 /// a drain the others did not hear of would drain nothing. Without Redis the changes stay on the replica called.
 /// </summary>
 public sealed partial class AdminState(ServiceRegistry registry, ClusterClients clients, RedisConnection redis, ILogger<AdminState> logger)
-    : IHostedService
+    : IHostedService, IDisposable
 {
+    /// <summary>How often a replica that started without Redis tries again to join the shared changes.</summary>
+    internal static readonly TimeSpan JoinRetryPeriod = TimeSpan.FromSeconds(2);
+
     private readonly string _origin = Guid.NewGuid().ToString("N");
+    private readonly CancellationTokenSource _stopping = new();
     private ChannelMessageQueue? _subscription;
+    private Task _joining = Task.CompletedTask;
+    private bool _toldNotJoined;
 
     public static string InstanceField(string service, string id) => $"instance:{service}:{id}";
 
@@ -57,16 +63,47 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!redis.Config.IsConfigured)
+        if (redis.Config.IsConfigured && !await TryJoinAsync().ConfigureAwait(false))
         {
-            return;
+            // The replica serves meanwhile; it joins once Redis answers, reading what the others changed until then.
+            _joining = JoinLaterAsync(_stopping.Token);
         }
+    }
 
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _joining.ConfigureAwait(false);
+        if (_subscription is not null)
+        {
+            await _subscription.UnsubscribeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task JoinLaterAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(JoinRetryPeriod);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false) && !await TryJoinAsync().ConfigureAwait(false))
+            {
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Subscribes to the others' changes, then applies the ones kept so far; false when Redis could not be reached.</summary>
+    private async Task<bool> TryJoinAsync()
+    {
         try
         {
             var multiplexer = await redis.MultiplexerAsync().ConfigureAwait(false);
-            _subscription = await multiplexer.GetSubscriber().SubscribeAsync(Channel).ConfigureAwait(false);
-            _subscription.OnMessage(ReceiveAsync);
+            _subscription ??= await SubscribeAsync(multiplexer).ConfigureAwait(false);
             // Instances first: a drain names an instance that a registration may bring.
             var state = await redis.Database.HashGetAllAsync(StateKey).ConfigureAwait(false);
             foreach (var entry in state.OrderBy(entry => ((string)entry.Name!).StartsWith("instance:", StringComparison.Ordinal) ? 0 : 1))
@@ -80,20 +117,27 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
                     NotApplied(logger, ex.Message);
                 }
             }
+
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            // A replica that cannot read the shared changes still serves; its admin API keeps working locally.
-            NotLoaded(logger, ex.Message);
+            // Said once, not at every try of an outage.
+            if (!_toldNotJoined)
+            {
+                _toldNotJoined = true;
+                NotLoaded(logger, ex.Message);
+            }
+
+            return false;
         }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    private async Task<ChannelMessageQueue> SubscribeAsync(IConnectionMultiplexer multiplexer)
     {
-        if (_subscription is not null)
-        {
-            await _subscription.UnsubscribeAsync().ConfigureAwait(false);
-        }
+        var subscription = await multiplexer.GetSubscriber().SubscribeAsync(Channel).ConfigureAwait(false);
+        subscription.OnMessage(ReceiveAsync);
+        return subscription;
     }
 
     private RedisKey StateKey => redis.Key("admin:state");
@@ -155,6 +199,6 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "A shared admin change could not be applied and was skipped: {Error}")]
     private static partial void NotApplied(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "The admin changes other replicas made could not be read at start-up ({Error}); this replica starts without them")]
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "The admin changes other replicas made could not be read ({Error}); this replica serves without them and tries again")]
     private static partial void NotLoaded(ILogger logger, string error);
 }

@@ -79,6 +79,20 @@ public sealed class SharedAdminStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_replica_started_while_Redis_was_down_joins_the_shared_changes_once_it_is_back()
+    {
+        await _redis.StopAsync();
+        await using var early = await ReplicaAsync();
+        await _redis.RestartAsync();
+        await using var other = await ReplicaAsync();
+
+        (await other.Client.PostAsync("/admin/services/quote-service/instances/quote-service-2/drain", content: null)).StatusCode.Should().Be(HttpStatusCode.NoContent);
+
+        await Poll.UntilAsync(async () => await InstanceAsync(early, "quote-service-2") is { } b && b.GetProperty("draining").GetBoolean(),
+            TimeSpan.FromSeconds(15), "the replica that started without Redis to join and take the drain");
+    }
+
+    [Fact]
     public async Task Without_Redis_a_change_holds_on_the_replica_called_and_says_so()
     {
         await using var replica = await ReplicaAsync();
