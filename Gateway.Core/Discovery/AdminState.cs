@@ -24,6 +24,7 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
     private ChannelMessageQueue? _subscription;
     private Task _joining = Task.CompletedTask;
     private bool _toldNotJoined;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _isolated = new(StringComparer.OrdinalIgnoreCase);
 
     public static string InstanceField(string service, string id) => $"instance:{service}:{id}";
 
@@ -97,7 +98,10 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
         }
     }
 
-    /// <summary>Subscribes to the others' changes, then applies the ones kept so far; false when Redis could not be reached.</summary>
+    /// <summary>
+    /// Subscribes to the others' changes, then brings this replica in line with the ones kept (also after a lost
+    /// subscription comes back, when messages may have been missed); false when Redis could not be reached.
+    /// </summary>
     private async Task<bool> TryJoinAsync()
     {
         try
@@ -118,6 +122,7 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
                 }
             }
 
+            await UndoWhatIsNoLongerKeptAsync(state.Select(entry => (string)entry.Name!).ToHashSet(StringComparer.OrdinalIgnoreCase)).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -137,7 +142,40 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
     {
         var subscription = await multiplexer.GetSubscriber().SubscribeAsync(Channel).ConfigureAwait(false);
         subscription.OnMessage(ReceiveAsync);
+        multiplexer.ConnectionRestored += (_, restored) =>
+        {
+            if (restored.ConnectionType == ConnectionType.Subscription)
+            {
+                _ = TryJoinAsync();
+            }
+        };
         return subscription;
+    }
+
+    /// <summary>A change undone while this replica was not listening: a drain, a registration or an isolation it still holds.</summary>
+    private async Task UndoWhatIsNoLongerKeptAsync(HashSet<string> kept)
+    {
+        foreach (var cluster in registry.Clusters)
+        {
+            foreach (var instance in cluster.Instances)
+            {
+                if (instance.Draining && !kept.Contains(DrainField(cluster.Id, instance.Id)))
+                {
+                    instance.Drain(false);
+                }
+
+                if (instance.Source == InstanceSource.Admin && !kept.Contains(InstanceField(cluster.Id, instance.Id)))
+                {
+                    cluster.TryRemove(instance.Id);
+                }
+            }
+
+            // Only isolations made by hand are undone: closing a breaker that opened by itself would hide a failing service.
+            if (_isolated.ContainsKey(cluster.Id) && !kept.Contains(IsolationField(cluster.Id)))
+            {
+                await ApplyAsync(IsolationField(cluster.Id), value: null).ConfigureAwait(false);
+            }
+        }
     }
 
     private RedisKey StateKey => redis.Key("admin:state");
@@ -184,7 +222,17 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
                 // The breaker is built with the cluster's first client; building it now makes its state readable at once.
                 _ = clients.InvokerFor(cluster.Id);
                 var control = registry.BreakerControlFor(cluster.Id);
-                await (value is null ? control.CloseAsync() : control.IsolateAsync()).ConfigureAwait(false);
+                if (value is null)
+                {
+                    _isolated.TryRemove(cluster.Id, out _);
+                    await control.CloseAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    _isolated[cluster.Id] = true;
+                    await control.IsolateAsync().ConfigureAwait(false);
+                }
+
                 break;
         }
     }

@@ -93,6 +93,23 @@ public sealed class SharedAdminStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_replica_whose_subscription_was_lost_catches_up_with_what_it_missed()
+    {
+        await using var replica = await ReplicaAsync();
+        (await replica.Client.PostAsync("/admin/circuit-breakers/quote-service/isolate", content: null)).StatusCode.Should().Be(HttpStatusCode.NoContent);
+
+        // Changes kept while the replica was not listening (written straight into the hash, as no message reached it),
+        // then its subscription connection dropped and restored.
+        await _redis.CliAsync("HSET", "admin-test:admin:state", "drain:quote-service:quote-service-1", "1");
+        await _redis.CliAsync("HDEL", "admin-test:admin:state", "isolate:quote-service");
+        await _redis.CliAsync("CLIENT", "KILL", "TYPE", "pubsub");
+
+        await Poll.UntilAsync(async () => await InstanceAsync(replica, "quote-service-1") is { } a && a.GetProperty("draining").GetBoolean()
+                && (await replica.Client.GetAsync("/api/v1/quotes/who")).StatusCode == HttpStatusCode.OK,
+            Deadline, "the replica to take the drain it missed and undo the isolation that was undone");
+    }
+
+    [Fact]
     public async Task Without_Redis_a_change_holds_on_the_replica_called_and_says_so()
     {
         await using var replica = await ReplicaAsync();
