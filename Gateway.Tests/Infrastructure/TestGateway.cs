@@ -25,6 +25,18 @@ public sealed class TestGateway : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The bodies of <paramref name="count"/> GETs of <paramref name="path"/>, sent one after another.</summary>
+    public async Task<List<string>> GetStringsAsync(string path, int count)
+    {
+        var answers = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            answers.Add(await Client.GetStringAsync(path));
+        }
+
+        return answers;
+    }
+
     public IServiceProvider Services => _app.Services;
 
     public int Port => Address.Port;

@@ -36,7 +36,7 @@ public sealed class AdminControlTests
             drained.StatusCode.Should().Be(HttpStatusCode.NoContent);
         }
 
-        (await Many(gateway, 6)).Should().AllBe("b", "a draining instance gets no new client");
+        (await gateway.GetStringsAsync("/api/v1/quotes/who", 6)).Should().AllBe("b", "a draining instance gets no new client");
         using (var bound = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/who"))
         {
             bound.Headers.Add("Cookie", boundToA);
@@ -54,7 +54,7 @@ public sealed class AdminControlTests
             undrained.StatusCode.Should().Be(HttpStatusCode.NoContent);
         }
 
-        (await Many(gateway, 4)).Should().Contain("a", "it is back in rotation");
+        (await gateway.GetStringsAsync("/api/v1/quotes/who", 4)).Should().Contain("a", "it is back in rotation");
         using var unknown = await gateway.Client.PostAsync("/admin/services/quote-service/instances/nope/drain", content: null);
         await ProblemAssertions.ShouldBeProblemAsync(unknown, 404);
     }
@@ -93,16 +93,5 @@ public sealed class AdminControlTests
         await ProblemAssertions.ShouldBeProblemAsync(unknown, 404);
         using var without = await gateway.Client.PostAsync("/admin/circuit-breakers/tracking-service/isolate", content: null);
         await ProblemAssertions.ShouldBeProblemAsync(without, 409);
-    }
-
-    private static async Task<List<string>> Many(TestGateway gateway, int count)
-    {
-        var answers = new List<string>();
-        for (var i = 0; i < count; i++)
-        {
-            answers.Add(await gateway.Client.GetStringAsync("/api/v1/quotes/who"));
-        }
-
-        return answers;
     }
 }

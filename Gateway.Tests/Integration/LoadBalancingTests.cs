@@ -236,26 +236,16 @@ public sealed class LoadBalancingTests
             .Set("Gateway:Clusters:quote-service:CircuitBreaker:Enabled", false)
             .Set("Gateway:Routes:quotes:Retries", 1)
             .Set("Gateway:Routes:quotes:RetryDelay", "00:00:00.010"));
-        async Task<List<string>> Many(int count)
-        {
-            var answers = new List<string>();
-            for (var i = 0; i < count; i++)
-            {
-                answers.Add(await gateway.Client.GetStringAsync("/api/v1/quotes/status"));
-            }
 
-            return answers;
-        }
-
-        (await Many(6)).Should().BeEquivalentTo(["a", "b", "a", "b", "a", "b"], "the backup takes nothing while the primaries can");
+        (await gateway.GetStringsAsync("/api/v1/quotes/status", 6)).Should().BeEquivalentTo(["a", "b", "a", "b", "a", "b"], "the backup takes nothing while the primaries can");
 
         await gateway.Client.PostAsync("/admin/services/quote-service/instances/quote-service-2/drain", content: null);
         a.Status = 503;
-        (await Many(4)).Should().AllBe("standby", "a failed attempt on the one primary left is retried on the backup");
+        (await gateway.GetStringsAsync("/api/v1/quotes/status", 4)).Should().AllBe("standby", "a failed attempt on the one primary left is retried on the backup");
         a.Upstream.Count("/quotes/status").Should().Be(3 + 4);
 
         await gateway.Client.PostAsync("/admin/services/quote-service/instances/quote-service-1/drain", content: null);
-        (await Many(3)).Should().AllBe("standby", "with no primary in rotation, the backup takes every request");
+        (await gateway.GetStringsAsync("/api/v1/quotes/status", 3)).Should().AllBe("standby", "with no primary in rotation, the backup takes every request");
         a.Upstream.Count("/quotes/status").Should().Be(7);
         using (var health = await gateway.Client.GetAsync("/health"))
         {
@@ -267,7 +257,7 @@ public sealed class LoadBalancingTests
 
         a.Status = 200;
         await gateway.Client.DeleteAsync("/admin/services/quote-service/instances/quote-service-1/drain");
-        (await Many(3)).Should().AllBe("a", "the primary takes its requests back");
+        (await gateway.GetStringsAsync("/api/v1/quotes/status", 3)).Should().AllBe("a", "the primary takes its requests back");
         standby.Upstream.Count("/quotes/status").Should().Be(7);
     }
 

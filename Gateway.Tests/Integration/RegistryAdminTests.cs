@@ -26,7 +26,7 @@ public sealed class RegistryAdminTests
             created.StatusCode.Should().Be(HttpStatusCode.Created);
         }
 
-        var answers = await Many(gateway, 10);
+        var answers = await gateway.GetStringsAsync("/api/v1/quotes/who", 10);
         answers.Count(x => x == "a").Should().Be(5);
         answers.Count(x => x == "b").Should().Be(5);
 
@@ -40,7 +40,7 @@ public sealed class RegistryAdminTests
             removed.StatusCode.Should().Be(HttpStatusCode.NoContent);
         }
 
-        (await Many(gateway, 6)).Should().AllBe("a");
+        (await gateway.GetStringsAsync("/api/v1/quotes/who", 6)).Should().AllBe("a");
         using var missing = await gateway.Client.DeleteAsync("/admin/services/quote-service/instances/b");
         await ProblemAssertions.ShouldBeProblemAsync(missing, 404);
     }
@@ -58,7 +58,7 @@ public sealed class RegistryAdminTests
         using var response = await gateway.Client.PostAsync("/admin/services/quote-service/instances", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         var problem = await ProblemAssertions.ShouldBeProblemAsync(response, 400);
         problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Should().Contain(name => name.Equals(field, StringComparison.OrdinalIgnoreCase));
-        (await Many(gateway, 2)).Should().AllBe("a", "nothing was registered");
+        (await gateway.GetStringsAsync("/api/v1/quotes/who", 2)).Should().AllBe("a", "nothing was registered");
     }
 
     [Fact]
@@ -79,10 +79,10 @@ public sealed class RegistryAdminTests
         await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
         var config = GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false);
         await using var gateway = await TestGateway.StartAsync(config, builder => builder.Configuration.AddJsonFile(file, optional: false, reloadOnChange: true));
-        (await Many(gateway, 3)).Should().AllBe("a");
+        (await gateway.GetStringsAsync("/api/v1/quotes/who", 3)).Should().AllBe("a");
 
         await File.WriteAllTextAsync(file, Destinations(("a", a.Url), ("b", b.Url)));
-        await Poll.UntilAsync(async () => (await Many(gateway, 2)).Contains("b"), Deadline, "the added instance to take traffic");
+        await Poll.UntilAsync(async () => (await gateway.GetStringsAsync("/api/v1/quotes/who", 2)).Contains("b"), Deadline, "the added instance to take traffic");
 
         // Two held requests, one per instance (round-robin); then a is removed while its request is in flight.
         var held = Enumerable.Range(0, 2).Select(async _ =>
@@ -92,7 +92,7 @@ public sealed class RegistryAdminTests
         }).ToArray();
         await Task.WhenAll(a.Holding.Task, b.Holding.Task).WaitAsync(Deadline);
         await File.WriteAllTextAsync(file, Destinations(("b", b.Url)));
-        await Poll.UntilAsync(async () => (await Many(gateway, 4)).All(x => x == "b"), Deadline, "the removed instance to leave rotation");
+        await Poll.UntilAsync(async () => (await gateway.GetStringsAsync("/api/v1/quotes/who", 4)).All(x => x == "b"), Deadline, "the removed instance to leave rotation");
         a.Release.TrySetResult();
         b.Release.TrySetResult();
         var results = await Task.WhenAll(held).WaitAsync(Deadline);
@@ -209,15 +209,4 @@ public sealed class RegistryAdminTests
     {
         Gateway = new { Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = destinations.ToDictionary(d => d.Id, d => new { Address = d.Url }) } } },
     });
-
-    private static async Task<List<string>> Many(TestGateway gateway, int count)
-    {
-        var answers = new List<string>();
-        for (var i = 0; i < count; i++)
-        {
-            answers.Add(await gateway.Client.GetStringAsync("/api/v1/quotes/who"));
-        }
-
-        return answers;
-    }
 }
