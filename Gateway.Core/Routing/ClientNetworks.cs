@@ -10,15 +10,18 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Core.Routing;
 
 /// <summary>
-/// The networks a route takes requests from (<see cref="RouteConfig.AllowedClientNetworks"/>, nginx's <c>allow</c>):
-/// a carrier's webhook ranges, an office for an admin route. The client is the one <see cref="TrustedProxies"/>
-/// names: the peer, or behind a trusted proxy the address it forwarded for.
+/// The networks a route takes requests from (<see cref="RouteConfig.AllowedClientNetworks"/>, nginx's <c>allow</c>:
+/// a carrier's webhook ranges, an office for an admin route) and those it refuses even among them
+/// (<see cref="RouteConfig.DeniedClientNetworks"/>, nginx's <c>deny</c>). The client is the one
+/// <see cref="TrustedProxies"/> names: the peer, or behind a trusted proxy the address it forwarded for.
 /// </summary>
-public sealed class ClientNetworkMetadata(NetworkList networks)
+public sealed class ClientNetworkMetadata(NetworkList? allowed, NetworkList? denied)
 {
-    public static ClientNetworkMetadata Parse(IEnumerable<string> entries) => new(NetworkList.Parse(entries));
+    public static ClientNetworkMetadata Parse(IReadOnlyCollection<string> allowed, IReadOnlyCollection<string>? denied = null) => new(
+        allowed.Count > 0 ? NetworkList.Parse(allowed) : null,
+        denied is { Count: > 0 } ? NetworkList.Parse(denied) : null);
 
-    public bool Allows(IPAddress? client) => networks.Contains(client);
+    public bool Allows(IPAddress? client) => denied?.Contains(client) != true && (allowed is null || allowed.Contains(client));
 }
 
 /// <summary>
@@ -31,22 +34,26 @@ public static partial class ClientNetworks
     public static WebApplication UseGatewayClientNetworks(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        if (!app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Routes.Values.Any(route => route.AllowedClientNetworks.Length > 0))
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        if (options.DeniedClientNetworks.Length == 0
+            && !options.Routes.Values.Any(route => route.AllowedClientNetworks.Length > 0 || route.DeniedClientNetworks.Length > 0))
         {
             return app;
         }
 
+        var everywhere = options.DeniedClientNetworks.Length > 0 ? ClientNetworkMetadata.Parse([], options.DeniedClientNetworks) : null;
         var proxies = app.Services.GetRequiredService<TrustedProxies>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Routes");
         app.Use((context, next) =>
         {
-            if (context.GetEndpoint()?.Metadata.GetMetadata<ClientNetworkMetadata>() is not { } allowed)
+            var route = context.GetEndpoint()?.Metadata.GetMetadata<ClientNetworkMetadata>();
+            if (route is null && everywhere is null)
             {
                 return next(context);
             }
 
             var client = proxies.ClientAddress(context);
-            if (allowed.Allows(client))
+            if (everywhere?.Allows(client) != false && route?.Allows(client) != false)
             {
                 return next(context);
             }

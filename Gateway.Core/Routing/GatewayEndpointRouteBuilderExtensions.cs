@@ -49,9 +49,9 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             }
 
             ApplyAccess(group, config);
-            if (config.AllowedClientNetworks.Length > 0)
+            if (config.AllowedClientNetworks.Length > 0 || config.DeniedClientNetworks.Length > 0)
             {
-                group.WithMetadata(ClientNetworkMetadata.Parse(config.AllowedClientNetworks));
+                group.WithMetadata(ClientNetworkMetadata.Parse(config.AllowedClientNetworks, config.DeniedClientNetworks));
             }
 
             Caching.ResponseCache.Apply(group, id, config.Cache);

@@ -14,6 +14,9 @@ public sealed record GatewayOptions
     /// <summary>Peers (IP or CIDR) whose X-Forwarded-* headers are extended rather than replaced.</summary>
     public string[] TrustedProxies { get; init; } = [];
 
+    /// <summary>Client addresses or ranges refused on every path (403), e.g. a range that abuses the API.</summary>
+    public string[] DeniedClientNetworks { get; init; } = [];
+
     public Identity.AuthConfig Auth { get; init; } = new();
 
     public Storage.RedisConfig Redis { get; init; } = new();
@@ -80,6 +83,9 @@ public sealed record RouteConfig
 
     /// <summary>The client addresses or CIDR ranges the route takes requests from (<see cref="ClientNetworkMetadata"/>); empty = any.</summary>
     public string[] AllowedClientNetworks { get; init; } = [];
+
+    /// <summary>Client addresses or ranges the route refuses, even inside <see cref="AllowedClientNetworks"/> (nginx's <c>deny</c>).</summary>
+    public string[] DeniedClientNetworks { get; init; } = [];
 
     public string? ClusterId { get; init; }
 

@@ -44,6 +44,9 @@ public sealed class ClientNetworkTests : IAsyncLifetime
             }
         }
 
+        config.Route("partner", "/api/partner/{**rest}", "svc", "GET").Set("Gateway:Routes:partner:Transform:PathRemovePrefix", "/api")
+            .Set("Gateway:Routes:partner:AllowedClientNetworks:0", "10.0.0.0/8")
+            .Set("Gateway:Routes:partner:DeniedClientNetworks:0", "10.6.6.0/24");
         _gateway = await TestGateway.StartAsync(config);
     }
 
@@ -75,6 +78,8 @@ public sealed class ClientNetworkTests : IAsyncLifetime
     // Only the right-most hop the trusted proxy wrote counts: a client cannot add its own entry to the left.
     [InlineData("/api/carriers/n7", "10.0.0.1, 192.168.1.1", HttpStatusCode.Forbidden)]
     [InlineData("/api/carriers/n8", "::ffff:10.1.1.1", HttpStatusCode.OK)]
+    [InlineData("/api/partner/n9", "10.1.1.1", HttpStatusCode.OK)]
+    [InlineData("/api/partner/n10", "10.6.6.6", HttpStatusCode.Forbidden)]
     public async Task A_request_from_outside_the_routes_networks_is_refused_before_the_upstream(string path, string? forwardedFor, HttpStatusCode status)
     {
         using var response = await GetAsync(path, forwardedFor);
@@ -117,6 +122,28 @@ public sealed class ClientNetworkTests : IAsyncLifetime
         await ProblemAssertions.ShouldBeProblemAsync(refused, 403);
     }
 
+    [Fact]
+    public async Task A_network_denied_everywhere_reaches_no_path()
+    {
+        await using var gateway = await TestGateway.StartAsync(new GatewayConfig().Cluster("svc", _upstream.Url)
+            .Route("open", "/api/open/{**rest}", "svc", "GET").Set("Gateway:Routes:open:Transform:PathRemovePrefix", "/api")
+            .Set("Gateway:TrustedProxies:0", "127.0.0.1")
+            .Set("Gateway:DeniedClientNetworks:0", "203.0.113.0/24"));
+        async Task<HttpStatusCode> StatusAsync(string path, string forwardedFor)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor);
+            using var response = await gateway.Client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        (await StatusAsync("/api/open/d1", "203.0.113.5")).Should().Be(HttpStatusCode.Forbidden);
+        (await StatusAsync("/health/live", "203.0.113.5")).Should().Be(HttpStatusCode.Forbidden);
+        (await StatusAsync("/nowhere", "203.0.113.5")).Should().Be(HttpStatusCode.Forbidden, "not even whether a path exists");
+        (await StatusAsync("/api/open/d2", "198.51.100.5")).Should().Be(HttpStatusCode.OK);
+        _upstream.Count("/open/d1").Should().Be(0);
+    }
+
     [Theory]
     [InlineData("10.0.0.0/8", "10.255.0.1", true)]
     [InlineData("10.0.0.0/8", "11.0.0.1", false)]
@@ -131,7 +158,16 @@ public sealed class ClientNetworkTests : IAsyncLifetime
     [Theory]
     [InlineData("10.0.0.0/33")]
     [InlineData("office")]
-    public void A_bad_entry_is_named_by_its_key(string entry) =>
+    public void A_bad_entry_is_named_by_its_key(string entry)
+    {
+        ConfigValidationTests.Errors(ConfigValidationTests.Valid().Set("Gateway:Routes:quotes:DeniedClientNetworks:0", entry))
+            .Should().ContainSingle(e => e.StartsWith("Gateway:Routes:quotes:DeniedClientNetworks:0:", StringComparison.Ordinal));
+        ConfigValidationTests.Errors(ConfigValidationTests.Valid().Set("Gateway:DeniedClientNetworks:0", entry))
+            .Should().ContainSingle(e => e.StartsWith("Gateway:DeniedClientNetworks:0:", StringComparison.Ordinal));
+        AllowedEntryIsNamed(entry);
+    }
+
+    private static void AllowedEntryIsNamed(string entry) =>
         ConfigValidationTests.Errors(ConfigValidationTests.Valid().Set("Gateway:Routes:quotes:AllowedClientNetworks:0", entry))
             .Should().ContainSingle(e => e.StartsWith("Gateway:Routes:quotes:AllowedClientNetworks:0:", StringComparison.Ordinal));
 }

@@ -29,6 +29,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             HeaderTransformValidator.Validate($"{root}:Routes:{id}", route.Headers, errors);
             RequestMatchValidator.Validate($"{root}:Routes:{id}", route, errors);
             NetworkListValidator.Validate($"{root}:Routes:{id}:AllowedClientNetworks", route.AllowedClientNetworks, errors);
+            NetworkListValidator.Validate($"{root}:Routes:{id}:DeniedClientNetworks", route.DeniedClientNetworks, errors);
             CacheValidator.ValidateRoute($"{root}:Routes:{id}", route, errors);
             SignatureValidator.Validate($"{root}:Routes:{id}:Signature", route.Signature, errors);
             if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
@@ -53,6 +54,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         LimitsValidator.Validate($"{root}:Limits", options.Limits, errors);
         CacheValidator.Validate($"{root}:Caching", options.Caching, options.Redis.IsConfigured, errors);
         NetworkListValidator.Validate($"{root}:TrustedProxies", options.TrustedProxies, errors);
+        NetworkListValidator.Validate($"{root}:DeniedClientNetworks", options.DeniedClientNetworks, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
