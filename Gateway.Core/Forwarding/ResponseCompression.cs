@@ -9,6 +9,26 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.Forwarding;
 
+/// <summary>How the routes that compress do it (<c>Gateway:Compression</c>).</summary>
+public sealed record CompressionConfig
+{
+    /// <summary>
+    /// Bytes below which an answer of known length passes as it came (nginx's <c>gzip_min_length</c>): a small body
+    /// gains a few bytes at most, or grows, for the CPU of a compressor. An answer without a length is compressed.
+    /// </summary>
+    public long MinimumSize { get; init; } = 256;
+}
+
+/// <summary>The framework's provider, which also leaves out answers under <see cref="CompressionConfig.MinimumSize"/>.</summary>
+internal sealed class MinimumSizeCompressionProvider(IServiceProvider services, IOptions<ResponseCompressionOptions> options, IOptions<GatewayOptions> gateway)
+    : ResponseCompressionProvider(services, options)
+{
+    private readonly long _minimum = gateway.Value.Compression.MinimumSize;
+
+    public override bool ShouldCompressResponse(HttpContext context) =>
+        (context.Response.ContentLength is not { } length || length >= _minimum) && base.ShouldCompressResponse(context);
+}
+
 /// <summary>
 /// Compression of a route's answers (<see cref="RouteConfig.Compress"/>, nginx's <c>gzip on</c>) by the framework's
 /// response compression middleware: Brotli or gzip as the client's <c>Accept-Encoding</c> prefers, for text and JSON
@@ -39,6 +59,7 @@ public static class ResponseCompression
             options.Providers.Add<GzipCompressionProvider>();
             options.MimeTypes = [.. ResponseCompressionDefaults.MimeTypes, "application/problem+json", "image/svg+xml"];
         });
+        services.AddSingleton<IResponseCompressionProvider, MinimumSizeCompressionProvider>();
         return services;
     }
 

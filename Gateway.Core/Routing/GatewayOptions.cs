@@ -32,6 +32,8 @@ public sealed record GatewayOptions
     public Observability.ObservabilityConfig Observability { get; init; } = new();
 
     public Caching.CachingConfig Caching { get; init; } = new();
+
+    public Forwarding.CompressionConfig Compression { get; init; } = new();
 }
 
 /// <summary>Who may reach the admin API and the metrics endpoint.</summary>

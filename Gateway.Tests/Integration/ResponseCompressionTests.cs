@@ -26,6 +26,7 @@ public sealed class ResponseCompressionTests : IAsyncLifetime
         _upstream = await TestUpstream.StartAsync(app =>
         {
             app.MapGet("/{area}/json", () => Results.Text(Json, "application/json"));
+            app.MapGet("/{area}/small", () => Results.Text(Json[..200], "application/json"));
             app.MapGet("/{area}/gz", (HttpContext context) =>
             {
                 context.Response.Headers.ContentEncoding = "gzip";
@@ -156,6 +157,22 @@ public sealed class ResponseCompressionTests : IAsyncLifetime
             response.Headers.Contains("X-Cache").Should().BeFalse("neither route caches");
         }
     }
+
+    [Fact]
+    public async Task An_answer_under_the_minimum_size_passes_as_it_came()
+    {
+        var (response, body) = await GetAsync("/api/zip/small", "gzip");
+        using (response)
+        {
+            response.Content.Headers.ContentEncoding.Should().BeEmpty("200 bytes are under the 256 a compressed answer needs");
+            Encoding.UTF8.GetString(body).Should().Be(Json[..200]);
+        }
+    }
+
+    [Fact]
+    public void A_negative_minimum_size_is_named_by_its_key() =>
+        Gateway.Tests.Unit.ConfigValidationTests.Errors(Gateway.Tests.Unit.ConfigValidationTests.Valid().Set("Gateway:Compression:MinimumSize", -1))
+            .Should().ContainSingle(e => e.StartsWith("Gateway:Compression:MinimumSize:", StringComparison.Ordinal));
 
     [Fact]
     public async Task An_answer_the_upstream_compressed_is_not_compressed_again()

@@ -55,6 +55,10 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         CacheValidator.Validate($"{root}:Caching", options.Caching, options.Redis.IsConfigured, errors);
         NetworkListValidator.Validate($"{root}:TrustedProxies", options.TrustedProxies, errors);
         NetworkListValidator.Validate($"{root}:DeniedClientNetworks", options.DeniedClientNetworks, errors);
+        if (options.Compression.MinimumSize < 0)
+        {
+            errors.Add($"{root}:Compression:MinimumSize: must be 0 or more bytes.");
+        }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
