@@ -120,6 +120,7 @@ internal sealed class HttpForwarder(
         // A handshake has no body, so a failed connect can be tried again whatever the method (CONNECT on HTTP/2).
         var retryable = tunnel || IsIdempotent(request);
         HttpContent? content = null;
+        byte[]? held = null;
         // A handshake has no body: what follows it on the connection is the tunnel's.
         if (!tunnel && HasBody(context))
         {
@@ -127,12 +128,12 @@ internal sealed class HttpForwarder(
             // streams, sent once.
             if ((retryable || route.Config.Mirror is not null) && request.ContentLength is { } length && length <= route.RetryBodyBufferLimit)
             {
-                if (await BufferBodyAsync(context, route, (int)length) is not { } buffered)
+                if ((held = await BufferBodyAsync(context, route, (int)length)) is null)
                 {
                     return;
                 }
 
-                content = buffered;
+                content = new ByteArrayContent(held);
                 proxy.BytesIn = length;
             }
             else
@@ -162,7 +163,7 @@ internal sealed class HttpForwarder(
         var gatewayKey = tunnel ? WebSocketTunnel.AskUpstream(handshake, upstreamRequest, upstreamHttp2) : null;
         if (route.Config.Mirror is not null)
         {
-            mirror.Start(route, upstreamRequest, call.PathAndQuery, (content as ByteArrayContent) is { } held ? await held.ReadAsByteArrayAsync() : null, content is not null);
+            mirror.Start(route, upstreamRequest, call.PathAndQuery, held, content is not null);
         }
 
         HttpResponseMessage response;
@@ -171,7 +172,7 @@ internal sealed class HttpForwarder(
             // An invoker returns once the response headers are read; the body streams below.
             response = await clients.InvokerFor(route.ClusterId).SendAsync(upstreamRequest, context.RequestAborted);
         }
-        catch (Exception ex) when (IsUpstreamFailure(ex))
+        catch (Exception ex) when (UpstreamFailures.IsUpstreamFailure(ex))
         {
             proxy.BytesIn = (content as StreamingRequestContent)?.BytesSent ?? proxy.BytesIn;
             await failures.HandleAsync(context, call, content as StreamingRequestContent, ex);
@@ -274,17 +275,13 @@ internal sealed class HttpForwarder(
         || HttpMethods.IsPut(request.Method) || HttpMethods.IsDelete(request.Method)
         || request.Headers.ContainsKey(HeaderRules.IdempotencyKey);
 
-    private static bool IsUpstreamFailure(Exception ex) =>
-        ex is HttpRequestException or OperationCanceledException or IOException or ExecutionRejectedException or NoHealthyInstanceException
-            or WebSocketsNotSupportedException;
-
-    private async Task<ByteArrayContent?> BufferBodyAsync(HttpContext context, GatewayRoute route, int length)
+    private async Task<byte[]?> BufferBodyAsync(HttpContext context, GatewayRoute route, int length)
     {
         var body = new byte[length];
         try
         {
             await GrpcWebTranslation.RequestBody(context, route).ReadExactlyAsync(body, context.RequestAborted);
-            return new ByteArrayContent(body);
+            return body;
         }
         catch (BadHttpRequestException bad)
         {

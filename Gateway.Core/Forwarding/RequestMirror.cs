@@ -41,7 +41,7 @@ internal sealed partial class RequestMirror
     }
 
     /// <summary>Starts the copy of a request the forwarder is about to send, and returns at once.</summary>
-    /// <param name="body">The request's body when it has one; null when the body streams and cannot be copied.</param>
+    /// <param name="body">The request's body as the forwarder holds it (shared, never written); null when it streams.</param>
     public void Start(GatewayRoute route, HttpRequestMessage primary, string pathAndQuery, byte[]? body, bool hasBody)
     {
         var mirror = route.Config.Mirror!;
@@ -97,8 +97,7 @@ internal sealed partial class RequestMirror
             await response.Content.CopyToAsync(Stream.Null, timeout.Token).ConfigureAwait(false);
             outcome = (int)response.StatusCode / 100 + "xx";
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or Polly.ExecutionRejectedException or IOException
-            or NoHealthyInstanceException)
+        catch (Exception ex) when (UpstreamFailures.IsUpstreamFailure(ex))
         {
             var error = ex.GetBaseException().Message;
             MirrorFailed(_logger, route.Id, mirror.ClusterId!, error);

@@ -14,6 +14,11 @@ namespace Gateway.Core.Forwarding;
 /// </summary>
 internal sealed class UpstreamFailures(ServiceRegistry registry, ILogger<UpstreamFailures> logger)
 {
+    /// <summary>What a call to a cluster throws when it got no usable answer, as opposed to a bug of the gateway's.</summary>
+    public static bool IsUpstreamFailure(Exception ex) =>
+        ex is HttpRequestException or OperationCanceledException or IOException or Polly.ExecutionRejectedException or NoHealthyInstanceException
+            or WebSocketsNotSupportedException;
+
     public ValueTask HandleAsync(HttpContext context, UpstreamCall call, StreamingRequestContent? content, Exception error)
     {
         ArgumentNullException.ThrowIfNull(context);
