@@ -21,15 +21,10 @@ public static class AdminEndpoints
         admin.MapGet("/services", ListServices);
         admin.MapPost("/services/{service}/instances", RegisterInstance);
         admin.MapDelete("/services/{service}/instances/{id}", RemoveInstance);
-        admin.MapPost("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
-            DrainAsync(service, id, draining: true, registry, state, loggers, context));
-        admin.MapDelete("/services/{service}/instances/{id}/drain", (string service, string id, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
-            DrainAsync(service, id, draining: false, registry, state, loggers, context));
+        // POST starts it, DELETE undoes it.
+        admin.MapMethods("/services/{service}/instances/{id}/drain", [HttpMethods.Post, HttpMethods.Delete], DrainAsync);
         admin.MapGet("/circuit-breakers", ListBreakers);
-        admin.MapPost("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
-            IsolateAsync(service, isolate: true, registry, state, loggers, context));
-        admin.MapDelete("/circuit-breakers/{service}/isolate", (string service, ServiceRegistry registry, AdminState state, ILoggerFactory loggers, HttpContext context) =>
-            IsolateAsync(service, isolate: false, registry, state, loggers, context));
+        admin.MapMethods("/circuit-breakers/{service}/isolate", [HttpMethods.Post, HttpMethods.Delete], IsolateAsync);
         admin.MapDelete("/cache/{route}", PurgeCache);
         admin.MapGet("/configuration", (ConfigurationStatus status) => TypedResults.Ok(status.Current));
         admin.MapGet("/routes", RouteTable.List);
@@ -96,9 +91,10 @@ public static class AdminEndpoints
     /// client, requests in flight finish, and clients bound to it by session affinity stay until their sessions end.
     /// It is kept across configuration reloads while its address and weight stay; the probes do not return it.
     /// </summary>
-    private static async Task<Results<NoContent, ProblemHttpResult>> DrainAsync(string service, string id, bool draining, ServiceRegistry registry, AdminState state,
+    private static async Task<Results<NoContent, ProblemHttpResult>> DrainAsync(string service, string id, ServiceRegistry registry, AdminState state,
         ILoggerFactory loggers, HttpContext context)
     {
+        var draining = HttpMethods.IsPost(context.Request.Method);
         if (registry.Find(service) is not { } cluster
             || cluster.Instances.FirstOrDefault(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)) is not { } instance)
         {
@@ -116,9 +112,10 @@ public static class AdminEndpoints
     /// under maintenance, or closes it and resets its counts once the service is fixed. Its routes answer 503 while
     /// it is held; the breaker's own state comes back with the close.
     /// </summary>
-    private static async Task<Results<NoContent, ProblemHttpResult>> IsolateAsync(string service, bool isolate, ServiceRegistry registry,
+    private static async Task<Results<NoContent, ProblemHttpResult>> IsolateAsync(string service, ServiceRegistry registry,
         AdminState state, ILoggerFactory loggers, HttpContext context)
     {
+        var isolate = HttpMethods.IsPost(context.Request.Method);
         if (registry.Find(service) is not { } cluster)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' is not configured.");
