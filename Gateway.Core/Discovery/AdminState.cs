@@ -26,11 +26,14 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
     private bool _toldNotJoined;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _isolated = new(StringComparer.OrdinalIgnoreCase);
 
-    public static string InstanceField(string service, string id) => $"instance:{service}:{id}";
+    // A field is "kind:service[:instance]"; its kind says how ApplyAsync reads its value.
+    private const string Instance = "instance", Drain = "drain", Isolation = "isolate";
 
-    public static string DrainField(string service, string id) => $"drain:{service}:{id}";
+    public static string InstanceField(string service, string id) => $"{Instance}:{service}:{id}";
 
-    public static string IsolationField(string service) => $"isolate:{service}";
+    public static string DrainField(string service, string id) => $"{Drain}:{service}:{id}";
+
+    public static string IsolationField(string service) => $"{Isolation}:{service}";
 
     public static string Registration(string address, int weight) => JsonSerializer.Serialize(new InstanceValue(address, weight));
 
@@ -110,7 +113,7 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
             _subscription ??= await SubscribeAsync(multiplexer).ConfigureAwait(false);
             // Instances first: a drain names an instance that a registration may bring.
             var state = await redis.Database.HashGetAllAsync(StateKey).ConfigureAwait(false);
-            foreach (var entry in state.OrderBy(entry => ((string)entry.Name!).StartsWith("instance:", StringComparison.Ordinal) ? 0 : 1))
+            foreach (var entry in state.OrderBy(entry => ((string)entry.Name!).StartsWith(Instance + ":", StringComparison.Ordinal) ? 0 : 1))
             {
                 try
                 {
@@ -204,7 +207,7 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
         var cluster = parts.Length >= 2 ? registry.Find(parts[1]) : null;
         switch (parts[0])
         {
-            case "instance" when cluster is not null && parts.Length == 3:
+            case Instance when cluster is not null && parts.Length == 3:
                 if (value is null)
                 {
                     cluster.TryRemove(parts[2]);
@@ -215,10 +218,10 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
                 }
 
                 break;
-            case "drain" when cluster is not null && parts.Length == 3:
+            case Drain when cluster is not null && parts.Length == 3:
                 cluster.Instances.FirstOrDefault(i => i.Id.Equals(parts[2], StringComparison.OrdinalIgnoreCase))?.Drain(value is not null);
                 break;
-            case "isolate" when cluster is { Config.CircuitBreaker.Enabled: true }:
+            case Isolation when cluster is { Config.CircuitBreaker.Enabled: true }:
                 // The breaker is built with the cluster's first client; building it now makes its state readable at once.
                 _ = clients.InvokerFor(cluster.Id);
                 var control = registry.BreakerControlFor(cluster.Id);
