@@ -96,7 +96,7 @@ public static class ResponseCache
     {
         ArgumentNullException.ThrowIfNull(app);
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        if (options.Routes.Values.Any(route => route.Cache is not null))
+        if (RouteBranches.InPipeline(options, RouteBranch.Caching))
         {
             app.UseOutputCache();
         }

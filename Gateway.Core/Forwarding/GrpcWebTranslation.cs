@@ -32,7 +32,7 @@ public static class GrpcWebTranslation
     public static WebApplication UseGatewayGrpcWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Routes.Values.Any(route => route.GrpcWeb))
+        if (RouteBranches.InPipeline(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value, RouteBranch.GrpcWeb))
         {
             app.UseGrpcWeb();
         }

@@ -77,7 +77,7 @@ public static class ResponseCompression
     public static WebApplication UseGatewayCompression(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Routes.Values.Any(route => route.Compress))
+        if (RouteBranches.InPipeline(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value, RouteBranch.Compression))
         {
             app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<Metadata>() is not null, static branch => branch
                 .UseResponseCompression()

@@ -35,8 +35,7 @@ public static partial class ClientNetworks
     {
         ArgumentNullException.ThrowIfNull(app);
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        if (options.DeniedClientNetworks.Length == 0
-            && !options.Routes.Values.Any(route => route.AllowedClientNetworks.Length > 0 || route.DeniedClientNetworks.Length > 0))
+        if (!RouteBranches.InPipeline(options, RouteBranch.ClientNetworks))
         {
             return app;
         }
