@@ -136,10 +136,10 @@ public static class AdminEndpoints
         TypedResults.Ok(registry.Clusters.Select(c => new BreakerView(c.Id, BreakerName(registry.BreakerState(c.Id)))).ToArray());
 
     /// <summary>Empties a route's response cache (every replica's, when the cache is in Redis).</summary>
-    private static async Task<Results<NoContent, ProblemHttpResult>> PurgeCache(string route, IOptions<GatewayOptions> options,
+    private static async Task<Results<NoContent, ProblemHttpResult>> PurgeCache(string route, GatewayRouteTable routes,
         IOutputCacheStore store, ILoggerFactory loggers, HttpContext context)
     {
-        if (!options.Value.Routes.TryGetValue(route, out var config) || config.Cache is null)
+        if (!routes.Routes.TryGetValue(route, out var config) || config.Cache is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"No route '{route}' caches answers.");
         }

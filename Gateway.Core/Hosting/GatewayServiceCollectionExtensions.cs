@@ -33,6 +33,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ConfigurationStatus>();
+        services.AddSingleton<GatewayRouteTable>();
         services.AddHostedService<ReloadValidation>();
 
         // Registered before AddProblemDetails so they are asked first: a gRPC call's error is a gRPC answer, and

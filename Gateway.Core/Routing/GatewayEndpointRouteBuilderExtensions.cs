@@ -14,21 +14,45 @@ public static partial class GatewayEndpointRouteBuilderExtensions
     private static readonly Microsoft.AspNetCore.Mvc.SkipStatusCodePagesAttribute SkipStatusCodePages = new();
 
     /// <summary>
-    /// Maps each configured route as a route group whose single endpoint forwards. The groups are returned by
-    /// route id so the host can attach auth, rate limiting or CORS conventions to one route the framework's way.
+    /// Maps each configured route as a route group whose single endpoint forwards, in the gateway's route table
+    /// (<see cref="GatewayRouteTable"/>), which a configuration reload can replace.
     /// </summary>
-    public static IReadOnlyDictionary<string, RouteGroupBuilder> MapGatewayRoutes(this IEndpointRouteBuilder endpoints)
+    public static GatewayRouteTable MapGatewayRoutes(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        var forwarder = endpoints.ServiceProvider.GetRequiredService<HttpForwarder>();
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Routes");
-        RequestDelegate forward = forwarder.ForwardAsync;
-
-        var groups = new Dictionary<string, RouteGroupBuilder>(StringComparer.OrdinalIgnoreCase);
+        var table = endpoints.ServiceProvider.GetRequiredService<GatewayRouteTable>();
+        table.Attach(endpoints);
+        endpoints.DataSources.Add(table);
         foreach (var (id, config) in options.Routes)
         {
-            var route = new GatewayRoute(id, config, options.Limits);
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                RouteLog.Route(logger, id, config.Methods.Length == 0 ? "*" : string.Join(',', config.Methods), config.Path!, config.ClusterId!,
+                    config.Authorization ?? "Anonymous", config.RateLimitPolicy ?? "-");
+            }
+        }
+
+        foreach (var (id, cluster) in options.Clusters)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                var instances = string.Join(", ", cluster.Destinations.Select(d => $"{d.Key}={d.Value.Address} w{d.Value.Weight}"));
+                RouteLog.Cluster(logger, id, cluster.Destinations.Count, instances, cluster.LoadBalancingPolicy);
+            }
+        }
+
+        return table;
+    }
+
+    /// <summary>One route group per route, its settings as endpoint metadata the framework's middleware reads.</summary>
+    internal static void MapRoutes(IEndpointRouteBuilder endpoints, IReadOnlyDictionary<string, RouteConfig> routes, LimitsConfig limits)
+    {
+        RequestDelegate forward = endpoints.ServiceProvider.GetRequiredService<HttpForwarder>().ForwardAsync;
+        foreach (var (id, config) in routes)
+        {
+            var route = new GatewayRoute(id, config, limits);
             var group = endpoints.MapGroup(route.Pattern.RawText!);
             // What the upstream answered passes through as it is, even an empty 404; the gateway's own refusals
             // on these routes are written as problems where they are made.
@@ -49,7 +73,7 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             }
 
             ApplyAccess(group, config);
-            if (config.AllowedClientNetworks.Length > 0 || config.DeniedClientNetworks.Length > 0)
+            if (RouteBranches.Needs(config, RouteBranch.ClientNetworks))
             {
                 group.WithMetadata(ClientNetworkMetadata.Parse(config.AllowedClientNetworks, config.DeniedClientNetworks));
             }
@@ -57,24 +81,7 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             Caching.ResponseCache.Apply(group, id, config.Cache);
             GrpcWebTranslation.Apply(group, config);
             ResponseCompression.Apply(group, config);
-            groups[id] = group;
-            if (logger.IsEnabled(LogLevel.Information))
-            {
-                RouteLog.Route(logger, id, config.Methods.Length == 0 ? "*" : string.Join(',', config.Methods), config.Path!, config.ClusterId!,
-                    config.Authorization ?? "Anonymous", config.RateLimitPolicy ?? "-");
-            }
         }
-
-        foreach (var (id, cluster) in options.Clusters)
-        {
-            if (logger.IsEnabled(LogLevel.Information))
-            {
-                var instances = string.Join(", ", cluster.Destinations.Select(d => $"{d.Key}={d.Value.Address} w{d.Value.Weight}"));
-                RouteLog.Cluster(logger, id, cluster.Destinations.Count, instances, cluster.LoadBalancingPolicy);
-            }
-        }
-
-        return groups;
     }
 
     /// <summary>

@@ -76,12 +76,12 @@ public sealed class RegistryAdminTests
         await using var a = await NamedUpstream.StartAsync("a");
         await using var b = await NamedUpstream.StartAsync("b");
         var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "destinations.json");
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
+        await File.WriteAllTextAsync(file, WatchedGateway.Destinations(("a", a.Url)));
         var config = GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false);
         await using var gateway = await TestGateway.StartAsync(config, builder => builder.Configuration.AddJsonFile(file, optional: false, reloadOnChange: true));
         (await gateway.GetStringsAsync("/api/v1/quotes/who", 3)).Should().AllBe("a");
 
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url), ("b", b.Url)));
+        await File.WriteAllTextAsync(file, WatchedGateway.Destinations(("a", a.Url), ("b", b.Url)));
         await Poll.UntilAsync(async () => (await gateway.GetStringsAsync("/api/v1/quotes/who", 2)).Contains("b"), Deadline, "the added instance to take traffic");
 
         // Two held requests, one per instance (round-robin); then a is removed while its request is in flight.
@@ -91,7 +91,7 @@ public sealed class RegistryAdminTests
             return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
         }).ToArray();
         await Task.WhenAll(a.Holding.Task, b.Holding.Task).WaitAsync(Deadline);
-        await File.WriteAllTextAsync(file, Destinations(("b", b.Url)));
+        await File.WriteAllTextAsync(file, WatchedGateway.Destinations(("b", b.Url)));
         await Poll.UntilAsync(async () => (await gateway.GetStringsAsync("/api/v1/quotes/who", 4)).All(x => x == "b"), Deadline, "the removed instance to leave rotation");
         a.Release.TrySetResult();
         b.Release.TrySetResult();
@@ -104,16 +104,16 @@ public sealed class RegistryAdminTests
     public async Task A_reload_with_a_bad_value_is_refused_with_an_error_naming_the_key_and_the_running_configuration_stays()
     {
         await using var a = await NamedUpstream.StartAsync("a");
-        var (gateway, file) = await StartWatchingAsync(a);
+        var (gateway, file) = await WatchedGateway.StartAsync(a);
         await using var running = gateway;
 
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)).Replace("\"Address\"", "\"Weight\":\"heavy\",\"Address\"", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(file, WatchedGateway.Destinations(("a", a.Url)).Replace("\"Address\"", "\"Weight\":\"heavy\",\"Address\"", StringComparison.Ordinal));
         await Poll.UntilAsync(
             () => gateway.Output.Any(line => line.Contains("reload refused", StringComparison.Ordinal)
                 && line.Contains("Gateway:Clusters:quote-service:Destinations:a:Weight", StringComparison.Ordinal)),
             Deadline, "the refused reload to be logged naming the key");
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the running configuration stays");
-        (await ConfigurationStatusAsync(gateway)).GetProperty("lastReloadSuccessful").GetBoolean().Should().BeFalse();
+        (await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("lastReloadSuccessful").GetBoolean().Should().BeFalse();
         using (var health = await gateway.Client.GetAsync("/health"))
         {
             var configuration = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("infrastructure").GetProperty("configuration");
@@ -124,8 +124,8 @@ public sealed class RegistryAdminTests
         await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_last_reload_successful(\{[^}]*\})? 0\b"),
             Deadline, "the metrics to report the refused reload, for an alert");
 
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url), ("a2", a.Url)));
-        await Poll.UntilAsync(async () => (await ConfigurationStatusAsync(gateway)).GetProperty("lastReloadSuccessful").GetBoolean(),
+        await File.WriteAllTextAsync(file, WatchedGateway.Destinations(("a", a.Url), ("a2", a.Url)));
+        await Poll.UntilAsync(async () => (await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("lastReloadSuccessful").GetBoolean(),
             Deadline, "a corrected file to be taken");
         await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_last_reload_successful(\{[^}]*\})? 1\b"),
             Deadline, "the metrics to follow");
@@ -135,7 +135,7 @@ public sealed class RegistryAdminTests
     public async Task A_reload_names_what_waits_for_the_next_start_and_the_running_gateway_keeps_it_as_it_started()
     {
         await using var a = await NamedUpstream.StartAsync("a");
-        var (gateway, file) = await StartWatchingAsync(a);
+        var (gateway, file) = await WatchedGateway.StartAsync(a);
         await using var running = gateway;
 
         // A new route to a new cluster, new connection settings, and a balancing policy, which is followed.
@@ -174,39 +174,11 @@ public sealed class RegistryAdminTests
         configuration.GetProperty("pendingRestart").GetArrayLength().Should().Be(3);
 
         (await gateway.Client.GetStringAsync("/admin/routes")).Should().NotContain("\"id\":\"extra\"", "the route table is the running one");
-        var status = await ConfigurationStatusAsync(gateway);
+        var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
         status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should()
             .Equal("Gateway:Clusters:extra-service", "Gateway:Clusters:quote-service:HttpClient", "Gateway:Routes:extra");
         status.GetProperty("lastReloadSuccessful").GetBoolean().Should().BeTrue();
         await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_restart_pending_settings(\{[^}]*\})? 3\b"),
             Deadline, "the metrics to count the settings that wait for a restart");
     }
-
-    private static async Task<JsonElement> ConfigurationStatusAsync(GatewayProcess gateway) =>
-        JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/configuration")).RootElement;
-
-    /// <summary>A gateway process of its own, whose log is the one place a reload's verdict shows, on a watched configuration file.</summary>
-    private static async Task<(GatewayProcess Gateway, string File)> StartWatchingAsync(NamedUpstream a)
-    {
-        var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
-        var gateway = await GatewayProcess.StartAsync(
-            GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false),
-            new Dictionary<string, string> { ["GATEWAY_CONFIG"] = file, ["DOTNET_hostBuilder__reloadConfigOnChange"] = "true" });
-        try
-        {
-            (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
-            return (gateway, file);
-        }
-        catch
-        {
-            await gateway.DisposeAsync();
-            throw;
-        }
-    }
-
-    private static string Destinations(params (string Id, string Url)[] destinations) => JsonSerializer.Serialize(new
-    {
-        Gateway = new { Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = destinations.ToDictionary(d => d.Id, d => new { Address = d.Url }) } } },
-    });
 }

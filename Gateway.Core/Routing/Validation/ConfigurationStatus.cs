@@ -7,16 +7,18 @@ namespace Gateway.Core.Routing.Validation;
 /// </summary>
 public sealed class ConfigurationStatus(TimeProvider time)
 {
-    private volatile Snapshot _current = new(true, time.GetUtcNow(), []);
+    private volatile Snapshot _current = new(true, time.GetUtcNow(), [], []);
 
     /// <param name="LastReloadSuccessful">False while the newest version of the file is one the gateway refused.</param>
     /// <param name="LastSuccessAt">The start, or the last reload that was taken.</param>
     /// <param name="PendingRestart">The settings the file changed that the running gateway keeps as it started with.</param>
-    public sealed record Snapshot(bool LastReloadSuccessful, DateTimeOffset LastSuccessAt, IReadOnlyList<string> PendingRestart);
+    /// <param name="RoutesHeldBecause">Why the file's routes wait for the next start, when they do (<see cref="GatewayRouteTable.TryReplace"/>).</param>
+    public sealed record Snapshot(bool LastReloadSuccessful, DateTimeOffset LastSuccessAt, IReadOnlyList<string> PendingRestart, IReadOnlyList<string> RoutesHeldBecause);
 
     public Snapshot Current => _current;
 
-    internal void Accepted(IReadOnlyList<string> pendingRestart) => _current = new(true, time.GetUtcNow(), pendingRestart);
+    internal void Accepted(IReadOnlyList<string> pendingRestart, IReadOnlyList<string> routesHeldBecause) =>
+        _current = new(true, time.GetUtcNow(), pendingRestart, routesHeldBecause);
 
     internal void Refused() => _current = _current with { LastReloadSuccessful = false };
 }

@@ -4,10 +4,11 @@ namespace Gateway.Core.Routing.Validation;
 
 /// <summary>
 /// Which settings of a reloaded <c>Gateway</c> section the running gateway takes and which wait for its next start.
-/// Routes are endpoints built once (their groups, policies and middleware branches), and a cluster's client, pipeline
-/// and health checks are made once; what is read per request or per probe is followed: an existing cluster's
-/// destinations, health checks, load balancing, session affinity and HTTP version. Anything else changed by a reload
-/// is named, so an operator who edited the file is not left to find out which part of the edit is live.
+/// A cluster's client, pipeline and health checks are made once; what is read per request or per probe is followed:
+/// an existing cluster's destinations, health checks, load balancing, session affinity and HTTP version. Routes are
+/// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>); the caller
+/// then takes the routes' keys as running (<see cref="WithRoutesOf"/>). Anything else changed by a reload is named,
+/// so an operator who edited the file is not left to find out which part of the edit is live.
 /// </summary>
 public static class ReloadScope
 {
@@ -68,6 +69,23 @@ public static class ReloadScope
         }
 
         return [.. settings];
+    }
+
+    /// <summary>Whether a setting named by <see cref="RestartNeeded"/> is a route.</summary>
+    public static bool IsRoute(string setting) => setting.StartsWith(Routes, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The running snapshot with its routes' values replaced by those of <paramref name="current"/>.</summary>
+    public static Dictionary<string, string?> WithRoutesOf(IReadOnlyDictionary<string, string?> running, IReadOnlyDictionary<string, string?> current)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(current);
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in running.Where(pair => !IsRoute(pair.Key)).Concat(current.Where(pair => IsRoute(pair.Key))))
+        {
+            values[key] = value;
+        }
+
+        return values;
     }
 
     private static string? SettingOf(string key, HashSet<string> clustersBefore, HashSet<string> clustersAfter)

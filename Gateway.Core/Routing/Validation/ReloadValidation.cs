@@ -11,19 +11,22 @@ namespace Gateway.Core.Routing.Validation;
 /// refuses an invalid reload by throwing inside its own change callback, where nothing reports it: the running
 /// configuration stayed and the operator was not told. The change is bound and validated afresh here, not read
 /// from the monitor's cache, so the check does not depend on which callback runs first. A reload that passes is
-/// compared with the configuration the gateway started with, and what of it waits for a restart is named
-/// (<see cref="ReloadScope"/>).
+/// compared with the configuration the gateway runs: changed routes replace the route table when it can serve them,
+/// and what waits for a restart is named (<see cref="ReloadScope"/>).
 /// </summary>
 internal sealed partial class ReloadValidation(
-    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, ConfigurationStatus status, ILogger<ReloadValidation> logger)
+    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, GatewayRouteTable routes, ConfigurationStatus status,
+    ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
-    private Dictionary<string, string?> _started = [];
+
+    // The values the gateway runs: those it started with, and the routes of the last reload it took them from.
+    private Dictionary<string, string?> _running = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _started = ReloadScope.Snapshot(configuration);
+        _running = ReloadScope.Snapshot(configuration);
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Check);
         return Task.CompletedTask;
     }
@@ -57,8 +60,31 @@ internal sealed partial class ReloadValidation(
             return;
         }
 
-        var pending = ReloadScope.RestartNeeded(_started, ReloadScope.Snapshot(configuration));
-        status.Accepted(pending);
+        var current = ReloadScope.Snapshot(configuration);
+        var pending = ReloadScope.RestartNeeded(_running, current);
+        var changedRoutes = pending.Where(ReloadScope.IsRoute).ToArray();
+        IReadOnlyList<string> held = [];
+        if (changedRoutes.Length > 0)
+        {
+            held = routes.TryReplace(options.Routes);
+            if (held.Count == 0)
+            {
+                _running = ReloadScope.WithRoutesOf(_running, current);
+                pending = [.. pending.Where(setting => !ReloadScope.IsRoute(setting))];
+                if (logger.IsEnabled(LogLevel.Information))
+                {
+#pragma warning disable CA1873 // guarded by IsEnabled just above
+                    RoutesReplaced(logger, string.Join(", ", changedRoutes));
+#pragma warning restore CA1873
+                }
+            }
+            else
+            {
+                RoutesHeld(logger, string.Join("; ", held));
+            }
+        }
+
+        status.Accepted(pending, held);
         if (pending.Count > 0)
         {
             TakesEffectAtNextStart(logger, string.Join(", ", pending));
@@ -67,6 +93,12 @@ internal sealed partial class ReloadValidation(
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Failures}")]
     private static partial void ReloadRefused(ILogger logger, string failures);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Configuration reload replaced the route table; changed routes: {Routes}")]
+    private static partial void RoutesReplaced(ILogger logger, string routes);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Configuration reload kept the running routes, the file's wait for the next start: {Reasons}")]
+    private static partial void RoutesHeld(ILogger logger, string reasons);
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start")]
     private static partial void TakesEffectAtNextStart(ILogger logger, string settings);

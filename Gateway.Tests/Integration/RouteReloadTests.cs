@@ -1,0 +1,114 @@
+using System.Net;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>Routes edited in a watched configuration file, taken by the running gateway as one table or not at all.</summary>
+public sealed class RouteReloadTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_reload_adds_changes_and_removes_routes_and_a_request_in_flight_keeps_the_route_it_was_matched_with()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a);
+        await using var running = gateway;
+
+        await WriteRoutesAsync(file, a, ("v2", V2("GET")));
+        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
+        (await gateway.Client.GetStringAsync("/api/v2/quotes/who")).Should().Be("a", "the route sends to its cluster, its own prefix removed");
+        await Poll.UntilAsync(async () => (await gateway.Client.GetStringAsync("/admin/routes")).Contains("\"id\":\"v2\"", StringComparison.Ordinal), 
+            Deadline, "the admin route table to list the added route (routing's consumers of the table are told one after another)");
+        await ShouldRunTheFileAsync(gateway);
+        await Poll.UntilAsync(
+            () => gateway.Output.Any(line => line.Contains("Configuration reload replaced the route table", StringComparison.Ordinal)
+                && line.Contains("\"Routes\":\"Gateway:Routes:v2\"", StringComparison.Ordinal)),
+            Deadline, "the reload to log the routes it changed");
+
+        // A request matched with the GET route is held upstream while the route becomes POST only.
+        var inFlight = gateway.Client.GetAsync("/api/v2/quotes/hold");
+        await a.Holding.Task.WaitAsync(Deadline);
+        await WriteRoutesAsync(file, a, ("v2", V2("POST")));
+        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.MethodNotAllowed,
+            Deadline, "the changed route to refuse a GET");
+        (await StatusAsync(gateway, HttpMethod.Post, "/api/v2/quotes/status")).Should().Be(HttpStatusCode.OK);
+        a.Release.TrySetResult();
+        using (var held = await inFlight.WaitAsync(Deadline))
+        {
+            held.StatusCode.Should().Be(HttpStatusCode.OK, "a request keeps the route it was matched with");
+            (await held.Content.ReadAsStringAsync()).Should().Be("a");
+        }
+
+        await WriteRoutesAsync(file, a);
+        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Post, "/api/v2/quotes/status") == HttpStatusCode.NotFound,
+            Deadline, "the removed route to be gone");
+        (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the routes the file never named stay");
+        await ShouldRunTheFileAsync(gateway);
+    }
+
+    [Fact]
+    public async Task Routes_the_running_gateway_cannot_serve_wait_for_the_next_start_whole_and_say_why()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a);
+        await using var running = gateway;
+        await WriteRoutesAsync(file, a, ("v2", V2("GET")));
+        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
+
+        // No route compressed at the start, so the pipeline has no compression; and one route of the edit is fine.
+        await WriteRoutesAsync(file, a, ("v2", V2("POST", compress: true)), ("v3", V3));
+        JsonElement status = default;
+        await Poll.UntilAsync(async () => (status = await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("routesHeldBecause").GetArrayLength() > 0,
+            Deadline, "the reload to be taken with its routes held");
+        status.GetProperty("routesHeldBecause").EnumerateArray().Select(e => e.GetString()).Should()
+            .Equal("Gateway:Routes:v2 needs Compress, which no route had when the gateway started");
+        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Equal("Gateway:Routes:v2", "Gateway:Routes:v3");
+        (await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK, "the running route stays as it was");
+        (await StatusAsync(gateway, HttpMethod.Get, "/api/v3/quotes/who")).Should().Be(HttpStatusCode.NotFound, "a table is taken whole or not at all");
+        await Poll.UntilAsync(
+            () => gateway.Output.Any(line => line.Contains("kept the running routes", StringComparison.Ordinal) && line.Contains("needs Compress", StringComparison.Ordinal)),
+            Deadline, "the held routes to be logged with the reason");
+
+        // A route to a cluster the file adds, which the running gateway lacks, waits as a start would refuse it.
+        await File.WriteAllTextAsync(file, WatchedGateway.Configuration([("a", a.Url)], new Dictionary<string, object> { ["v3"] = V3 with { ClusterId = "extra-service" } },
+            new Dictionary<string, string> { ["extra-service"] = a.Url }));
+        await Poll.UntilAsync(async () => (status = await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("routesHeldBecause")
+                .EnumerateArray().Any(reason => reason.GetString()!.Contains("Gateway:Routes:v3:ClusterId", StringComparison.Ordinal)),
+            Deadline, "the route to an unknown cluster to be held, naming its key");
+        (await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK);
+
+        await WriteRoutesAsync(file, a, ("v2", V2("GET")), ("v3", V3));
+        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v3/quotes/who") == HttpStatusCode.OK,
+            Deadline, "a table the gateway can serve to be taken");
+        await ShouldRunTheFileAsync(gateway);
+    }
+
+    private sealed record RouteSpec(string Path, string ClusterId, string[] Methods, object Transform, bool Compress = false);
+
+    private static RouteSpec V2(string method, bool compress = false) =>
+        new("/api/v2/quotes/{**rest}", "quote-service", [method], new { PathRemovePrefix = "/api/v2" }, compress);
+
+    private static readonly RouteSpec V3 = new("/api/v3/quotes/{**rest}", "quote-service", ["GET"], new { PathRemovePrefix = "/api/v3" });
+
+    private static Task WriteRoutesAsync(string file, NamedUpstream a, params (string Id, RouteSpec Route)[] routes) =>
+        File.WriteAllTextAsync(file, WatchedGateway.Configuration([("a", a.Url)], routes.ToDictionary(r => r.Id, r => (object)r.Route)));
+
+    private static async Task<HttpStatusCode> StatusAsync(GatewayProcess gateway, HttpMethod method, string path)
+    {
+        using var response = await gateway.Client.SendAsync(new HttpRequestMessage(method, path));
+        return response.StatusCode;
+    }
+
+    /// <summary>Polled: the new routes answer a moment before the status of their reload is recorded.</summary>
+    private static Task ShouldRunTheFileAsync(GatewayProcess gateway) => Poll.UntilAsync(async () =>
+        {
+            var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
+            return status.GetProperty("pendingRestart").GetArrayLength() == 0 && status.GetProperty("routesHeldBecause").GetArrayLength() == 0
+                && status.GetProperty("lastReloadSuccessful").GetBoolean();
+        },
+        Deadline, "the status to say the gateway runs its file as written");
+}
