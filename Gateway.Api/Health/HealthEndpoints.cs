@@ -22,7 +22,8 @@ public static class HealthEndpoints
             .AddCheck<RedisHealthCheck>("redis", HealthStatus.Unhealthy, [RedisHealthCheck.Tag, ReadyTag])
             .AddCheck<OidcAuthorityHealthCheck>("oidc-authority", HealthStatus.Unhealthy, [RedisHealthCheck.Tag])
             .AddCheck<UpstreamCertificatesHealthCheck>("upstream-certificates", HealthStatus.Unhealthy, [RedisHealthCheck.Tag])
-            .AddCheck<ConfigurationHealthCheck>("configuration", HealthStatus.Degraded, [ConfigurationHealthCheck.Tag]);
+            .AddCheck<ConfigurationHealthCheck>("configuration", HealthStatus.Degraded, [ConfigurationHealthCheck.Tag])
+            .AddCheck<ShutdownHealthCheck>("shutdown", HealthStatus.Unhealthy, [ConfigurationHealthCheck.Tag, ReadyTag]);
         services.AddHttpClient(OidcAuthorityHealthCheck.ClientName).RemoveAllLoggers();
         if (Gateway.Core.Caching.ResponseCache.HasOwnRedis(configuration))
         {

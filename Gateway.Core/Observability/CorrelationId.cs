@@ -40,7 +40,7 @@ public static class CorrelationId
 /// the request's feature (see the log enricher), not from a logging scope: a scope per request costs more than
 /// the rest of the log plumbing.
 /// </summary>
-public sealed class CorrelationIdMiddleware(RequestDelegate next)
+public sealed class CorrelationIdMiddleware(RequestDelegate next, Hosting.ShutdownDrain drain)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -69,6 +69,15 @@ public sealed class CorrelationIdMiddleware(RequestDelegate next)
             ctx.Response.Headers[HeaderRules.ResponseTime] = Milliseconds(elapsed.TotalMilliseconds);
             return Task.CompletedTask;
         }, context);
+        if (drain.Draining && HttpProtocol.IsHttp11(context.Request.Protocol))
+        {
+            // A stopping replica sends its keep-alive clients elsewhere for their next request.
+            context.Response.OnStarting(static state =>
+            {
+                ((HttpContext)state).Response.Headers.Connection = "close";
+                return Task.CompletedTask;
+            }, context);
+        }
 
         return next(context);
     }

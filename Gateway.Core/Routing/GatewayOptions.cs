@@ -34,6 +34,8 @@ public sealed record GatewayOptions
     public Caching.CachingConfig Caching { get; init; } = new();
 
     public Forwarding.CompressionConfig Compression { get; init; } = new();
+
+    public Hosting.ShutdownConfig Shutdown { get; init; } = new();
 }
 
 /// <summary>Who may reach the admin API and the metrics endpoint.</summary>

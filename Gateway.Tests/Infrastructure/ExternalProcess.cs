@@ -102,6 +102,10 @@ public sealed class ExternalProcess : IAsyncDisposable
         await Task.WhenAll(_readers).WaitAsync(deadline.Token);
     }
 
+    /// <summary>Sends SIGTERM, the stop signal a container runtime sends, and returns without waiting.</summary>
+    public void Terminate() =>
+        Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
+
     public async Task StopAsync()
     {
         if (_process.HasExited)
@@ -112,7 +116,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         try
         {
             // SIGTERM first (graceful), then SIGKILL if it does not go within the deadline.
-            Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
+            Terminate();
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await _process.WaitForExitAsync(deadline.Token);
         }

@@ -28,6 +28,15 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>Every line it wrote to stdout and stderr so far.</summary>
     public IReadOnlyCollection<string> Output => _process.Output;
 
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Sends the stop signal (SIGTERM) without waiting for the process to end.</summary>
+    public void Terminate() => _process.Terminate();
+
+    public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
+
     public static async Task<GatewayProcess> StartAsync(GatewayConfig config, IDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(config);

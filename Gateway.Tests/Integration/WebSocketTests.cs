@@ -126,8 +126,8 @@ public sealed class WebSocketTests : IAsyncLifetime
         var gateway = await TestGateway.StartAsync(new GatewayConfig()
             .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
             .Set("Gateway:Routes:live:WebSockets", true)
-            .Cluster("svc", _upstream.Url),
-            builder => builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromMinutes(10)));
+            .Cluster("svc", _upstream.Url)
+            .Set("Gateway:Shutdown:Timeout", TimeSpan.FromMinutes(10)));
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/s1"), CancellationToken.None);
         await WebSocketEcho.ReceiveTextAsync(socket);

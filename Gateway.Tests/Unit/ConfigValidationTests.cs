@@ -2,6 +2,7 @@ using Gateway.Core.Routing;
 using Gateway.Core.Routing.Validation;
 using Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Unit;
@@ -271,6 +272,21 @@ public sealed class ConfigValidationTests
     {
         Errors(Valid().Set("Gateway:Routes:quotes:Authorization", "Authenticated"))
             .Should().Contain(e => e.Contains("Gateway:Routes:quotes:Authorization", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Gateway:Shutdown:DrainDelay", "-00:00:01")]
+    [InlineData("Gateway:Shutdown:DrainDelay", "00:11:00")]
+    [InlineData("Gateway:Shutdown:Timeout", "00:00:00")]
+    [InlineData("Gateway:Shutdown:Timeout", "02:00:00")]
+    public void A_shutdown_setting_out_of_range_is_named(string key, string value) =>
+        Errors(Valid().Set(key, value)).Should().ContainSingle().Which.Should().StartWith(key + ":");
+
+    [Fact]
+    public async Task The_hosts_shutdown_timeout_covers_the_drain_and_then_the_requests_in_flight()
+    {
+        await using var app = TestGateway.Build(Valid().Set("Gateway:Shutdown:DrainDelay", "00:00:05").Set("Gateway:Shutdown:Timeout", "00:00:20"));
+        app.Services.GetRequiredService<IOptions<Microsoft.Extensions.Hosting.HostOptions>>().Value.ShutdownTimeout.Should().Be(TimeSpan.FromSeconds(25));
     }
 
     [Fact]

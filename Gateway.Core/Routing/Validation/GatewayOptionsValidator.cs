@@ -52,6 +52,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         DuplicateRouteValidator.Validate(root, options.Routes, errors);
         LimitsValidator.Validate($"{root}:Limits", options.Limits, errors);
+        ShutdownValidator.Validate($"{root}:Shutdown", options.Shutdown, errors);
         CacheValidator.Validate($"{root}:Caching", options.Caching, options.Redis.IsConfigured, errors);
         NetworkListValidator.Validate($"{root}:TrustedProxies", options.TrustedProxies, errors);
         NetworkListValidator.Validate($"{root}:DeniedClientNetworks", options.DeniedClientNetworks, errors);

@@ -33,6 +33,22 @@ internal static class LimitsValidator
     }
 }
 
+internal static class ShutdownValidator
+{
+    public static void Validate(string key, Hosting.ShutdownConfig shutdown, List<string> errors)
+    {
+        if (shutdown.DrainDelay < TimeSpan.Zero || shutdown.DrainDelay > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{key}:DrainDelay: must be between 0 and 10 minutes.");
+        }
+
+        if (shutdown.Timeout <= TimeSpan.Zero || shutdown.Timeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{key}:Timeout: must be more than 0 and at most 1 hour.");
+        }
+    }
+}
+
 internal static class NetworkListValidator
 {
     public static void Validate(string key, string[] proxies, List<string> errors)
