@@ -38,7 +38,8 @@ public static class CorrelationId
 /// Keeps a client's correlation id when it is a sane token, otherwise makes one; returns it on every response
 /// (errors included) together with the time the gateway took until the headers went out. Log lines get it from
 /// the request's feature (see the log enricher), not from a logging scope: a scope per request costs more than
-/// the rest of the log plumbing.
+/// the rest of the log plumbing. While the gateway stops (<see cref="Hosting.ShutdownDrain"/>) it closes HTTP/1.1
+/// connections after their answer, as it already sets headers on every answer here.
 /// </summary>
 public sealed class CorrelationIdMiddleware(RequestDelegate next, Hosting.ShutdownDrain drain)
 {
