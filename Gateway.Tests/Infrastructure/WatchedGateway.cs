@@ -10,12 +10,14 @@ namespace Gateway.Tests.Infrastructure;
 /// </summary>
 internal static class WatchedGateway
 {
-    public static async Task<(GatewayProcess Gateway, string File)> StartAsync(NamedUpstream a)
+    /// <param name="configure">Settings of the environment besides the quotes route and cluster.</param>
+    public static async Task<(GatewayProcess Gateway, string File)> StartAsync(NamedUpstream a, Func<GatewayConfig, GatewayConfig>? configure = null)
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
         await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
+        var config = GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false);
         var gateway = await GatewayProcess.StartAsync(
-            GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false),
+            configure?.Invoke(config) ?? config,
             new Dictionary<string, string> { ["GATEWAY_CONFIG"] = file, ["DOTNET_hostBuilder__reloadConfigOnChange"] = "true" });
         try
         {

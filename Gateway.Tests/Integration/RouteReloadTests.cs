@@ -87,7 +87,34 @@ public sealed class RouteReloadTests
         await ShouldRunTheFileAsync(gateway);
     }
 
-    private sealed record RouteSpec(string Path, string ClusterId, string[] Methods, object Transform, bool Compress = false);
+    [Fact]
+    public async Task A_changed_route_no_longer_serves_what_its_previous_version_cached()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var b = await NamedUpstream.StartAsync("b");
+        // A route that caches from the start puts the response cache in the pipeline; a second cluster to move to.
+        var (gateway, file) = await WatchedGateway.StartAsync(a, config => config
+            .Route("cached", "/api/v1/cached/{**rest}", "quote-service", "GET")
+            .Set("Gateway:Routes:cached:Transform:PathRemovePrefix", "/api/v1/cached")
+            .Set("Gateway:Routes:cached:Cache:Duration", "00:05:00")
+            .Cluster("other", b.Url).Set("Gateway:Clusters:other:HealthCheck:Enabled", false));
+        await using var running = gateway;
+        var cache = new { Duration = "00:05:00" };
+
+        await WriteRoutesAsync(file, a, ("v2", V2("GET") with { Cache = cache }));
+        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
+        using (var stored = await gateway.Client.GetAsync("/api/v2/quotes/who"))
+        {
+            stored.Headers.GetValues("X-Cache").Should().Equal("HIT");
+            (await stored.Content.ReadAsStringAsync()).Should().Be("a");
+        }
+
+        await WriteRoutesAsync(file, a, ("v2", V2("GET") with { ClusterId = "other", Cache = cache }));
+        await Poll.UntilAsync(async () => await gateway.Client.GetStringAsync("/api/v2/quotes/who") == "b",
+            Deadline, "the changed route to answer from its new cluster, not from what it cached for five minutes before");
+    }
+
+    private sealed record RouteSpec(string Path, string ClusterId, string[] Methods, object Transform, bool Compress = false, object? Cache = null);
 
     private static RouteSpec V2(string method, bool compress = false) =>
         new("/api/v2/quotes/{**rest}", "quote-service", [method], new { PathRemovePrefix = "/api/v2" }, compress);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,7 @@ namespace Gateway.Core.Routing.Validation;
 /// </summary>
 internal sealed partial class ReloadValidation(
     IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, GatewayRouteTable routes, ConfigurationStatus status,
-    ILogger<ReloadValidation> logger)
+    IOutputCacheStore cache, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -71,6 +72,7 @@ internal sealed partial class ReloadValidation(
             {
                 _running = ReloadScope.WithRoutesOf(_running, current);
                 pending = [.. pending.Where(setting => !ReloadScope.IsRoute(setting))];
+                _ = PurgeAnswersAsync(changedRoutes);
                 if (logger.IsEnabled(LogLevel.Information))
                 {
 #pragma warning disable CA1873 // guarded by IsEnabled just above
@@ -90,6 +92,32 @@ internal sealed partial class ReloadValidation(
             TakesEffectAtNextStart(logger, string.Join(", ", pending));
         }
     }
+
+    /// <summary>
+    /// A changed route may send elsewhere or transform differently; what its previous version cached would otherwise
+    /// be served for the rest of its duration. After the swap, so no new request stores under the old route (one in
+    /// flight on it still may).
+    /// </summary>
+    private async Task PurgeAnswersAsync(IEnumerable<string> changedRoutes)
+    {
+        foreach (var route in changedRoutes.Select(setting => setting.Split(':')[2]))
+        {
+            try
+            {
+                if (!await Caching.ResponseCache.PurgeAsync(cache, route, CancellationToken.None))
+                {
+                    PurgeFailed(logger, route, "the cache store could not be reached");
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+            {
+                PurgeFailed(logger, route, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "Answers cached for the changed route {Route} were not purged ({Reason}); they are served until they expire")]
+    private static partial void PurgeFailed(ILogger logger, string route, string reason);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Failures}")]
     private static partial void ReloadRefused(ILogger logger, string failures);
