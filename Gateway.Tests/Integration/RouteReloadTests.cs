@@ -88,6 +88,40 @@ public sealed class RouteReloadTests
     }
 
     [Fact]
+    public async Task Requests_on_a_route_the_reloads_keep_are_all_answered_while_the_table_is_replaced_again_and_again()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a);
+        await using var running = gateway;
+
+        // Steady traffic on the route every version of the file keeps, bounded in count and time.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+        var traffic = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 5000 && !stop.IsCancellationRequested; i++)
+            {
+                using var response = await gateway.Client.GetAsync("/api/v1/quotes/who", CancellationToken.None);
+                statuses.Add(response.StatusCode);
+            }
+        })).ToArray();
+
+        for (var round = 0; round < 4; round++)
+        {
+            await WriteRoutesAsync(file, a, ("v2", V2("GET")));
+            await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the route to come");
+            await WriteRoutesAsync(file, a);
+            await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.NotFound, Deadline, "the route to go");
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(traffic).WaitAsync(Deadline);
+        statuses.Should().HaveCountGreaterThan(100).And.AllSatisfy(status => status.Should().Be(HttpStatusCode.OK));
+        await Poll.UntilAsync(() => gateway.Output.Count(line => line.Contains("Configuration reload replaced the route table", StringComparison.Ordinal)) >= 8,
+            Deadline, "each of the eight replacements to be logged");
+    }
+
+    [Fact]
     public async Task A_changed_route_no_longer_serves_what_its_previous_version_cached()
     {
         await using var a = await NamedUpstream.StartAsync("a");
