@@ -4,14 +4,15 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Gateway.Api.Admin;
 
 /// <summary>
-/// <c>GET /admin/routes</c>: the routes the running gateway serves, read from its endpoints, so a reload that waits for
-/// the next start does not show here. What a route does is shown, never a value that may be a credential (a
+/// <c>GET /admin/routes</c>: the routes the running gateway serves, read from its route table's endpoints, so a reload
+/// whose routes wait for the next start does not show here. What a route does is shown, never a value that may be a credential (a
 /// signature's secrets, a header a route sets, the values a condition compares).
 /// </summary>
 public static class RouteTable
 {
-    public static Ok<RouteView[]> List(EndpointDataSource endpoints) =>
-        TypedResults.Ok(endpoints.Endpoints
+    // From the table itself, not the app's composite of data sources, which learns of a reload a moment after routing.
+    public static Ok<RouteView[]> List(GatewayRouteTable routes) =>
+        TypedResults.Ok(routes.Endpoints
             .Select(endpoint => endpoint.Metadata.GetMetadata<GatewayRoute>())
             .OfType<GatewayRoute>()
             .DistinctBy(route => route.Id, StringComparer.OrdinalIgnoreCase)

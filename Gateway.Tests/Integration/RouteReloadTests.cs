@@ -21,8 +21,7 @@ public sealed class RouteReloadTests
         await WriteRoutesAsync(file, a, ("v2", V2("GET")));
         await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
         (await gateway.Client.GetStringAsync("/api/v2/quotes/who")).Should().Be("a", "the route sends to its cluster, its own prefix removed");
-        await Poll.UntilAsync(async () => (await gateway.Client.GetStringAsync("/admin/routes")).Contains("\"id\":\"v2\"", StringComparison.Ordinal), 
-            Deadline, "the admin route table to list the added route (routing's consumers of the table are told one after another)");
+        (await gateway.Client.GetStringAsync("/admin/routes")).Should().Contain("\"id\":\"v2\"", "the admin API lists the running table");
         await ShouldRunTheFileAsync(gateway);
         await Poll.UntilAsync(
             () => gateway.Output.Any(line => line.Contains("Configuration reload replaced the route table", StringComparison.Ordinal)
@@ -137,11 +136,12 @@ public sealed class RouteReloadTests
 
         await WriteRoutesAsync(file, a, ("v2", V2("GET") with { Cache = cache }));
         await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
-        using (var stored = await gateway.Client.GetAsync("/api/v2/quotes/who"))
+        // The cache stores an answer as it finishes sending it, so the next request may come a moment before it is kept.
+        await Poll.UntilAsync(async () =>
         {
-            stored.Headers.GetValues("X-Cache").Should().Equal("HIT");
-            (await stored.Content.ReadAsStringAsync()).Should().Be("a");
-        }
+            using var response = await gateway.Client.GetAsync("/api/v2/quotes/who");
+            return response.Headers.TryGetValues("X-Cache", out var kept) && kept.Single() == "HIT" && await response.Content.ReadAsStringAsync() == "a";
+        }, Deadline, "the route's answer to be served from the cache");
 
         await WriteRoutesAsync(file, a, ("v2", V2("GET") with { ClusterId = "other", Cache = cache }));
         await Poll.UntilAsync(async () => await gateway.Client.GetStringAsync("/api/v2/quotes/who") == "b",
