@@ -36,18 +36,20 @@ public sealed partial class ShutdownDrain(IOptions<GatewayOptions> options, Time
     {
         _draining = true;
         var delay = options.Value.Shutdown.DrainDelay;
-        Stopping(logger, delay.TotalSeconds);
-        if (delay > TimeSpan.Zero)
+        if (delay <= TimeSpan.Zero)
         {
-            try
-            {
-                // The drain is a wait by design: it gives the balancers time, and ends early only if the host's
-                // shutdown timeout does.
-                await Task.Delay(delay, time, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            return;
+        }
+
+        DrainStarted(logger, delay.TotalSeconds);
+        try
+        {
+            // The drain is a wait by design: it gives the balancers time, and ends early only if the host's shutdown
+            // timeout does.
+            await Task.Delay(delay, time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -61,6 +63,6 @@ public sealed partial class ShutdownDrain(IOptions<GatewayOptions> options, Time
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Stopping: unready, still serving for {DrainSeconds} s before the gateway stops listening")]
-    private static partial void Stopping(ILogger logger, double drainSeconds);
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Stopping: unready, still serving for {DrainSeconds} s before the gateway stops listening")]
+    private static partial void DrainStarted(ILogger logger, double drainSeconds);
 }

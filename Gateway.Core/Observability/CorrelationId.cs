@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Gateway.Core.Forwarding;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 
 namespace Gateway.Core.Observability;
@@ -38,8 +39,8 @@ public static class CorrelationId
 /// Keeps a client's correlation id when it is a sane token, otherwise makes one; returns it on every response
 /// (errors included) together with the time the gateway took until the headers went out. Log lines get it from
 /// the request's feature (see the log enricher), not from a logging scope: a scope per request costs more than
-/// the rest of the log plumbing. While the gateway stops (<see cref="Hosting.ShutdownDrain"/>) it closes HTTP/1.1
-/// connections after their answer, as it already sets headers on every answer here.
+/// the rest of the log plumbing. While the gateway stops (<see cref="Hosting.ShutdownDrain"/>) it asks Kestrel to close
+/// each connection a request comes on, gracefully, as this middleware is the first to see every request.
 /// </summary>
 public sealed class CorrelationIdMiddleware(RequestDelegate next, Hosting.ShutdownDrain drain)
 {
@@ -70,14 +71,11 @@ public sealed class CorrelationIdMiddleware(RequestDelegate next, Hosting.Shutdo
             ctx.Response.Headers[HeaderRules.ResponseTime] = Milliseconds(elapsed.TotalMilliseconds);
             return Task.CompletedTask;
         }, context);
-        if (drain.Draining && HttpProtocol.IsHttp11(context.Request.Protocol))
+        if (drain.Draining)
         {
-            // A stopping replica sends its keep-alive clients elsewhere for their next request.
-            context.Response.OnStarting(static state =>
-            {
-                ((HttpContext)state).Response.Headers.Connection = "close";
-                return Task.CompletedTask;
-            }, context);
+            // A stopping replica sends its clients elsewhere for their next request: Kestrel answers this one with
+            // Connection: close over HTTP/1.1, and sends GOAWAY over HTTP/2.
+            context.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
         }
 
         return next(context);

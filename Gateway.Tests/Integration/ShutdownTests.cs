@@ -47,6 +47,44 @@ public sealed class ShutdownTests
     }
 
     [Fact]
+    public async Task An_http2_client_of_a_stopping_gateway_is_sent_a_goaway_and_opens_its_next_connection_elsewhere()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var h2 = Ports.Free();
+        await using var gateway = await GatewayProcess.StartAsync(
+            GatewayConfig.Quotes(a.Url).Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false).Set("Gateway:Shutdown:DrainDelay", "00:00:05"),
+            new Dictionary<string, string> { ["Kestrel__Endpoints__h2__Url"] = $"http://127.0.0.1:{h2}", ["Kestrel__Endpoints__h2__Protocols"] = "Http2" });
+        var connections = 0;
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellation) =>
+            {
+                Interlocked.Increment(ref connections);
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(context.DnsEndPoint, cancellation);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var client = new HttpClient(handler)
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{h2}"),
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        (await client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+        (await client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
+        Volatile.Read(ref connections).Should().Be(1, "HTTP/2 multiplexes requests on one connection");
+
+        gateway.Terminate();
+        await Poll.UntilAsync(async () => await StatusAsync(gateway, "/health/ready") == HttpStatusCode.ServiceUnavailable, Deadline, "the stop to begin");
+        await Poll.UntilAsync(async () =>
+        {
+            (await client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the gateway still serves during its drain delay");
+            return Volatile.Read(ref connections) > 1;
+        }, Deadline, "the client to open a new connection after the gateway's GOAWAY");
+    }
+
+    [Fact]
     public async Task Without_a_drain_delay_the_gateway_stops_listening_at_once_and_still_finishes_requests_in_flight()
     {
         await using var a = await NamedUpstream.StartAsync("a");
