@@ -22,8 +22,9 @@ public sealed record ShutdownConfig
 
 /// <summary>
 /// The drain before the gateway stops listening. It runs before any service stops (a lifecycle service's
-/// <see cref="StoppingAsync"/>), so Kestrel still serves while readiness reports the stop and HTTP/1.1 answers close
-/// their connections, moving keep-alive clients, balancers' pools included, to another replica.
+/// <see cref="StoppingAsync"/>), so Kestrel still serves while readiness reports the stop and each connection a request
+/// comes on is closed after it (see <see cref="Observability.CorrelationIdMiddleware"/>), moving keep-alive clients,
+/// balancers' pools included, to another replica.
 /// </summary>
 public sealed partial class ShutdownDrain(IOptions<GatewayOptions> options, TimeProvider time, ILogger<ShutdownDrain> logger) : IHostedLifecycleService
 {

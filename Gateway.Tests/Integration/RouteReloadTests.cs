@@ -66,6 +66,13 @@ public sealed class RouteReloadTests
         status.GetProperty("routesHeldBecause").EnumerateArray().Select(e => e.GetString()).Should()
             .Equal("Gateway:Routes:v2 needs Compress, which no route had when the gateway started");
         status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Equal("Gateway:Routes:v2", "Gateway:Routes:v3");
+        using (var health = await gateway.Client.GetAsync("/health"))
+        {
+            var configuration = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("infrastructure").GetProperty("configuration");
+            configuration.GetProperty("status").GetString().Should().Be("degraded");
+            configuration.GetProperty("routesHeldBecause").GetArrayLength().Should().Be(1);
+        }
+
         (await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK, "the running route stays as it was");
         (await StatusAsync(gateway, HttpMethod.Get, "/api/v3/quotes/who")).Should().Be(HttpStatusCode.NotFound, "a table is taken whole or not at all");
         await Poll.UntilAsync(

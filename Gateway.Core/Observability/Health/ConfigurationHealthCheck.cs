@@ -20,6 +20,7 @@ public sealed class ConfigurationHealthCheck(ConfigurationStatus status) : IHeal
             ["lastReloadSuccessful"] = current.LastReloadSuccessful,
             ["lastSuccessAt"] = current.LastSuccessAt,
             ["pendingRestart"] = current.PendingRestart,
+            ["routesHeldBecause"] = current.RoutesHeldBecause,
         };
         return Task.FromResult(
             !current.LastReloadSuccessful ? HealthCheckResult.Degraded("the newest configuration file was refused (the log names the key); the previous one runs", data: data)
