@@ -4,6 +4,8 @@ using System.Net;
 using Gateway.Core.Discovery;
 using Gateway.Core.Observability;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.Forwarding;
@@ -36,33 +38,68 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
     public HttpMessageInvoker InvokerFor(string clusterId) =>
         _invokers.GetOrAdd(clusterId, static (id, h) => new HttpMessageInvoker(h.CreateHandler(ClientName(id)), disposeHandler: false), handlers);
 
-    /// <summary>The cluster's client: resilience pipeline (outer), then per-attempt instance selection, then sockets.</summary>
-    public static void Register(IServiceCollection services, string clusterId)
+    /// <summary>
+    /// The clients of every cluster, those a configuration reload adds included: one named-options configuration for
+    /// every name of the form <c>gateway-cluster:{id}</c> (and the probes' <c>gateway-health-probe:{id}</c>), where a
+    /// registration per cluster made at start-up would leave a cluster added later without one.
+    /// </summary>
+    public static void AddClusterClients(IServiceCollection services)
     {
-        var client = services.AddHttpClient(ClientName(clusterId), client =>
+        services.AddHttpClient();
+        // The factory's per-request logging scopes cost more than the forwarding itself; the gateway logs its own.
+        services.ConfigureHttpClientDefaults(client => client.RemoveAllLoggers());
+        services.AddSingleton<ClusterPipelines>();
+        services.AddSingleton<IConfigureOptions<HttpClientFactoryOptions>, ClusterClientOptions>();
+    }
+
+    /// <summary>
+    /// A cluster's client: resilience pipeline (outer), then per-attempt instance selection, then sockets. The probes'
+    /// client: sockets only, its own pool so a probe never queues behind the traffic's connections, over the same settings.
+    /// </summary>
+    private sealed class ClusterClientOptions : IConfigureNamedOptions<HttpClientFactoryOptions>
+    {
+        private const string ProbePrefix = "gateway-health-probe:";
+        private const string ClusterPrefix = "gateway-cluster:";
+
+        public void Configure(HttpClientFactoryOptions options)
+        {
+        }
+
+        public void Configure(string? name, HttpClientFactoryOptions options)
+        {
+            if (name?.StartsWith(ClusterPrefix, StringComparison.Ordinal) == true)
+            {
+                var clusterId = name[ClusterPrefix.Length..];
+                Configure(options, WholeAnswerLimit, builder =>
+                {
+                    var services = builder.Services;
+                    var spans = ClientSpans(services);
+                    builder.PrimaryHandler = CreateHandler(spans, services, clusterId);
+                    builder.AdditionalHandlers.Add(new ResilienceHandler(services.GetRequiredService<ClusterPipelines>().For(clusterId)));
+                    builder.AdditionalHandlers.Add(new InstanceSelectionHandler(services.GetRequiredService<ServiceRegistry>(), clusterId, spans));
+                });
+            }
+            else if (name?.StartsWith(ProbePrefix, StringComparison.Ordinal) == true)
+            {
+                var clusterId = name[ProbePrefix.Length..];
+                Configure(options, maxResponseBuffer: null, builder => builder.PrimaryHandler = CreateHandler(clientSpans: false, builder.Services, clusterId));
+            }
+        }
+
+        private static void Configure(HttpClientFactoryOptions options, int? maxResponseBuffer, Action<HttpMessageHandlerBuilder> handlers)
+        {
+            // The handler never rotates, so one client per cluster is kept and reused, and its breaker keeps its counts.
+            options.HandlerLifetime = Timeout.InfiniteTimeSpan;
+            options.HttpClientActions.Add(client =>
             {
                 client.Timeout = Timeout.InfiniteTimeSpan;
-                client.MaxResponseContentBufferSize = WholeAnswerLimit;
-            })
-            .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(ClientSpans(services), services, clusterId))
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            // The factory's per-request logging scopes cost more than the forwarding itself; the gateway logs its own.
-            .RemoveAllLoggers();
-
-        // The probes' own pool, so a probe never queues behind the traffic's connections, over the same settings.
-        services.AddHttpClient(HealthProber.ClientName(clusterId), client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(services => CreateHandler(clientSpans: false, services, clusterId))
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .RemoveAllLoggers();
-
-        client.AddResilienceHandler("cluster", (builder, context) =>
-        {
-            var registry = context.ServiceProvider.GetRequiredService<ServiceRegistry>();
-            var telemetry = context.ServiceProvider.GetRequiredService<GatewayTelemetry>();
-            ClusterResilience.Configure(builder, clusterId, registry.Get(clusterId).Config, registry,
-                context.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System, () => telemetry.RetryBudgetExhausted(clusterId));
-        });
-        client.AddHttpMessageHandler(services => new InstanceSelectionHandler(services.GetRequiredService<ServiceRegistry>(), clusterId, ClientSpans(services)));
+                if (maxResponseBuffer is { } limit)
+                {
+                    client.MaxResponseContentBufferSize = limit;
+                }
+            });
+            options.HttpMessageHandlerBuilderActions.Add(handlers);
+        }
     }
 
     private static bool ClientSpans(IServiceProvider services) => services.GetRequiredService<IOptions<UpstreamTracingOptions>>().Value.ClientSpans;

@@ -56,10 +56,7 @@ public static class GatewayServiceCollectionExtensions
             kestrel.Limits.MaxRequestHeadersTotalSize = RequestHeaderLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestHeadersTotalSize);
         });
 
-        foreach (var cluster in section.GetSection(nameof(GatewayOptions.Clusters)).GetChildren())
-        {
-            ClusterClients.Register(services, cluster.Key);
-        }
+        ClusterClients.AddClusterClients(services);
 
         services.AddSingleton<UpstreamConnections>();
         services.AddSingleton<ServiceRegistry>();
