@@ -33,8 +33,10 @@ public static class HealthEndpoints
                 HealthStatus.Degraded, [RedisHealthCheck.Tag]));
         }
 
+        var registered = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var cluster in configuration.GetSection("Gateway:Clusters").GetChildren())
         {
+            registered.Add(cluster.Key);
             var id = cluster.Key;
             var required = !bool.TryParse(cluster[nameof(ClusterConfig.Required)], out var value) || value;
             // An optional service that is down degrades /health (still 200, and named) rather than failing it:
@@ -45,6 +47,9 @@ public static class HealthEndpoints
                 required ? [ServiceHealthCheck.Tag, ReadyTag] : [ServiceHealthCheck.Tag]));
         }
 
+        checks.Add(new HealthCheckRegistration("services-added",
+            sp => new AddedServicesHealthCheck(sp.GetRequiredService<ServiceRegistry>(), registered),
+            HealthStatus.Unhealthy, [ServiceHealthCheck.AddedTag, ReadyTag]));
         return checks;
     }
 

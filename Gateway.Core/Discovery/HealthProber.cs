@@ -12,8 +12,48 @@ public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory cl
     /// <summary>The cluster's probe client: its own pool, over the cluster's connection settings (TLS included).</summary>
     public static string ClientName(string clusterId) => "gateway-health-probe:" + clusterId;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(registry.Clusters.Select(cluster => ProbeClusterAsync(cluster, stoppingToken)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var probing = new Dictionary<string, Task>(StringComparer.OrdinalIgnoreCase);
+        void Start(ServiceCluster cluster)
+        {
+            lock (probing)
+            {
+                if (!probing.ContainsKey(cluster.Id))
+                {
+                    probing[cluster.Id] = ProbeClusterAsync(cluster, stoppingToken);
+                }
+            }
+        }
+
+        // Subscribed before the clusters are read, so one a reload adds meanwhile is not missed (nor probed twice).
+        registry.ClusterAdded += Start;
+        try
+        {
+            foreach (var cluster in registry.Clusters)
+            {
+                Start(cluster);
+            }
+
+            var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (stoppingToken.Register(() => stopped.TrySetResult()))
+            {
+                await stopped.Task;
+            }
+        }
+        finally
+        {
+            registry.ClusterAdded -= Start;
+        }
+
+        Task[] loops;
+        lock (probing)
+        {
+            loops = [.. probing.Values];
+        }
+
+        await Task.WhenAll(loops);
+    }
 
     private async Task ProbeClusterAsync(ServiceCluster cluster, CancellationToken stoppingToken)
     {

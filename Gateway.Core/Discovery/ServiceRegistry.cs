@@ -34,6 +34,32 @@ public sealed class ServiceRegistry : IDisposable
 
     public IEnumerable<ServiceCluster> Clusters => _clusters.Values.OrderBy(c => c.Id, StringComparer.Ordinal);
 
+    /// <summary>Raised for each cluster a configuration reload adds, once it can take requests.</summary>
+    public event Action<ServiceCluster>? ClusterAdded;
+
+    /// <summary>
+    /// Adds the clusters of a validated configuration the registry does not have yet; the ones it has are synchronised
+    /// by the reload itself. A cluster a reload leaves out keeps running (routes may still send to it) until the next start.
+    /// </summary>
+    /// <returns>The ids of the clusters added.</returns>
+    public IReadOnlyList<string> AddNew(GatewayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var added = new List<string>();
+        foreach (var (id, config) in options.Clusters)
+        {
+            var cluster = new ServiceCluster(id, config);
+            if (_clusters.TryAdd(id, cluster))
+            {
+                added.Add(id);
+                DiscoveryLog.ClusterAdded(_logger, id, config.Destinations.Count);
+                ClusterAdded?.Invoke(cluster);
+            }
+        }
+
+        return added;
+    }
+
     public ServiceCluster? Find(string clusterId) => _clusters.GetValueOrDefault(clusterId);
 
     public ServiceCluster Get(string clusterId) =>

@@ -12,7 +12,8 @@ namespace Gateway.Core.Routing;
 /// this table instead of onto the app; endpoint routing rebuilds its matcher when the table's change token fires. A
 /// request already matched keeps the endpoint, and so the route settings, it was matched with.
 /// </summary>
-public sealed class GatewayRouteTable(IOptions<GatewayOptions> options, IEnumerable<IValidateOptions<GatewayOptions>> validators)
+public sealed class GatewayRouteTable(
+    IOptions<GatewayOptions> options, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry)
     : EndpointDataSource
 {
     private readonly Lock _replacing = new();
@@ -37,7 +38,7 @@ public sealed class GatewayRouteTable(IOptions<GatewayOptions> options, IEnumera
 
     /// <summary>
     /// Replaces every route with these, or none of them: the table runs as one file wrote it, never half of one edit.
-    /// They are checked against the gateway as it runs, whose clusters, policies and pipeline were made at its start.
+    /// They are checked against the gateway as it runs: its clusters, and the policies and pipeline made at its start.
     /// </summary>
     /// <returns>Why the routes were kept as they were; empty when they were replaced.</returns>
     public IReadOnlyList<string> TryReplace(IReadOnlyDictionary<string, RouteConfig> routes)
@@ -49,9 +50,14 @@ public sealed class GatewayRouteTable(IOptions<GatewayOptions> options, IEnumera
         }
 
         // The start-up validators over the running configuration with the new routes: a route naming a cluster, a
-        // policy or a CORS policy the running gateway lacks is refused as it would be at a start.
+        // policy or a CORS policy the running gateway lacks is refused as it would be at a start. The clusters are the
+        // registry's: those of the start and those reloads added.
         var running = options.Value;
-        var candidate = running with { Routes = new Dictionary<string, RouteConfig>(routes, StringComparer.OrdinalIgnoreCase) };
+        var candidate = running with
+        {
+            Routes = new Dictionary<string, RouteConfig>(routes, StringComparer.OrdinalIgnoreCase),
+            Clusters = registry.Clusters.ToDictionary(cluster => cluster.Id, cluster => cluster.Config, StringComparer.OrdinalIgnoreCase),
+        };
         string[] held =
         [
             .. validators.Select(validator => validator.Validate(Options.DefaultName, candidate))

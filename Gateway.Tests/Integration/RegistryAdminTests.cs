@@ -132,18 +132,23 @@ public sealed class RegistryAdminTests
     }
 
     [Fact]
-    public async Task A_reload_names_what_waits_for_the_next_start_and_the_running_gateway_keeps_it_as_it_started()
+    public async Task A_reload_adds_a_cluster_with_its_route_and_names_what_waits_for_the_next_start()
     {
         await using var a = await NamedUpstream.StartAsync("a");
+        await using var x = await NamedUpstream.StartAsync("x");
         var (gateway, file) = await WatchedGateway.StartAsync(a);
         await using var running = gateway;
 
-        // A new route to a new cluster, new connection settings, and a balancing policy, which is followed.
+        // A new cluster and a route to it (both taken), new connection settings (made once: they wait), and a
+        // balancing policy (followed). The new cluster has a second instance that refuses connections.
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
         {
             Gateway = new
             {
-                Routes = new Dictionary<string, object> { ["extra"] = new { Path = "/api/v1/extra/{**rest}", ClusterId = "extra-service" } },
+                Routes = new Dictionary<string, object>
+                {
+                    ["extra"] = new { Path = "/api/v1/extra/{**rest}", ClusterId = "extra-service", Transform = new { PathRemovePrefix = "/api/v1/extra" } },
+                },
                 Clusters = new Dictionary<string, object>
                 {
                     ["quote-service"] = new
@@ -152,33 +157,56 @@ public sealed class RegistryAdminTests
                         HttpClient = new { MaxConnectionsPerServer = 8 },
                         Destinations = new Dictionary<string, object> { ["a"] = new { Address = a.Url } },
                     },
-                    ["extra-service"] = new { Destinations = new Dictionary<string, object> { ["x"] = new { Address = a.Url } } },
+                    ["extra-service"] = new
+                    {
+                        HealthCheck = new { Path = "/probe", Interval = "00:00:01", UnhealthyThreshold = 1 },
+                        Destinations = new Dictionary<string, object> { ["x"] = new { Address = x.Url }, ["gone"] = new { Address = $"http://127.0.0.1:{Ports.Free()}" } },
+                    },
                 },
             },
         }));
         await Poll.UntilAsync(
             () => gateway.Output.Any(line => line.Contains("Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start", StringComparison.Ordinal)
-                && line.Contains("\"Settings\":\"Gateway:Clusters:extra-service, Gateway:Clusters:quote-service:HttpClient, Gateway:Routes:extra\"", StringComparison.Ordinal)),
-            Deadline, "the reload to name the route, the cluster and the connection settings that wait for a restart, and not the followed policy");
+                && line.Contains("\"Settings\":\"Gateway:Clusters:quote-service:HttpClient\"", StringComparison.Ordinal)),
+            Deadline, "the reload to name only the connection settings as waiting for a restart");
+
+        // The added cluster is probed: its refusing instance leaves rotation, and only x answers.
+        await Poll.UntilAsync(async () => JsonDocument.Parse(await gateway.Client.GetStringAsync("/health/extra-service")).RootElement.GetProperty("healthy").GetInt32() == 1,
+            Deadline, "the added cluster's probes to find its one live instance");
+        for (var i = 0; i < 4; i++)
+        {
+            (await gateway.Client.GetStringAsync("/api/v1/extra/quotes/who")).Should().Be("x");
+        }
 
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a");
-        using var route = await gateway.Client.GetAsync("/api/v1/extra/who");
-        route.StatusCode.Should().Be(HttpStatusCode.NotFound, "the new route waits for the next start");
-        using var service = await gateway.Client.GetAsync("/health/extra-service");
-        service.StatusCode.Should().Be(HttpStatusCode.NotFound, "so does its cluster: nothing could reach it, and nothing probes it");
-        using var health = await gateway.Client.GetAsync("/health");
-        var report = await health.Content.ReadAsStringAsync();
-        report.Should().NotContain("extra-service\":{");
-        var configuration = JsonDocument.Parse(report).RootElement.GetProperty("checks").GetProperty("infrastructure").GetProperty("configuration");
-        configuration.GetProperty("status").GetString().Should().Be("degraded", "the replica does not run its file as written");
-        configuration.GetProperty("pendingRestart").GetArrayLength().Should().Be(3);
 
-        (await gateway.Client.GetStringAsync("/admin/routes")).Should().NotContain("\"id\":\"extra\"", "the route table is the running one");
+        using (var health = await gateway.Client.GetAsync("/health"))
+        {
+            health.StatusCode.Should().Be(HttpStatusCode.OK);
+            var checks = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+            var extra = checks.GetProperty("microservices").GetProperty("extra-service");
+            extra.GetProperty("status").GetString().Should().Be("healthy");
+            extra.GetProperty("total").GetInt32().Should().Be(2);
+            checks.GetProperty("infrastructure").GetProperty("configuration").GetProperty("pendingRestart").GetArrayLength().Should().Be(1);
+        }
+
+        (await gateway.Client.GetStringAsync("/admin/routes")).Should().Contain("\"id\":\"extra\"");
         var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
-        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should()
-            .Equal("Gateway:Clusters:extra-service", "Gateway:Clusters:quote-service:HttpClient", "Gateway:Routes:extra");
+        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Equal("Gateway:Clusters:quote-service:HttpClient");
         status.GetProperty("lastReloadSuccessful").GetBoolean().Should().BeTrue();
-        await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_restart_pending_settings(\{[^}]*\})? 3\b"),
+        await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_restart_pending_settings(\{[^}]*\})? 1\b"),
             Deadline, "the metrics to count the settings that wait for a restart");
+
+        // A required service added by a reload counts for readiness like the others.
+        await x.DisposeAsync();
+        await Poll.UntilAsync(async () =>
+        {
+            using var ready = await gateway.Client.GetAsync("/health/ready");
+            return ready.StatusCode == HttpStatusCode.ServiceUnavailable;
+        }, Deadline, "readiness to fail once the added required service has no instance left");
+        using var report = await gateway.Client.GetAsync("/health");
+        report.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        JsonDocument.Parse(await report.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("microservices")
+            .GetProperty("extra-service").GetProperty("status").GetString().Should().Be("unhealthy");
     }
 }

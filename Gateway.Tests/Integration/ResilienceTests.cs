@@ -33,6 +33,24 @@ public sealed class ResilienceTests
         failing.Upstream.Count("/quotes/status").Should().Be(5, "round-robin sends every other first attempt to the failing one, and never a retry");
     }
 
+    [Fact]
+    public async Task Each_retry_is_logged_by_Polly_naming_the_clusters_pipeline()
+    {
+        await using var failing = await NamedUpstream.StartAsync("failing");
+        failing.Status = 503;
+        var log = Path.Combine(Directory.CreateTempSubdirectory("gw-polly-").FullName, "gateway.log");
+        await using (var gateway = await TestGateway.StartAsync(Passive(GatewayConfig.Quotes(failing.Url)).Set("Gateway:Routes:quotes:Retries", 2)
+            .LogToFile(log, "{SourceContext} {Message:lj}{NewLine}")))
+        {
+            using var response = await gateway.Client.GetAsync("/api/v1/quotes/status");
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        // The host is disposed: its file sink has written everything.
+        File.ReadAllLines(log).Count(line => line.StartsWith("Polly ", StringComparison.Ordinal) && line.Contains("'OnRetry'", StringComparison.Ordinal)
+            && line.Contains("gateway-cluster:quote-service-cluster", StringComparison.Ordinal)).Should().Be(2);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -79,12 +79,20 @@ public sealed class RouteReloadTests
             () => gateway.Output.Any(line => line.Contains("kept the running routes", StringComparison.Ordinal) && line.Contains("needs Compress", StringComparison.Ordinal)),
             Deadline, "the held routes to be logged with the reason");
 
-        // A route to a cluster the file adds, which the running gateway lacks, waits as a start would refuse it.
-        await File.WriteAllTextAsync(file, WatchedGateway.Configuration([("a", a.Url)], new Dictionary<string, object> { ["v3"] = V3 with { ClusterId = "extra-service" } },
-            new Dictionary<string, string> { ["extra-service"] = a.Url }));
+        // A route naming a CORS policy the same file adds waits: policies are made at the start, as a start would say.
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
+        {
+            Gateway = new
+            {
+                Cors = new Dictionary<string, object> { ["web"] = new { Origins = new[] { "https://shop.example" } } },
+                Routes = new Dictionary<string, object> { ["v3"] = V3 with { Cors = "web" } },
+                Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = new Dictionary<string, object> { ["a"] = new { Address = a.Url } } } },
+            },
+        }));
         await Poll.UntilAsync(async () => (status = await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("routesHeldBecause")
-                .EnumerateArray().Any(reason => reason.GetString()!.Contains("Gateway:Routes:v3:ClusterId", StringComparison.Ordinal)),
-            Deadline, "the route to an unknown cluster to be held, naming its key");
+                .EnumerateArray().Any(reason => reason.GetString()!.StartsWith("Gateway:Routes:v3:Cors: policy 'web' is not defined", StringComparison.Ordinal)),
+            Deadline, "the route naming a policy the running gateway lacks to be held, naming its key");
+        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Contain("Gateway:Cors");
         (await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK);
 
         await WriteRoutesAsync(file, a, ("v2", V2("GET")), ("v3", V3));
@@ -155,7 +163,7 @@ public sealed class RouteReloadTests
             Deadline, "the changed route to answer from its new cluster, not from what it cached for five minutes before");
     }
 
-    private sealed record RouteSpec(string Path, string ClusterId, string[] Methods, object Transform, bool Compress = false, object? Cache = null);
+    private sealed record RouteSpec(string Path, string ClusterId, string[] Methods, object Transform, bool Compress = false, object? Cache = null, string? Cors = null);
 
     private static RouteSpec V2(string method, bool compress = false) =>
         new("/api/v2/quotes/{**rest}", "quote-service", [method], new { PathRemovePrefix = "/api/v2" }, compress);

@@ -24,7 +24,9 @@ public sealed class ReloadScopeTests
     [InlineData("Gateway:Clusters:quote-service:LoadBalancingPolicy", "PowerOfTwoChoices")]
     [InlineData("Gateway:Clusters:quote-service:SessionAffinity:Enabled", "true")]
     [InlineData("Gateway:Clusters:quote-service:HttpVersion", "2")]
-    public void What_a_kept_cluster_reads_per_request_or_probe_is_followed(string key, string value)
+    [InlineData("Gateway:Clusters:tracking-service:Destinations:t1:Address", "http://127.0.0.1:5102")]
+    [InlineData("Gateway:Clusters:tracking-service:CircuitBreaker:Enabled", "false")]
+    public void What_a_kept_cluster_reads_per_request_or_probe_is_followed_and_an_added_cluster_whole(string key, string value)
     {
         ReloadScope.RestartNeeded(Started, With(key, value)).Should().BeEmpty();
     }
@@ -32,7 +34,6 @@ public sealed class ReloadScopeTests
     [Theory]
     [InlineData("Gateway:Routes:quotes:Methods:1", "POST", "Gateway:Routes:quotes")]
     [InlineData("Gateway:Routes:tracking:Path", "/api/v1/tracking/{**rest}", "Gateway:Routes:tracking")]
-    [InlineData("Gateway:Clusters:tracking-service:Destinations:t1:Address", "http://127.0.0.1:5102", "Gateway:Clusters:tracking-service")]
     [InlineData("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio", "0.9", "Gateway:Clusters:quote-service:CircuitBreaker")]
     [InlineData("Gateway:Clusters:quote-service:HttpClient:MaxConnectionsPerServer", "8", "Gateway:Clusters:quote-service:HttpClient")]
     [InlineData("Gateway:Clusters:quote-service:MaxConcurrentRequests", "100", "Gateway:Clusters:quote-service:MaxConcurrentRequests")]

@@ -57,7 +57,7 @@ public sealed class RouteBranchesTests
             ["Gateway:Clusters:c:Destinations:a:Address"] = "http://127.0.0.1:2",
         };
 
-        ReloadScope.WithRoutesOf(running, current).Should().Equal(new Dictionary<string, string?>
+        ReloadScope.WithValuesOf(running, current, ReloadScope.IsRoute).Should().Equal(new Dictionary<string, string?>
         {
             ["Gateway:Routes:new:Path"] = "/new/{**rest}",
             ["Gateway:Clusters:c:Destinations:a:Address"] = "http://127.0.0.1:1",
@@ -65,5 +65,7 @@ public sealed class RouteBranchesTests
         ReloadScope.IsRoute("Gateway:Routes:new").Should().BeTrue();
         ReloadScope.IsRoute("Gateway:RoutesExtra").Should().BeFalse();
         ReloadScope.IsRoute("Gateway:Clusters:c").Should().BeFalse();
+        ReloadScope.IsClusterKey("Gateway:Clusters:c:Destinations:a:Address", ["c"]).Should().BeTrue();
+        ReloadScope.IsClusterKey("Gateway:Clusters:cc:Destinations:a:Address", ["c"]).Should().BeFalse();
     }
 }

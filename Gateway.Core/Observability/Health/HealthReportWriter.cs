@@ -27,7 +27,7 @@ public static class HealthReportWriter
             timestamp = DateTimeOffset.UtcNow,
             checks = new
             {
-                microservices = Group(report, ServiceHealthCheck.Tag, "service:"),
+                microservices = Group(report, ServiceHealthCheck.Tag, "service:").Concat(Added(report)).ToDictionary(),
                 dependencies = Group(report, RedisHealthCheck.Tag, string.Empty),
                 infrastructure = new Dictionary<string, object>
                 {
@@ -70,6 +70,14 @@ public static class HealthReportWriter
                 ["description"] = e.Value.Description,
                 ["durationMs"] = Math.Round(e.Value.Duration.TotalMilliseconds, 2),
             }.Concat(e.Value.Data.Select(d => new KeyValuePair<string, object?>(d.Key, d.Value))).ToDictionary());
+
+    /// <summary>Each service of <see cref="AddedServicesHealthCheck"/>'s entry, in the shape of the others.</summary>
+    private static IEnumerable<KeyValuePair<string, object>> Added(HealthReport report) =>
+        report.Entries.Values.Where(entry => entry.Tags.Contains(ServiceHealthCheck.AddedTag))
+            .SelectMany(entry => entry.Data)
+            .Select(service => new KeyValuePair<string, object>(service.Key, ((Dictionary<string, object?>)service.Value)
+                .Select(pair => pair.Value is HealthStatus status ? new KeyValuePair<string, object?>(pair.Key, Name(status)) : pair)
+                .ToDictionary()));
 
     private static string Name(HealthStatus status) => status switch
     {

@@ -8,9 +8,20 @@ public sealed class ServiceHealthCheck(ServiceRegistry registry, string clusterI
 {
     public const string Tag = "microservice";
 
+    /// <summary>The tag of <see cref="AddedServicesHealthCheck"/>, whose entry the health report lists service by service.</summary>
+    public const string AddedTag = "microservices-added";
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var instances = registry.Get(clusterId).Instances;
+        ArgumentNullException.ThrowIfNull(context);
+        return Task.FromResult(Evaluate(registry.Get(clusterId), context.Registration.FailureStatus));
+    }
+
+    /// <param name="failureStatus">What a service without an instance in rotation is: unhealthy when required, otherwise degraded.</param>
+    public static HealthCheckResult Evaluate(ServiceCluster cluster, HealthStatus failureStatus)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        var instances = cluster.Instances;
         var healthy = instances.Count(i => i.Status == InstanceStatus.Healthy);
         var inRotation = instances.Count(i => i.IsSelectable);
         var draining = instances.Count(i => i.Draining);
@@ -24,11 +35,11 @@ public sealed class ServiceHealthCheck(ServiceRegistry registry, string clusterI
         if (inRotation > 0 && instances.Any(i => i.IsBackup) && !instances.Any(i => i.IsSelectable && !i.IsBackup))
         {
             // Served, but by the standby: an operator should know before the backup is all there is left.
-            return Task.FromResult(HealthCheckResult.Degraded($"service '{clusterId}' runs on its backup instances only", data: data));
+            return HealthCheckResult.Degraded($"service '{cluster.Id}' runs on its backup instances only", data: data);
         }
 
-        return Task.FromResult(inRotation > 0
+        return inRotation > 0
             ? new HealthCheckResult(HealthStatus.Healthy, $"{healthy}/{instances.Length} instances healthy" + (draining > 0 ? $", {draining} draining" : string.Empty), data: data)
-            : new HealthCheckResult(context.Registration.FailureStatus, $"service '{clusterId}' has no instance in rotation", data: data));
+            : new HealthCheckResult(failureStatus, $"service '{cluster.Id}' has no instance in rotation", data: data);
     }
 }

@@ -4,10 +4,11 @@ namespace Gateway.Core.Routing.Validation;
 
 /// <summary>
 /// Which settings of a reloaded <c>Gateway</c> section the running gateway takes and which wait for its next start.
-/// A cluster's client, pipeline and health checks are made once; what is read per request or per probe is followed:
-/// an existing cluster's destinations, health checks, load balancing, session affinity and HTTP version. Routes are
+/// A cluster the reload adds is added (its client and pipeline are made on its first request, its probes start); of
+/// an existing cluster, whose client, pipeline and health checks are made once, what is read per request or per probe
+/// is followed: its destinations, health checks, load balancing, session affinity and HTTP version. Routes are
 /// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>); the caller
-/// then takes the routes' keys as running (<see cref="WithRoutesOf"/>). Anything else changed by a reload is named,
+/// then takes the added clusters' and the routes' keys as running (<see cref="WithValuesOf"/>). Anything else changed by a reload is named,
 /// so an operator who edited the file is not left to find out which part of the edit is live.
 /// </summary>
 public static class ReloadScope
@@ -74,13 +75,18 @@ public static class ReloadScope
     /// <summary>Whether a setting named by <see cref="RestartNeeded"/> is a route.</summary>
     public static bool IsRoute(string setting) => setting.StartsWith(Routes, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The running snapshot with its routes' values replaced by those of <paramref name="current"/>.</summary>
-    public static Dictionary<string, string?> WithRoutesOf(IReadOnlyDictionary<string, string?> running, IReadOnlyDictionary<string, string?> current)
+    /// <summary>Whether a key belongs to one of these clusters.</summary>
+    public static bool IsClusterKey(string key, IEnumerable<string> clusters) =>
+        clusters.Any(id => key.StartsWith(Clusters + id + ":", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The running snapshot with the values of the keys now taken replaced by those of <paramref name="current"/>.</summary>
+    public static Dictionary<string, string?> WithValuesOf(IReadOnlyDictionary<string, string?> running, IReadOnlyDictionary<string, string?> current, Func<string, bool> taken)
     {
         ArgumentNullException.ThrowIfNull(running);
         ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(taken);
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, value) in running.Where(pair => !IsRoute(pair.Key)).Concat(current.Where(pair => IsRoute(pair.Key))))
+        foreach (var (key, value) in running.Where(pair => !taken(pair.Key)).Concat(current.Where(pair => taken(pair.Key))))
         {
             values[key] = value;
         }
@@ -104,9 +110,15 @@ public static class ReloadScope
         if (key.StartsWith(Clusters, StringComparison.OrdinalIgnoreCase) && parts.Length >= 4)
         {
             var id = parts[2];
-            if (!clustersBefore.Contains(id) || !clustersAfter.Contains(id))
+            // A cluster the reload adds is added whole; one it leaves out keeps running until the next start.
+            if (!clustersAfter.Contains(id))
             {
                 return string.Join(':', parts[..3]);
+            }
+
+            if (!clustersBefore.Contains(id))
+            {
+                return null;
             }
 
             return FollowedClusterSettings.Contains(parts[3]) ? null : string.Join(':', parts[..4]);

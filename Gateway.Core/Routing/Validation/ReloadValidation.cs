@@ -16,8 +16,8 @@ namespace Gateway.Core.Routing.Validation;
 /// and what waits for a restart is named (<see cref="ReloadScope"/>).
 /// </summary>
 internal sealed partial class ReloadValidation(
-    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, GatewayRouteTable routes, ConfigurationStatus status,
-    IOutputCacheStore cache, ILogger<ReloadValidation> logger)
+    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry, GatewayRouteTable routes,
+    ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -62,6 +62,9 @@ internal sealed partial class ReloadValidation(
         }
 
         var current = ReloadScope.Snapshot(configuration);
+        // Clusters first: the routes of the same edit may send to them.
+        var added = registry.AddNew(options);
+        _running = ReloadScope.WithValuesOf(_running, current, key => ReloadScope.IsClusterKey(key, added));
         var pending = ReloadScope.RestartNeeded(_running, current);
         var changedRoutes = pending.Where(ReloadScope.IsRoute).ToArray();
         IReadOnlyList<string> held = [];
@@ -70,7 +73,7 @@ internal sealed partial class ReloadValidation(
             held = routes.TryReplace(options.Routes);
             if (held.Count == 0)
             {
-                _running = ReloadScope.WithRoutesOf(_running, current);
+                _running = ReloadScope.WithValuesOf(_running, current, ReloadScope.IsRoute);
                 pending = [.. pending.Where(setting => !ReloadScope.IsRoute(setting))];
                 _ = PurgeAnswersAsync(changedRoutes);
                 if (logger.IsEnabled(LogLevel.Information))

@@ -1,0 +1,29 @@
+using Gateway.Core.Discovery;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Gateway.Core.Observability.Health;
+
+/// <summary>
+/// The services configuration reloads added. Health checks are registered once, when the host is built, so the
+/// services known then have a check each (<see cref="ServiceHealthCheck"/>) and the ones added later share this one:
+/// it is as unhealthy as its worst required service (optional ones only degrade it), which keeps readiness right,
+/// and <see cref="HealthReportWriter"/> lists each of its services under <c>microservices</c> like the others.
+/// </summary>
+public sealed class AddedServicesHealthCheck(ServiceRegistry registry, IReadOnlySet<string> registered) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var services = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase);
+        var worst = HealthStatus.Healthy;
+        foreach (var cluster in registry.Clusters.Where(cluster => !registered.Contains(cluster.Id)))
+        {
+            var result = ServiceHealthCheck.Evaluate(cluster, cluster.Config.Required ? HealthStatus.Unhealthy : HealthStatus.Degraded);
+            worst = result.Status < worst ? result.Status : worst;
+            services[cluster.Id] = new Dictionary<string, object?> { ["status"] = result.Status, ["description"] = result.Description }
+                .Concat(result.Data.Select(pair => new KeyValuePair<string, object?>(pair.Key, pair.Value)))
+                .ToDictionary();
+        }
+
+        return Task.FromResult(new HealthCheckResult(worst, $"{services.Count} services added by configuration reloads", data: services));
+    }
+}
