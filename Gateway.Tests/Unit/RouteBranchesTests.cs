@@ -42,30 +42,4 @@ public sealed class RouteBranchesTests
         RouteBranches.Missing(running, new Dictionary<string, RouteConfig> { ["new"] = Plain with { AllowedClientNetworks = ["10.0.0.0/8"] } })
             .Should().BeEmpty();
     }
-
-    [Fact]
-    public void Taking_a_reloads_routes_keeps_every_other_running_value()
-    {
-        var running = new Dictionary<string, string?>
-        {
-            ["Gateway:Routes:old:Path"] = "/old/{**rest}",
-            ["Gateway:Clusters:c:Destinations:a:Address"] = "http://127.0.0.1:1",
-        };
-        var current = new Dictionary<string, string?>
-        {
-            ["Gateway:Routes:new:Path"] = "/new/{**rest}",
-            ["Gateway:Clusters:c:Destinations:a:Address"] = "http://127.0.0.1:2",
-        };
-
-        ReloadScope.WithValuesOf(running, current, ReloadScope.IsRoute).Should().Equal(new Dictionary<string, string?>
-        {
-            ["Gateway:Routes:new:Path"] = "/new/{**rest}",
-            ["Gateway:Clusters:c:Destinations:a:Address"] = "http://127.0.0.1:1",
-        });
-        ReloadScope.IsRoute("Gateway:Routes:new").Should().BeTrue();
-        ReloadScope.IsRoute("Gateway:RoutesExtra").Should().BeFalse();
-        ReloadScope.IsRoute("Gateway:Clusters:c").Should().BeFalse();
-        ReloadScope.IsClusterKey("Gateway:Clusters:c:Destinations:a:Address", ["c"]).Should().BeTrue();
-        ReloadScope.IsClusterKey("Gateway:Clusters:cc:Destinations:a:Address", ["c"]).Should().BeFalse();
-    }
 }
