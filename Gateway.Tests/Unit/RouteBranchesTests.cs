@@ -1,7 +1,6 @@
 using FluentAssertions;
 using Gateway.Core.Caching;
 using Gateway.Core.Routing;
-using Gateway.Core.Routing.Validation;
 using Xunit;
 
 namespace Gateway.Tests.Unit;
