@@ -68,6 +68,9 @@ public sealed class ServiceRegistry : IDisposable
     /// <summary>The provider a cluster's breaker reports to; created once per cluster, handed to its pipeline.</summary>
     public CircuitBreakerStateProvider BreakerStateFor(string clusterId) => _breakers.GetOrAdd(clusterId, static _ => new CircuitBreakerStateProvider());
 
+    /// <summary>Drops the cluster's state provider, for a breaker built again: a provider serves one breaker only.</summary>
+    public void ForgetBreakerState(string clusterId) => _breakers.TryRemove(clusterId, out _);
+
     /// <summary>
     /// What holds a cluster's breaker open by hand (Polly's manual control, through the admin API); an isolation made
     /// before the breaker is built applies to it when it is.

@@ -75,7 +75,7 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
                     var services = builder.Services;
                     var spans = ClientSpans(services);
                     builder.PrimaryHandler = CreateHandler(spans, services, clusterId);
-                    builder.AdditionalHandlers.Add(new ResilienceHandler(services.GetRequiredService<ClusterPipelines>().For(clusterId)));
+                    builder.AdditionalHandlers.Add(new ResilienceHandler(services.GetRequiredService<ClusterPipelines>().ProviderFor(clusterId)));
                     builder.AdditionalHandlers.Add(new InstanceSelectionHandler(services.GetRequiredService<ServiceRegistry>(), clusterId, spans));
                 });
             }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Gateway.Core.Discovery;
 using Gateway.Core.Observability;
+using Gateway.Core.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -10,23 +11,77 @@ namespace Gateway.Core.Forwarding;
 
 /// <summary>
 /// One resilience pipeline per cluster (<see cref="ClusterResilience"/>), built when the cluster's client is, so a
-/// cluster added by a reload gets one too; its retries, timeouts and breaker transitions are logged through Polly's
-/// telemetry as the pipelines registered at start-up were.
+/// cluster added by a reload gets one too, and built again when a reload changes what it is made of (breaker, retry
+/// budget, concurrency limit). Its retries, timeouts and breaker transitions are logged through Polly's telemetry as
+/// the pipelines registered at start-up were.
 /// </summary>
-public sealed class ClusterPipelines(
+public sealed partial class ClusterPipelines(
     ServiceRegistry registry, GatewayTelemetry telemetry, TimeProvider time, ILoggerFactory loggers, IOptions<TelemetryOptions> pollyTelemetry)
 {
-    private readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> _pipelines = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Current> _pipelines = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ILogger _logger = loggers.CreateLogger<ClusterPipelines>();
 
-    public ResiliencePipeline<HttpResponseMessage> For(string clusterId) => _pipelines.GetOrAdd(clusterId, Build);
+    /// <summary>What a cluster's pipeline is made of; a reload that changes none of it keeps the pipeline.</summary>
+    private sealed record Settings(CircuitBreakerConfig Breaker, RetryBudgetConfig Budget, int? MaxConcurrentRequests, int MaxQueuedRequests)
+    {
+        public static Settings Of(ClusterConfig config) => new(config.CircuitBreaker, config.RetryBudget, config.MaxConcurrentRequests, config.MaxQueuedRequests);
+    }
 
-    private ResiliencePipeline<HttpResponseMessage> Build(string clusterId)
+    /// <summary>The pipeline a cluster's requests go through now; a request keeps the one it started with.</summary>
+    private sealed class Current(ResiliencePipeline<HttpResponseMessage> pipeline, Settings settings)
+    {
+        public volatile ResiliencePipeline<HttpResponseMessage> Pipeline = pipeline;
+
+        public Settings Settings { get; set; } = settings;
+    }
+
+    /// <summary>The cluster's current pipeline, for its <c>ResilienceHandler</c>: one field read per request.</summary>
+    public Func<HttpRequestMessage, ResiliencePipeline<HttpResponseMessage>> ProviderFor(string clusterId)
+    {
+        var current = _pipelines.GetOrAdd(clusterId, id =>
+        {
+            var config = registry.Get(id).Config;
+            return new Current(Build(id, config), Settings.Of(config));
+        });
+        return _ => current.Pipeline;
+    }
+
+    /// <summary>
+    /// Builds the cluster's pipeline again when a reload changed what it is made of. The new breaker starts closed with
+    /// fresh counts; an isolation by hand holds on it too. A cluster whose client is not made yet is built from its
+    /// configuration when it is.
+    /// </summary>
+    /// <returns>Whether the pipeline was built again.</returns>
+    public bool Sync(string clusterId, ClusterConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!_pipelines.TryGetValue(clusterId, out var current) || current.Settings == Settings.Of(config))
+        {
+            return false;
+        }
+
+        lock (current)
+        {
+            // A breaker's state provider serves one breaker: the new one gets its own.
+            registry.ForgetBreakerState(clusterId);
+            current.Pipeline = Build(clusterId, config);
+            current.Settings = Settings.Of(config);
+        }
+
+        PipelineRebuilt(_logger, clusterId);
+        return true;
+    }
+
+    private ResiliencePipeline<HttpResponseMessage> Build(string clusterId, ClusterConfig config)
     {
         // Named as the resilience handler of Microsoft.Extensions.Http.Resilience names its pipelines.
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { Name = ClusterClients.ClientName(clusterId) + "-cluster", InstanceName = string.Empty, TimeProvider = time };
         // The host's Polly telemetry options (which events are worth a line), written to the host's loggers.
         builder.ConfigureTelemetry(new TelemetryOptions(pollyTelemetry.Value) { LoggerFactory = loggers });
-        ClusterResilience.Configure(builder, clusterId, registry.Get(clusterId).Config, registry, time, () => telemetry.RetryBudgetExhausted(clusterId));
+        ClusterResilience.Configure(builder, clusterId, config, registry, time, () => telemetry.RetryBudgetExhausted(clusterId));
         return builder.Build();
     }
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Cluster {Cluster}'s resilience pipeline was built again with the reloaded settings; its breaker starts closed")]
+    private static partial void PipelineRebuilt(ILogger logger, string cluster);
 }

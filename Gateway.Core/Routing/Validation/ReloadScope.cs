@@ -5,8 +5,9 @@ namespace Gateway.Core.Routing.Validation;
 /// <summary>
 /// Which settings of a reloaded <c>Gateway</c> section the running gateway takes and which wait for its next start.
 /// A cluster the reload adds is added (its client and pipeline are made on its first request, its probes start); of
-/// an existing cluster, whose client, pipeline and health checks are made once, what is read per request or per probe
-/// is followed: its destinations, health checks, load balancing, session affinity and HTTP version. Routes are
+/// an existing cluster, whose client and health checks are made once, what is read per request or per probe is
+/// followed (its destinations, health checks, load balancing, session affinity and HTTP version), and its resilience
+/// pipeline is built again when its breaker, retry budget or concurrency limit changed. Routes are
 /// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>); the caller
 /// then takes the added clusters' and the routes' keys as running (<see cref="WithValuesOf"/>). Anything else changed by a reload is named,
 /// so an operator who edited the file is not left to find out which part of the edit is live.
@@ -25,6 +26,10 @@ public static class ReloadScope
         nameof(ClusterConfig.LoadBalancingPolicy),
         nameof(ClusterConfig.SessionAffinity),
         nameof(ClusterConfig.HttpVersion),
+        nameof(ClusterConfig.CircuitBreaker),
+        nameof(ClusterConfig.RetryBudget),
+        nameof(ClusterConfig.MaxConcurrentRequests),
+        nameof(ClusterConfig.MaxQueuedRequests),
     };
 
     /// <summary>The section's values by key (case ignored, as configuration compares keys).</summary>

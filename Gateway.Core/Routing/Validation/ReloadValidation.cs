@@ -16,8 +16,8 @@ namespace Gateway.Core.Routing.Validation;
 /// and what waits for a restart is named (<see cref="ReloadScope"/>).
 /// </summary>
 internal sealed partial class ReloadValidation(
-    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry, GatewayRouteTable routes,
-    ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
+    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
+    Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -64,6 +64,11 @@ internal sealed partial class ReloadValidation(
         var current = ReloadScope.Snapshot(configuration);
         // Clusters first: the routes of the same edit may send to them.
         var added = registry.AddNew(options);
+        foreach (var (id, cluster) in options.Clusters)
+        {
+            pipelines.Sync(id, cluster);
+        }
+
         _running = ReloadScope.WithValuesOf(_running, current, key => ReloadScope.IsClusterKey(key, added));
         var pending = ReloadScope.RestartNeeded(_running, current);
         var changedRoutes = pending.Where(ReloadScope.IsRoute).ToArray();

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>What a reload changes in a running cluster, in a gateway process on a watched configuration file.</summary>
+public sealed class ClusterReloadTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_reloaded_breaker_is_built_again_and_opens_on_its_new_threshold_without_a_restart()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        a.Status = 503;
+        // Passive health checks out of the way: an instance taken out of rotation would spare the breaker its calls.
+        var (gateway, file) = await WatchedGateway.StartAsync(a, config => config.Set("Gateway:Clusters:quote-service:HealthCheck:UnhealthyThreshold", 1000));
+        await using var running = gateway;
+
+        // The started breaker needs ten calls in its window: three failures leave it closed.
+        for (var i = 0; i < 3; i++)
+        {
+            (await StatusAsync(gateway)).Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        (await BreakerAsync(gateway)).Should().Be("closed");
+
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
+        {
+            Gateway = new
+            {
+                Clusters = new Dictionary<string, object>
+                {
+                    ["quote-service"] = new
+                    {
+                        CircuitBreaker = new { MinimumThroughput = 2, FailureRatio = 0.5, BreakDuration = "00:01:00" },
+                        Destinations = new Dictionary<string, object> { ["a"] = new { Address = a.Url } },
+                    },
+                },
+            },
+        }));
+        await Poll.UntilAsync(() => gateway.Output.Any(line => line.Contains("resilience pipeline was built again", StringComparison.Ordinal)),
+            Deadline, "the reload to build the cluster's pipeline again");
+
+        // The new breaker counts afresh: two failures open it, and the service then sees nothing.
+        await Poll.UntilAsync(async () =>
+        {
+            await StatusAsync(gateway);
+            return await BreakerAsync(gateway) == "open";
+        }, Deadline, "the new breaker to open after its two calls");
+        var seen = a.Upstream.Count("/quotes/status");
+        for (var i = 0; i < 3; i++)
+        {
+            (await StatusAsync(gateway)).Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        a.Upstream.Count("/quotes/status").Should().Be(seen, "an open breaker answers without calling the service");
+        (await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("pendingRestart").GetArrayLength().Should().Be(0, "the breaker follows a reload");
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(GatewayProcess gateway)
+    {
+        using var response = await gateway.Client.GetAsync("/api/v1/quotes/status");
+        return response.StatusCode;
+    }
+
+    private static async Task<string?> BreakerAsync(GatewayProcess gateway) =>
+        JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/circuit-breakers")).RootElement.EnumerateArray()
+            .Single(breaker => breaker.GetProperty("service").GetString() == "quote-service").GetProperty("state").GetString();
+}
