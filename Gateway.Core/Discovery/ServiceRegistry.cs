@@ -68,8 +68,23 @@ public sealed class ServiceRegistry : IDisposable
     /// <summary>The provider a cluster's breaker reports to; created once per cluster, handed to its pipeline.</summary>
     public CircuitBreakerStateProvider BreakerStateFor(string clusterId) => _breakers.GetOrAdd(clusterId, static _ => new CircuitBreakerStateProvider());
 
-    /// <summary>Drops the cluster's state provider, for a breaker built again: a provider serves one breaker only.</summary>
-    public void ForgetBreakerState(string clusterId) => _breakers.TryRemove(clusterId, out _);
+    /// <summary>
+    /// Takes the cluster's state provider away, for a breaker built again (a provider serves one breaker only); null
+    /// when it has none. <see cref="RestoreBreakerState"/> puts it back if the new breaker could not be built.
+    /// </summary>
+    public CircuitBreakerStateProvider? TakeBreakerState(string clusterId) => _breakers.TryRemove(clusterId, out var provider) ? provider : null;
+
+    public void RestoreBreakerState(string clusterId, CircuitBreakerStateProvider? provider)
+    {
+        if (provider is null)
+        {
+            _breakers.TryRemove(clusterId, out _);
+        }
+        else
+        {
+            _breakers[clusterId] = provider;
+        }
+    }
 
     /// <summary>
     /// What holds a cluster's breaker open by hand (Polly's manual control, through the admin API); an isolation made

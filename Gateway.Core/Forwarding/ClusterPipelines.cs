@@ -63,9 +63,19 @@ public sealed partial class ClusterPipelines(
         lock (current)
         {
             // A breaker's state provider serves one breaker: the new one gets its own.
-            registry.ForgetBreakerState(clusterId);
-            current.Pipeline = Build(clusterId, config);
-            current.Settings = Settings.Of(config);
+            var running = registry.TakeBreakerState(clusterId);
+            try
+            {
+                current.Pipeline = Build(clusterId, config);
+                current.Settings = Settings.Of(config);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or System.ComponentModel.DataAnnotations.ValidationException)
+            {
+                // Polly's own checks of its options, past the gateway's: the running pipeline and its state stay.
+                registry.RestoreBreakerState(clusterId, running);
+                PipelineKept(_logger, clusterId, ex.Message);
+                return false;
+            }
         }
 
         PipelineRebuilt(_logger, clusterId);
@@ -84,4 +94,7 @@ public sealed partial class ClusterPipelines(
 
     [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Cluster {Cluster}'s resilience pipeline was built again with the reloaded settings; its breaker starts closed")]
     private static partial void PipelineRebuilt(ILogger logger, string cluster);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Error, Message = "Cluster {Cluster}'s reloaded resilience settings were refused, its running pipeline stays: {Reason}")]
+    private static partial void PipelineKept(ILogger logger, string cluster, string reason);
 }
