@@ -56,13 +56,13 @@ public static class AdminEndpoints
         }
 
         var id = request.Id ?? Guid.NewGuid().ToString("N")[..12];
-        if (cluster.Instances.Any(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)))
+        if (cluster.Find(id) is not null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, detail: $"Service '{service}' already has an instance '{id}'.");
         }
 
         var shared = await state.ChangeAsync(AdminState.InstanceField(cluster.Id, id), AdminState.Registration(request.Address!, request.Weight ?? 1));
-        var instance = cluster.Instances.First(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase));
+        var instance = cluster.Find(id)!;
         var (logger, actor) = (AdminLog.For(loggers), AdminLog.Actor(context));
         AdminLog.Changed(logger, service, instance.Id, instance.BaseAddress, "registered", actor);
         return shared ? TypedResults.Created($"/admin/services/{service}/instances/{instance.Id}", InstanceView.Of(instance)) : NotShared();
@@ -71,7 +71,7 @@ public static class AdminEndpoints
     private static async Task<Results<NoContent, ProblemHttpResult>> RemoveInstance(string service, string id, ServiceRegistry registry, AdminState state,
         ILoggerFactory loggers, HttpContext context)
     {
-        if (registry.Find(service)?.Instances.FirstOrDefault(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)) is not { } instance)
+        if (registry.Find(service)?.Find(id) is not { } instance)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
         }
@@ -95,8 +95,7 @@ public static class AdminEndpoints
         ILoggerFactory loggers, HttpContext context)
     {
         var draining = HttpMethods.IsPost(context.Request.Method);
-        if (registry.Find(service) is not { } cluster
-            || cluster.Instances.FirstOrDefault(i => i.Id.Equals(id, StringComparison.OrdinalIgnoreCase)) is not { } instance)
+        if (registry.Find(service) is not { } cluster || cluster.Find(id) is not { } instance)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"Service '{service}' has no instance '{id}'.");
         }

@@ -219,7 +219,7 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
 
                 break;
             case Drain when cluster is not null && parts.Length == 3:
-                cluster.Instances.FirstOrDefault(i => i.Id.Equals(parts[2], StringComparison.OrdinalIgnoreCase))?.Drain(value is not null);
+                cluster.Find(parts[2])?.Drain(value is not null);
                 break;
             case Isolation when cluster is { Config.CircuitBreaker.Enabled: true }:
                 // The breaker is built with the cluster's first client; building it now makes its state readable at once.

@@ -50,12 +50,15 @@ public sealed class ServiceCluster
         return backup is not null && exclude?.Contains(backup) != true ? backup : primary ?? backup;
     }
 
+    /// <summary>The instance with this id (ids ignore case), if the cluster has it.</summary>
+    public ServiceInstance? Find(string instanceId) => Array.Find(Instances, i => i.Id.Equals(instanceId, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>Adds an instance; false when the id is taken.</summary>
     public bool TryAdd(ServiceInstance instance)
     {
         lock (_writeLock)
         {
-            if (Instances.Any(i => i.Id.Equals(instance.Id, StringComparison.OrdinalIgnoreCase)))
+            if (Find(instance.Id) is not null)
             {
                 return false;
             }

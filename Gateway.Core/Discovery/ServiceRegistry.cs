@@ -46,7 +46,7 @@ public sealed class ServiceRegistry : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var added = new List<string>();
-        foreach (var (id, config) in options.Clusters)
+        foreach (var (id, config) in options.Clusters.Where(cluster => !_clusters.ContainsKey(cluster.Key)))
         {
             var cluster = new ServiceCluster(id, config);
             if (_clusters.TryAdd(id, cluster))
