@@ -65,16 +65,11 @@ public sealed class ServiceRegistry : IDisposable
     public ServiceCluster Get(string clusterId) =>
         _clusters.TryGetValue(clusterId, out var cluster) ? cluster : throw new KeyNotFoundException($"Cluster '{clusterId}' is not configured.");
 
-    /// <summary>The provider a cluster's breaker reports to; created once per cluster, handed to its pipeline.</summary>
-    public CircuitBreakerStateProvider BreakerStateFor(string clusterId) => _breakers.GetOrAdd(clusterId, static _ => new CircuitBreakerStateProvider());
-
     /// <summary>
-    /// Takes the cluster's state provider away, for a breaker built again (a provider serves one breaker only); null
-    /// when it has none. <see cref="RestoreBreakerState"/> puts it back if the new breaker could not be built.
+    /// Where the cluster's breaker reports its state, set once its pipeline is built (and again when a reload builds
+    /// it anew: a provider serves one breaker only); null for a pipeline without a breaker.
     /// </summary>
-    public CircuitBreakerStateProvider? TakeBreakerState(string clusterId) => _breakers.TryRemove(clusterId, out var provider) ? provider : null;
-
-    public void RestoreBreakerState(string clusterId, CircuitBreakerStateProvider? provider)
+    public void PublishBreakerState(string clusterId, CircuitBreakerStateProvider? provider)
     {
         if (provider is null)
         {

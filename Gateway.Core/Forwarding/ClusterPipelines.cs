@@ -5,6 +5,7 @@ using Gateway.Core.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.CircuitBreaker;
 using Polly.Telemetry;
 
 namespace Gateway.Core.Forwarding;
@@ -62,8 +63,6 @@ public sealed partial class ClusterPipelines(
 
         lock (current)
         {
-            // A breaker's state provider serves one breaker: the new one gets its own.
-            var running = registry.TakeBreakerState(clusterId);
             try
             {
                 current.Pipeline = Build(clusterId, config);
@@ -72,7 +71,6 @@ public sealed partial class ClusterPipelines(
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or System.ComponentModel.DataAnnotations.ValidationException)
             {
                 // Polly's own checks of its options, past the gateway's: the running pipeline and its state stay.
-                registry.RestoreBreakerState(clusterId, running);
                 PipelineKept(_logger, clusterId, ex.Message);
                 return false;
             }
@@ -88,8 +86,12 @@ public sealed partial class ClusterPipelines(
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { Name = ClusterClients.ClientName(clusterId) + "-cluster", InstanceName = string.Empty, TimeProvider = time };
         // The host's Polly telemetry options (which events are worth a line), written to the host's loggers.
         builder.ConfigureTelemetry(new TelemetryOptions(pollyTelemetry.Value) { LoggerFactory = loggers });
-        ClusterResilience.Configure(builder, clusterId, config, registry, time, () => telemetry.RetryBudgetExhausted(clusterId));
-        return builder.Build();
+        var breakerState = new CircuitBreakerStateProvider();
+        ClusterResilience.Configure(builder, clusterId, config, registry, breakerState, time, () => telemetry.RetryBudgetExhausted(clusterId));
+        var pipeline = builder.Build();
+        // Published once built, so a pipeline Polly refused leaves the running breaker's state readable.
+        registry.PublishBreakerState(clusterId, config.CircuitBreaker.Enabled ? breakerState : null);
+        return pipeline;
     }
 
     [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Cluster {Cluster}'s resilience pipeline was built again with the reloaded settings; its breaker starts closed")]

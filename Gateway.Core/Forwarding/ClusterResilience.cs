@@ -2,6 +2,7 @@ using Gateway.Core.Discovery;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
+using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 
@@ -22,9 +23,10 @@ public static class ClusterResilience
 
     private static readonly TimeSpan Expired = TimeSpan.FromMilliseconds(1);
 
+    /// <param name="breakerState">Where the breaker, when the cluster has one, reports its state; one per breaker.</param>
     /// <param name="budgetSpent">Told when a retry was refused by the cluster's retry budget.</param>
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> builder, string clusterId, ClusterConfig cluster, ServiceRegistry registry,
-        TimeProvider time, Action? budgetSpent = null)
+        CircuitBreakerStateProvider breakerState, TimeProvider time, Action? budgetSpent = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(cluster);
@@ -55,7 +57,7 @@ public static class ClusterResilience
                 MinimumThroughput = breaker.MinimumThroughput,
                 SamplingDuration = breaker.SamplingDuration,
                 BreakDuration = breaker.BreakDuration,
-                StateProvider = registry.BreakerStateFor(clusterId),
+                StateProvider = breakerState,
                 ManualControl = registry.BreakerControlFor(clusterId),
             });
         }

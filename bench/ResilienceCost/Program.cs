@@ -38,13 +38,13 @@ services.AddSingleton<ServiceRegistry>();
     ("none", "no resilience handler", null),
     ("empty", "resilience handler, empty pipeline", client => client.AddResilienceHandler("cluster", _ => { })),
     ("gateway", "resilience handler, the gateway's pipeline", client => client.AddResilienceHandler("cluster", (builder, context) =>
-        ClusterResilience.Configure(builder, "bench", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>(), TimeProvider.System))),
+        ClusterResilience.Configure(builder, "bench", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>(), new Polly.CircuitBreaker.CircuitBreakerStateProvider(), TimeProvider.System))),
     ("retry", "retry alone", client => client.AddResilienceHandler("cluster", builder => builder.AddRetry(new HttpRetryStrategyOptions()))),
     ("breaker", "circuit breaker alone", client => client.AddResilienceHandler("cluster", builder => builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions()))),
     ("timeout", "attempt timeout alone", client => client.AddResilienceHandler("cluster", builder => builder.AddTimeout(new HttpTimeoutStrategyOptions()))),
     ("untraced", "the gateway's pipeline without Polly's telemetry", client => client.AddResilienceHandler("cluster", (builder, context) =>
     {
-        ClusterResilience.Configure(builder, "bench-untraced", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>(), TimeProvider.System);
+        ClusterResilience.Configure(builder, "bench-untraced", cluster, context.ServiceProvider.GetRequiredService<ServiceRegistry>(), new Polly.CircuitBreaker.CircuitBreakerStateProvider(), TimeProvider.System);
         // No listener: no pipeline-executing, pipeline-executed or attempt events, and no logs of retries either.
         builder.TelemetryListener = null;
     })),
@@ -124,7 +124,7 @@ ResilienceHandler Direct(IServiceProvider services, string clusterId, bool telem
         builder.ConfigureTelemetry(services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
     }
 
-    ClusterResilience.Configure(builder, clusterId, cluster, services.GetRequiredService<ServiceRegistry>(), TimeProvider.System);
+    ClusterResilience.Configure(builder, clusterId, cluster, services.GetRequiredService<ServiceRegistry>(), new Polly.CircuitBreaker.CircuitBreakerStateProvider(), TimeProvider.System);
     return new ResilienceHandler(builder.Build());
 }
 
