@@ -25,7 +25,7 @@ public sealed class AddedServicesHealthCheckTests
         var result = await CheckAsync(check);
         result.Status.Should().Be(HealthStatus.Degraded, "an optional service down degrades, as its own check would");
         result.Data.Keys.Should().BeEquivalentTo(["optional", "required"], "the services of the start have checks of their own");
-        ((Dictionary<string, object?>)result.Data["optional"])["status"].Should().Be(HealthStatus.Degraded);
+        ((HealthCheckResult)result.Data["optional"]).Status.Should().Be(HealthStatus.Degraded);
 
         TakeDown(registry.Get("required"));
         (await CheckAsync(check)).Status.Should().Be(HealthStatus.Unhealthy);

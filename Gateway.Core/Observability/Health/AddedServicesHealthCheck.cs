@@ -19,9 +19,8 @@ public sealed class AddedServicesHealthCheck(ServiceRegistry registry, IReadOnly
         {
             var result = ServiceHealthCheck.Evaluate(cluster, cluster.Config.Required ? HealthStatus.Unhealthy : HealthStatus.Degraded);
             worst = result.Status < worst ? result.Status : worst;
-            services[cluster.Id] = new Dictionary<string, object?> { ["status"] = result.Status, ["description"] = result.Description }
-                .Concat(result.Data.Select(pair => new KeyValuePair<string, object?>(pair.Key, pair.Value)))
-                .ToDictionary();
+            // Each service's own result, which the report writes as it writes the services with a check of their own.
+            services[cluster.Id] = result;
         }
 
         return Task.FromResult(new HealthCheckResult(worst, $"{services.Count} services added by configuration reloads", data: services));

@@ -64,20 +64,23 @@ public static class HealthReportWriter
     private static Dictionary<string, object> Group(HealthReport report, string tag, string prefix) =>
         report.Entries.Where(e => e.Value.Tags.Contains(tag)).ToDictionary(
             e => e.Key.StartsWith(prefix, StringComparison.Ordinal) ? e.Key[prefix.Length..] : e.Key,
-            e => (object)new Dictionary<string, object?>
-            {
-                ["status"] = Name(e.Value.Status),
-                ["description"] = e.Value.Description,
-                ["durationMs"] = Math.Round(e.Value.Duration.TotalMilliseconds, 2),
-            }.Concat(e.Value.Data.Select(d => new KeyValuePair<string, object?>(d.Key, d.Value))).ToDictionary());
+            e => (object)Entry(e.Value.Status, e.Value.Description, e.Value.Duration, e.Value.Data));
 
     /// <summary>Each service of <see cref="AddedServicesHealthCheck"/>'s entry, in the shape of the others.</summary>
     private static IEnumerable<KeyValuePair<string, object>> Added(HealthReport report) =>
-        report.Entries.Values.Where(entry => entry.Tags.Contains(ServiceHealthCheck.AddedTag))
-            .SelectMany(entry => entry.Data)
-            .Select(service => new KeyValuePair<string, object>(service.Key, ((Dictionary<string, object?>)service.Value)
-                .Select(pair => pair.Value is HealthStatus status ? new KeyValuePair<string, object?>(pair.Key, Name(status)) : pair)
-                .ToDictionary()));
+        from entry in report.Entries.Values
+        where entry.Tags.Contains(ServiceHealthCheck.AddedTag)
+        from service in entry.Data
+        let result = (HealthCheckResult)service.Value
+        select new KeyValuePair<string, object>(service.Key, Entry(result.Status, result.Description, entry.Duration, result.Data));
+
+    private static Dictionary<string, object?> Entry(HealthStatus status, string? description, TimeSpan duration, IReadOnlyDictionary<string, object> data) =>
+        new Dictionary<string, object?>
+        {
+            ["status"] = Name(status),
+            ["description"] = description,
+            ["durationMs"] = Math.Round(duration.TotalMilliseconds, 2),
+        }.Concat(data.Select(d => new KeyValuePair<string, object?>(d.Key, d.Value))).ToDictionary();
 
     private static string Name(HealthStatus status) => status switch
     {
