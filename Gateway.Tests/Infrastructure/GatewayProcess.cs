@@ -37,6 +37,13 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
+    /// <summary>The status a request gets (a GET unless another method is given), its body read and dropped.</summary>
+    public async Task<System.Net.HttpStatusCode> StatusAsync(string path, HttpMethod? method = null)
+    {
+        using var response = await Client.SendAsync(new HttpRequestMessage(method ?? HttpMethod.Get, path));
+        return response.StatusCode;
+    }
+
     public static async Task<GatewayProcess> StartAsync(GatewayConfig config, IDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(config);

@@ -23,7 +23,7 @@ public sealed class ClusterReloadTests
         // The started breaker needs ten calls in its window: three failures leave it closed.
         for (var i = 0; i < 3; i++)
         {
-            (await StatusAsync(gateway)).Should().Be(HttpStatusCode.ServiceUnavailable);
+            (await gateway.StatusAsync("/api/v1/quotes/status")).Should().Be(HttpStatusCode.ServiceUnavailable);
         }
 
         (await BreakerAsync(gateway)).Should().Be("closed");
@@ -48,23 +48,17 @@ public sealed class ClusterReloadTests
         // The new breaker counts afresh: two failures open it, and the service then sees nothing.
         await Poll.UntilAsync(async () =>
         {
-            await StatusAsync(gateway);
+            await gateway.StatusAsync("/api/v1/quotes/status");
             return await BreakerAsync(gateway) == "open";
         }, Deadline, "the new breaker to open after its two calls");
         var seen = a.Upstream.Count("/quotes/status");
         for (var i = 0; i < 3; i++)
         {
-            (await StatusAsync(gateway)).Should().Be(HttpStatusCode.ServiceUnavailable);
+            (await gateway.StatusAsync("/api/v1/quotes/status")).Should().Be(HttpStatusCode.ServiceUnavailable);
         }
 
         a.Upstream.Count("/quotes/status").Should().Be(seen, "an open breaker answers without calling the service");
         (await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("pendingRestart").GetArrayLength().Should().Be(0, "the breaker follows a reload");
-    }
-
-    private static async Task<HttpStatusCode> StatusAsync(GatewayProcess gateway)
-    {
-        using var response = await gateway.Client.GetAsync("/api/v1/quotes/status");
-        return response.StatusCode;
     }
 
     private static async Task<string?> BreakerAsync(GatewayProcess gateway) =>

@@ -19,7 +19,7 @@ public sealed class RouteReloadTests
         await using var running = gateway;
 
         await WriteRoutesAsync(file, a, ("v2", V2("GET")));
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
         (await gateway.Client.GetStringAsync("/api/v2/quotes/who")).Should().Be("a", "the route sends to its cluster, its own prefix removed");
         (await gateway.Client.GetStringAsync("/admin/routes")).Should().Contain("\"id\":\"v2\"", "the admin API lists the running table");
         await ShouldRunTheFileAsync(gateway);
@@ -32,9 +32,9 @@ public sealed class RouteReloadTests
         var inFlight = gateway.Client.GetAsync("/api/v2/quotes/hold");
         await a.Holding.Task.WaitAsync(Deadline);
         await WriteRoutesAsync(file, a, ("v2", V2("POST")));
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.MethodNotAllowed,
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/who") == HttpStatusCode.MethodNotAllowed,
             Deadline, "the changed route to refuse a GET");
-        (await StatusAsync(gateway, HttpMethod.Post, "/api/v2/quotes/status")).Should().Be(HttpStatusCode.OK);
+        (await gateway.StatusAsync("/api/v2/quotes/status", HttpMethod.Post)).Should().Be(HttpStatusCode.OK);
         a.Release.TrySetResult();
         using (var held = await inFlight.WaitAsync(Deadline))
         {
@@ -43,7 +43,7 @@ public sealed class RouteReloadTests
         }
 
         await WriteRoutesAsync(file, a);
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Post, "/api/v2/quotes/status") == HttpStatusCode.NotFound,
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/status", HttpMethod.Post) == HttpStatusCode.NotFound,
             Deadline, "the removed route to be gone");
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the routes the file never named stay");
         await ShouldRunTheFileAsync(gateway);
@@ -56,7 +56,7 @@ public sealed class RouteReloadTests
         var (gateway, file) = await WatchedGateway.StartAsync(a);
         await using var running = gateway;
         await WriteRoutesAsync(file, a, ("v2", V2("GET")));
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
 
         // No route compressed at the start, so the pipeline has no compression; and one route of the edit is fine.
         await WriteRoutesAsync(file, a, ("v2", V2("POST", compress: true)), ("v3", V3));
@@ -73,8 +73,8 @@ public sealed class RouteReloadTests
             configuration.GetProperty("routesHeldBecause").GetArrayLength().Should().Be(1);
         }
 
-        (await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK, "the running route stays as it was");
-        (await StatusAsync(gateway, HttpMethod.Get, "/api/v3/quotes/who")).Should().Be(HttpStatusCode.NotFound, "a table is taken whole or not at all");
+        (await gateway.StatusAsync("/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK, "the running route stays as it was");
+        (await gateway.StatusAsync("/api/v3/quotes/who")).Should().Be(HttpStatusCode.NotFound, "a table is taken whole or not at all");
         await Poll.UntilAsync(
             () => gateway.Output.Any(line => line.Contains("kept the running routes", StringComparison.Ordinal) && line.Contains("needs Compress", StringComparison.Ordinal)),
             Deadline, "the held routes to be logged with the reason");
@@ -93,10 +93,10 @@ public sealed class RouteReloadTests
                 .EnumerateArray().Any(reason => reason.GetString()!.StartsWith("Gateway:Routes:v3:Cors: policy 'web' is not defined", StringComparison.Ordinal)),
             Deadline, "the route naming a policy the running gateway lacks to be held, naming its key");
         status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Contain("Gateway:Cors");
-        (await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK);
+        (await gateway.StatusAsync("/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK);
 
         await WriteRoutesAsync(file, a, ("v2", V2("GET")), ("v3", V3));
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v3/quotes/who") == HttpStatusCode.OK,
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v3/quotes/who") == HttpStatusCode.OK,
             Deadline, "a table the gateway can serve to be taken");
         await ShouldRunTheFileAsync(gateway);
     }
@@ -123,9 +123,9 @@ public sealed class RouteReloadTests
         for (var round = 0; round < 4; round++)
         {
             await WriteRoutesAsync(file, a, ("v2", V2("GET")));
-            await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the route to come");
+            await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the route to come");
             await WriteRoutesAsync(file, a);
-            await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.NotFound, Deadline, "the route to go");
+            await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/who") == HttpStatusCode.NotFound, Deadline, "the route to go");
         }
 
         await stop.CancelAsync();
@@ -150,7 +150,7 @@ public sealed class RouteReloadTests
         var cache = new { Duration = "00:05:00" };
 
         await WriteRoutesAsync(file, a, ("v2", V2("GET") with { Cache = cache }));
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, HttpMethod.Get, "/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
         // The cache stores an answer as it finishes sending it, so the next request may come a moment before it is kept.
         await Poll.UntilAsync(async () =>
         {
@@ -172,12 +172,6 @@ public sealed class RouteReloadTests
 
     private static Task WriteRoutesAsync(string file, NamedUpstream a, params (string Id, RouteSpec Route)[] routes) =>
         File.WriteAllTextAsync(file, WatchedGateway.Configuration([("a", a.Url)], routes.ToDictionary(r => r.Id, r => (object)r.Route)));
-
-    private static async Task<HttpStatusCode> StatusAsync(GatewayProcess gateway, HttpMethod method, string path)
-    {
-        using var response = await gateway.Client.SendAsync(new HttpRequestMessage(method, path));
-        return response.StatusCode;
-    }
 
     /// <summary>Polled: the new routes answer a moment before the status of their reload is recorded.</summary>
     private static Task ShouldRunTheFileAsync(GatewayProcess gateway) => Poll.UntilAsync(async () =>

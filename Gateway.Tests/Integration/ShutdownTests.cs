@@ -18,13 +18,13 @@ public sealed class ShutdownTests
             .Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
             // Long enough that the checks below run inside it on a loaded machine.
             .Set("Gateway:Shutdown:DrainDelay", "00:00:05"));
-        (await StatusAsync(gateway, "/health/ready")).Should().Be(HttpStatusCode.OK);
+        (await gateway.StatusAsync("/health/ready")).Should().Be(HttpStatusCode.OK);
 
         var inFlight = gateway.Client.GetAsync("/api/v1/quotes/hold");
         await a.Holding.Task.WaitAsync(Deadline);
         gateway.Terminate();
 
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, "/health/ready") == HttpStatusCode.ServiceUnavailable,
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/health/ready") == HttpStatusCode.ServiceUnavailable,
             Deadline, "readiness to report the stop, for the balancers");
         using (var during = await gateway.Client.GetAsync("/api/v1/quotes/who"))
         {
@@ -76,7 +76,7 @@ public sealed class ShutdownTests
         Volatile.Read(ref connections).Should().Be(1, "HTTP/2 multiplexes requests on one connection");
 
         gateway.Terminate();
-        await Poll.UntilAsync(async () => await StatusAsync(gateway, "/health/ready") == HttpStatusCode.ServiceUnavailable, Deadline, "the stop to begin");
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/health/ready") == HttpStatusCode.ServiceUnavailable, Deadline, "the stop to begin");
         await Poll.UntilAsync(async () =>
         {
             (await client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the gateway still serves during its drain delay");
@@ -112,11 +112,5 @@ public sealed class ShutdownTests
         held.StatusCode.Should().Be(HttpStatusCode.OK, "a request in flight finishes");
         await gateway.WaitForExitAsync(Deadline);
         gateway.ExitCode.Should().Be(0);
-    }
-
-    private static async Task<HttpStatusCode> StatusAsync(GatewayProcess gateway, string path)
-    {
-        using var response = await gateway.Client.GetAsync(path);
-        return response.StatusCode;
     }
 }
