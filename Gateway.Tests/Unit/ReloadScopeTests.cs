@@ -130,6 +130,7 @@ public sealed class ReloadScopeTests
         ReloadScope.IsRoute("Gateway:Routes:new").Should().BeTrue();
         ReloadScope.IsRoute("Gateway:RoutesExtra").Should().BeFalse();
         ReloadScope.IsRoute("Gateway:Clusters:c").Should().BeFalse();
+        ReloadScope.RouteIdOf("Gateway:Routes:new").Should().Be("new");
         ReloadScope.IsClusterKey("Gateway:Clusters:c:Destinations:a:Address", ["c"]).Should().BeTrue();
         ReloadScope.IsClusterKey("Gateway:Clusters:cc:Destinations:a:Address", ["c"]).Should().BeFalse();
     }

@@ -80,6 +80,9 @@ public static class ReloadScope
     /// <summary>Whether a setting named by <see cref="RestartNeeded"/> is a route.</summary>
     public static bool IsRoute(string setting) => setting.StartsWith(Routes, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The route a route setting named by <see cref="RestartNeeded"/> (<c>Gateway:Routes:quotes</c>) is about.</summary>
+    public static string RouteIdOf(string routeSetting) => routeSetting.Split(':')[2];
+
     /// <summary>Whether a key belongs to one of these clusters.</summary>
     public static bool IsClusterKey(string key, IEnumerable<string> clusters) =>
         clusters.Any(id => key.StartsWith(Clusters + id + ":", StringComparison.OrdinalIgnoreCase));

@@ -108,7 +108,7 @@ internal sealed partial class ReloadValidation(
     /// </summary>
     private async Task PurgeAnswersAsync(IEnumerable<string> changedRoutes)
     {
-        foreach (var route in changedRoutes.Select(setting => setting.Split(':')[2]))
+        foreach (var route in changedRoutes.Select(ReloadScope.RouteIdOf))
         {
             try
             {
