@@ -178,9 +178,10 @@ internal static class WebSocketTunnel
             return;
         }
 
-        // A stopping gateway ends its tunnels at once: the host would otherwise wait its whole shutdown timeout for
-        // conversations that may last hours, and the clients reconnect through another replica anyway.
-        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        // A stopping gateway ends its tunnels when its drain is over, not later: the host would otherwise wait its
+        // whole shutdown timeout for conversations that may last hours, and the clients reconnect through another
+        // replica anyway.
+        var stopping = context.RequestServices.GetRequiredService<Hosting.ShutdownDrain>().ServingEnds;
         using var activity = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         activity.CancelAfter(route.ResponseIdleTimeout);
         var up = new Pump(client, upstream, activity, route.ResponseIdleTimeout);

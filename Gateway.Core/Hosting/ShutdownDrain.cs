@@ -26,33 +26,43 @@ public sealed record ShutdownConfig
 /// comes on is closed after it (see <see cref="Observability.CorrelationIdMiddleware"/>), moving keep-alive clients,
 /// balancers' pools included, to another replica.
 /// </summary>
-public sealed partial class ShutdownDrain(IOptions<GatewayOptions> options, TimeProvider time, ILogger<ShutdownDrain> logger) : IHostedLifecycleService
+public sealed partial class ShutdownDrain(IOptions<GatewayOptions> options, TimeProvider time, ILogger<ShutdownDrain> logger) : IHostedLifecycleService, IDisposable
 {
+    private readonly CancellationTokenSource _servingEnds = new();
     private volatile bool _draining;
 
     /// <summary>True from the stop signal on.</summary>
     public bool Draining => _draining;
 
+    /// <summary>
+    /// Cancelled when the drain is over and the gateway stops listening. What outlives a request, a WebSocket tunnel,
+    /// ends here rather than at the stop signal: a client that reconnected during the drain delay could be sent back
+    /// to this replica by a balancer that has not yet seen it unready.
+    /// </summary>
+    public CancellationToken ServingEnds => _servingEnds.Token;
+
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         _draining = true;
         var delay = options.Value.Shutdown.DrainDelay;
-        if (delay <= TimeSpan.Zero)
+        if (delay > TimeSpan.Zero)
         {
-            return;
+            DrainStarted(logger, delay.TotalSeconds);
+            try
+            {
+                // The drain is a wait by design: it gives the balancers time, and ends early only if the host's
+                // shutdown timeout does.
+                await Task.Delay(delay, time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
-        DrainStarted(logger, delay.TotalSeconds);
-        try
-        {
-            // The drain is a wait by design: it gives the balancers time, and ends early only if the host's shutdown
-            // timeout does.
-            await Task.Delay(delay, time, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await _servingEnds.CancelAsync();
     }
+
+    public void Dispose() => _servingEnds.Dispose();
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -7,6 +7,7 @@ using Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Xunit;
 
 namespace Gateway.Tests.Integration;
@@ -137,6 +138,42 @@ public sealed class WebSocketTests : IAsyncLifetime
         (await _echo.EndedAsync("s1")).Should().StartWith("failed");
         var receive = async () => await socket.ReceiveAsync(new byte[64], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
         await receive.Should().ThrowAsync<WebSocketException>();
+    }
+
+    [Fact]
+    public async Task Tunnels_live_through_the_drain_delay_and_end_when_the_gateway_stops_listening()
+    {
+        var gateway = await TestGateway.StartAsync(new GatewayConfig()
+            .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
+            .Set("Gateway:Routes:live:WebSockets", true)
+            .Cluster("svc", _upstream.Url)
+            // Long enough that the checks below run inside it on a loaded machine.
+            .Set("Gateway:Shutdown:DrainDelay", "00:00:05")
+            .Set("Gateway:Shutdown:Timeout", TimeSpan.FromMinutes(10)));
+        using var before = new ClientWebSocket();
+        await before.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/k1"), CancellationToken.None);
+        await WebSocketEcho.ReceiveTextAsync(before);
+
+        // As SIGTERM does (ConsoleLifetime): the application's stopping token fires, then the host stops.
+        gateway.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        var stop = gateway.DisposeAsync().AsTask();
+        using var probe = new HttpClient { BaseAddress = gateway.Address };
+        await Poll.UntilAsync(async () => (await probe.GetAsync("/health/ready")).StatusCode == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(20), "the drain to begin");
+
+        await WebSocketEcho.SendTextAsync(before, "still there?");
+        (await WebSocketEcho.ReceiveTextAsync(before)).Should().Be("still there?", "a tunnel lives through the drain delay");
+        using var during = new ClientWebSocket();
+        await during.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/k2"), CancellationToken.None);
+        await WebSocketEcho.ReceiveTextAsync(during);
+        await WebSocketEcho.SendTextAsync(during, "and you?");
+        (await WebSocketEcho.ReceiveTextAsync(during)).Should().Be("and you?", "a handshake during the drain is served like any request");
+        stop.IsCompleted.Should().BeFalse("the drain delay is not over");
+
+        // The open tunnels do not hold the stop for its ten-minute timeout.
+        await stop.WaitAsync(TimeSpan.FromSeconds(30));
+        (await _echo.EndedAsync("k1")).Should().StartWith("failed");
+        (await _echo.EndedAsync("k2")).Should().StartWith("failed");
     }
 
     [Fact]
