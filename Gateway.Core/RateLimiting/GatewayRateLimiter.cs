@@ -27,9 +27,17 @@ public sealed class GatewayRateLimiter(
 {
     private const string StoreName = "rate-limit";
     private const string DecisionEvent = "gateway.rate_limit";
-    private readonly RateLimitingConfig _config = options.Value.RateLimiting;
     private readonly ConcurrentDictionary<string, StrongBox> _queued = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, string> _policyHeaderItems = new(StringComparer.Ordinal);
+    private volatile RateLimitPolicySet _policies = new(options.Value.RateLimiting, stores);
+
+    /// <summary>The section the limiter applies: the start's, or the last reload's it took.</summary>
+    public RateLimitingConfig Config => _policies.Config;
+
+    /// <summary>
+    /// Applies a reloaded <c>Gateway:RateLimiting</c> section from the next request on; one in flight finishes under the
+    /// policies it was checked with. The caller has checked it against the routes that run.
+    /// </summary>
+    public void Replace(RateLimitingConfig config) => _policies = new(config ?? throw new ArgumentNullException(nameof(config)), stores);
 
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
@@ -37,8 +45,9 @@ public sealed class GatewayRateLimiter(
     public bool Applies(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var policies = _policies;
         return context.GetEndpoint()?.Metadata.GetMetadata<IRateLimitPolicyMetadata>() is { } metadata
-            && ((metadata.PolicyName is { } name && _config.Policies.ContainsKey(name)) || (metadata is GatewayRoute && _config.UserClasses.Count > 0));
+            && ((metadata.PolicyName is { } name && policies.Policies.ContainsKey(name)) || (metadata is GatewayRoute && policies.Classes.Count > 0));
     }
 
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
@@ -121,34 +130,34 @@ public sealed class GatewayRateLimiter(
 
     private RateLimitEvaluation? Evaluate(HttpContext context, IRateLimitPolicyMetadata metadata)
     {
+        var policies = _policies;
         var checks = new List<RateLimitCheck>(2);
         var user = IdentityClaims.AuthenticatedUser(context);
-        var userType = UserType(user);
+        var userType = UserType(user, policies.Config);
         var isGatewayRoute = metadata is GatewayRoute;
-        var needsAuthentication = isGatewayRoute && _config.UserClasses.Count > 0 && user is null
+        var needsAuthentication = isGatewayRoute && policies.Classes.Count > 0 && user is null
             && context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
 
-        if (isGatewayRoute && !needsAuthentication && _config.UserClasses.TryGetValue(userType, out var classPolicy))
+        if (isGatewayRoute && !needsAuthentication && policies.Classes.TryGetValue(userType, out var classPolicy))
         {
-            checks.Add(NewCheck("class-" + userType, classPolicy, context));
+            checks.Add(NewCheck(classPolicy, context));
         }
 
-        if (metadata.PolicyName is { } name && _config.Policies.TryGetValue(name, out var routePolicy))
+        if (metadata.PolicyName is { } name && policies.Policies.TryGetValue(name, out var routePolicy))
         {
-            checks.Add(NewCheck(name, routePolicy, context));
+            checks.Add(NewCheck(routePolicy, context));
         }
 
         return checks.Count == 0 && !needsAuthentication
             ? null
-            : new RateLimitEvaluation(metadata.RouteName, userType, checks) { NeedsAuthentication = needsAuthentication };
+            : new RateLimitEvaluation(metadata.RouteName, userType, checks, policies) { NeedsAuthentication = needsAuthentication };
     }
 
-    private RateLimitCheck NewCheck(string policyName, RateLimitPolicyConfig policy, HttpContext context)
+    private RateLimitCheck NewCheck(RateLimitPolicy policy, HttpContext context)
     {
-        var partition = policy.Partition == RateLimitPartition.Global ? "*" : PartitionKey(context);
-        // The braces are a Redis Cluster hash tag: the key lands on one slot whatever the prefix.
-        var headerItem = _policyHeaderItems.GetOrAdd(policyName, static (name, policy) => RateLimitHeaders.PolicyItem(name, policy), policy);
-        return new RateLimitCheck(policyName, policy, $"rl:{{{policyName}:{partition}}}", stores.For(policy), headerItem);
+        var partition = policy.Config.Partition == RateLimitPartition.Global ? "*" : PartitionKey(context);
+        // The braces are a Redis Cluster hash tag: the key lands on one slot whatever the prefix and the shape.
+        return new RateLimitCheck(policy, $"rl:{{{policy.Name}:{partition}}}{policy.KeyShape}");
     }
 
     private string PartitionKey(HttpContext context)
@@ -161,8 +170,8 @@ public sealed class GatewayRateLimiter(
         return "ip:" + ClientAddressPartition.For(proxies.ClientAddress(context));
     }
 
-    private string UserType(ClaimsPrincipal? user) =>
-        user?.Identity?.IsAuthenticated != true ? "anonymous" : user.IsInRole(_config.AdminRole) ? "admin" : "authenticated";
+    private static string UserType(ClaimsPrincipal? user, RateLimitingConfig config) =>
+        user?.Identity?.IsAuthenticated != true ? "anonymous" : user.IsInRole(config.AdminRole) ? "admin" : "authenticated";
 
     /// <summary>On a public route a token is not required, but a valid one still earns its user's class budget.</summary>
     private async Task ClassifyBearerAsync(HttpContext context, RateLimitEvaluation evaluation)
@@ -170,18 +179,18 @@ public sealed class GatewayRateLimiter(
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         var principal = result.Succeeded ? result.Principal! : context.User;
         evaluation.NeedsAuthentication = false;
-        evaluation.UserType = UserType(principal);
+        evaluation.UserType = UserType(principal, evaluation.Policies.Config);
         // The route's checks were keyed before the token was read: key them again by the user it names.
         var original = context.User;
         context.User = principal;
         for (var i = 0; i < evaluation.Checks.Count; i++)
         {
-            evaluation.Checks[i] = NewCheck(evaluation.Checks[i].PolicyName, evaluation.Checks[i].Policy, context);
+            evaluation.Checks[i] = NewCheck(evaluation.Checks[i].Applied, context);
         }
 
-        if (_config.UserClasses.TryGetValue(evaluation.UserType, out var classPolicy))
+        if (evaluation.Policies.Classes.TryGetValue(evaluation.UserType, out var classPolicy))
         {
-            evaluation.Checks.Insert(0, NewCheck("class-" + evaluation.UserType, classPolicy, context));
+            evaluation.Checks.Insert(0, NewCheck(classPolicy, context));
         }
 
         context.User = original;

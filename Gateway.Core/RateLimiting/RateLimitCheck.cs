@@ -1,18 +1,20 @@
 namespace Gateway.Core.RateLimiting;
 
 /// <summary>One policy to pass for one request: the policy, the partition's key and the store that decides.</summary>
-internal sealed class RateLimitCheck(string policyName, RateLimitPolicyConfig policy, string key, IRateLimitStore store, string policyHeaderItem)
+internal sealed class RateLimitCheck(RateLimitPolicy applied, string key)
 {
-    public string PolicyName { get; } = policyName;
+    public RateLimitPolicy Applied { get; } = applied;
+
+    public string PolicyName => Applied.Name;
 
     /// <summary>This policy's item of the <c>RateLimit-Policy</c> header (the same for every request).</summary>
-    public string PolicyHeaderItem { get; } = policyHeaderItem;
+    public string PolicyHeaderItem => Applied.HeaderItem;
 
-    public RateLimitPolicyConfig Policy { get; } = policy;
+    public RateLimitPolicyConfig Policy => Applied.Config;
 
     public string Key { get; } = key;
 
-    public IRateLimitStore Store { get; } = store;
+    public IRateLimitStore Store => Applied.Store;
 
     public RateLimitDecision? Decision { get; set; }
 
@@ -21,8 +23,11 @@ internal sealed class RateLimitCheck(string policyName, RateLimitPolicyConfig po
 }
 
 /// <summary>The checks of one request, kept as a request feature between the limiter's sync and async calls.</summary>
-internal sealed class RateLimitEvaluation(string route, string userType, List<RateLimitCheck> checks)
+internal sealed class RateLimitEvaluation(string route, string userType, List<RateLimitCheck> checks, RateLimitPolicySet policies)
 {
+    /// <summary>The policies the request is checked with, kept should a reload replace them before it is decided.</summary>
+    public RateLimitPolicySet Policies { get; } = policies;
+
     public string Route { get; } = route;
 
     public string UserType { get; set; } = userType;

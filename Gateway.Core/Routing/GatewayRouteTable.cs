@@ -38,12 +38,15 @@ public sealed class GatewayRouteTable(
 
     /// <summary>
     /// Replaces every route with these, or none of them: the table runs as one file wrote it, never half of one edit.
-    /// They are checked against the gateway as it runs: its clusters, and the policies and pipeline made at its start.
+    /// They are checked against the gateway as it runs: its clusters, the rate limits the same reload brings, and the
+    /// other policies and the pipeline made at its start.
     /// </summary>
+    /// <param name="rateLimiting">The rate limits the caller applies with these routes.</param>
     /// <returns>Why the routes were kept as they were; empty when they were replaced.</returns>
-    public IReadOnlyList<string> TryReplace(IReadOnlyDictionary<string, RouteConfig> routes)
+    public IReadOnlyList<string> TryReplace(IReadOnlyDictionary<string, RouteConfig> routes, RateLimiting.RateLimitingConfig rateLimiting)
     {
         ArgumentNullException.ThrowIfNull(routes);
+        ArgumentNullException.ThrowIfNull(rateLimiting);
         if (_host is null)
         {
             return ["the gateway has not mapped its routes"];
@@ -57,6 +60,7 @@ public sealed class GatewayRouteTable(
         {
             Routes = new Dictionary<string, RouteConfig>(routes, StringComparer.OrdinalIgnoreCase),
             Clusters = registry.Clusters.ToDictionary(cluster => cluster.Id, cluster => cluster.Config, StringComparer.OrdinalIgnoreCase),
+            RateLimiting = rateLimiting,
         };
         string[] held =
         [

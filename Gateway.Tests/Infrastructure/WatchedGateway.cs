@@ -11,10 +11,11 @@ namespace Gateway.Tests.Infrastructure;
 internal static class WatchedGateway
 {
     /// <param name="configure">Settings of the environment besides the quotes route and cluster.</param>
-    public static async Task<(GatewayProcess Gateway, string File)> StartAsync(NamedUpstream a, Func<GatewayConfig, GatewayConfig>? configure = null)
+    /// <param name="content">The file the gateway starts with; by default, the quotes cluster's destination a.</param>
+    public static async Task<(GatewayProcess Gateway, string File)> StartAsync(NamedUpstream a, Func<GatewayConfig, GatewayConfig>? configure = null, string? content = null)
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory("gw-reload-").FullName, "gateway.json");
-        await File.WriteAllTextAsync(file, Destinations(("a", a.Url)));
+        await File.WriteAllTextAsync(file, content ?? Destinations(("a", a.Url)));
         var config = GatewayConfig.Quotes().Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false);
         var gateway = await GatewayProcess.StartAsync(
             configure?.Invoke(config) ?? config,

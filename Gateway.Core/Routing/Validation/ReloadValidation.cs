@@ -17,7 +17,8 @@ namespace Gateway.Core.Routing.Validation;
 /// </summary>
 internal sealed partial class ReloadValidation(
     IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
-    Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
+    Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, RateLimiting.GatewayRateLimiter limiter, ConfigurationStatus status,
+    IOutputCacheStore cache, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -75,7 +76,7 @@ internal sealed partial class ReloadValidation(
         IReadOnlyList<string> held = [];
         if (changedRoutes.Length > 0)
         {
-            held = routes.TryReplace(options.Routes);
+            held = routes.TryReplace(options.Routes, options.RateLimiting);
             if (held.Count == 0)
             {
                 _running = ReloadScope.WithValuesOf(_running, current, ReloadScope.IsRoute);
@@ -94,11 +95,41 @@ internal sealed partial class ReloadValidation(
             }
         }
 
+        if (pending.Contains(ReloadScope.RateLimiting, StringComparer.OrdinalIgnoreCase))
+        {
+            pending = TakeRateLimits(options.RateLimiting, current, pending);
+        }
+
         status.Accepted(pending, held);
         if (pending.Count > 0)
         {
             TakesEffectAtNextStart(logger, string.Join(", ", pending));
         }
+    }
+
+    /// <summary>
+    /// The reloaded rate limits apply when every running route's policy is among them: the file's routes when the table
+    /// took them (validated with these limits), otherwise the routes that still run, which a removed policy would
+    /// leave unlimited.
+    /// </summary>
+    private IReadOnlyList<string> TakeRateLimits(RateLimiting.RateLimitingConfig rateLimiting, Dictionary<string, string?> current, IReadOnlyList<string> pending)
+    {
+        var unserved = new List<string>();
+        foreach (var (id, route) in routes.Routes)
+        {
+            RateLimitingValidator.ValidateRoute($"{GatewayOptions.SectionName}:Routes:{id}", route, rateLimiting, unserved);
+        }
+
+        if (unserved.Count > 0)
+        {
+            RateLimitsHeld(logger, string.Join("; ", unserved));
+            return pending;
+        }
+
+        limiter.Replace(rateLimiting);
+        _running = ReloadScope.WithValuesOf(_running, current, ReloadScope.IsRateLimitingKey);
+        RateLimitsReplaced(logger);
+        return [.. pending.Where(setting => !string.Equals(setting, ReloadScope.RateLimiting, StringComparison.OrdinalIgnoreCase))];
     }
 
     /// <summary>
@@ -135,6 +166,12 @@ internal sealed partial class ReloadValidation(
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Configuration reload kept the running routes, the file's wait for the next start: {Reasons}")]
     private static partial void RoutesHeld(ILogger logger, string reasons);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Configuration reload replaced the rate limits")]
+    private static partial void RateLimitsReplaced(ILogger logger);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Configuration reload kept the running rate limits, the running routes need what the file's drop: {Reasons}")]
+    private static partial void RateLimitsHeld(ILogger logger, string reasons);
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start")]
     private static partial void TakesEffectAtNextStart(ILogger logger, string settings);
