@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -12,7 +11,7 @@ namespace Gateway.Core.Identity;
 /// response on the URL alone hands one origin's answer to another (Fetch, "CORS protocol and HTTP caches"). The
 /// framework's CORS middleware adds it only for a policy of several origins, and only to a request with an Origin.
 /// </summary>
-public sealed class CorsVaryMiddleware(RequestDelegate next, IOptions<CorsOptions> options)
+public sealed class CorsVaryMiddleware(RequestDelegate next, GatewayCorsPolicies policies)
 {
     private static readonly Func<object, Task> AddVary = static state =>
     {
@@ -39,7 +38,7 @@ public sealed class CorsVaryMiddleware(RequestDelegate next, IOptions<CorsOption
     private bool VariesByOrigin(ICorsMetadata? metadata) => metadata switch
     {
         ICorsPolicyMetadata inline => !inline.Policy.AllowAnyOrigin,
-        IEnableCorsAttribute named => options.Value.GetPolicy(named.PolicyName ?? options.Value.DefaultPolicyName) is { AllowAnyOrigin: false },
+        IEnableCorsAttribute named => policies.Find(named.PolicyName) is { AllowAnyOrigin: false },
         _ => false,
     };
 

@@ -83,13 +83,8 @@ public static class GatewayIdentityServiceCollectionExtensions
         });
 
         services.AddCors();
-        services.AddOptions<CorsOptions>().Configure<IOptions<GatewayOptions>>((cors, gateway) =>
-        {
-            foreach (var (name, config) in gateway.Value.Cors)
-            {
-                cors.AddPolicy(name, policy => Apply(policy, config));
-            }
-        });
+        services.AddSingleton<GatewayCorsPolicies>();
+        services.Replace(ServiceDescriptor.Singleton<ICorsPolicyProvider>(provider => provider.GetRequiredService<GatewayCorsPolicies>()));
 
         return services;
     }
@@ -109,19 +104,6 @@ public static class GatewayIdentityServiceCollectionExtensions
             {
                 yield return new(name, roles);
             }
-        }
-    }
-
-    private static void Apply(CorsPolicyBuilder policy, CorsPolicyConfig config)
-    {
-        policy.WithOrigins(config.Origins);
-        _ = config.Methods.Length == 0 ? policy.WithMethods("GET", "HEAD", "POST") : policy.WithMethods(config.Methods);
-        _ = config.Headers.Length == 0 ? policy : policy.WithHeaders(config.Headers);
-        policy.WithExposedHeaders([.. config.ExposedHeaders, "X-Correlation-ID"]);
-        _ = config.AllowCredentials ? policy.AllowCredentials() : policy.DisallowCredentials();
-        if (config.PreflightMaxAge is { } maxAge)
-        {
-            policy.SetPreflightMaxAge(maxAge);
         }
     }
 }

@@ -38,15 +38,14 @@ public sealed class GatewayRouteTable(
 
     /// <summary>
     /// Replaces every route with these, or none of them: the table runs as one file wrote it, never half of one edit.
-    /// They are checked against the gateway as it runs: its clusters, the rate limits the same reload brings, and the
-    /// other policies and the pipeline made at its start.
+    /// They are checked against the gateway as it runs: its clusters, the rate limits and CORS policies the same reload
+    /// brings, and the other policies and the pipeline made at its start.
     /// </summary>
-    /// <param name="rateLimiting">The rate limits the caller applies with these routes.</param>
+    /// <param name="reloaded">The reloaded configuration: its routes, and the rate limits and CORS policies the caller applies with them.</param>
     /// <returns>Why the routes were kept as they were; empty when they were replaced.</returns>
-    public IReadOnlyList<string> TryReplace(IReadOnlyDictionary<string, RouteConfig> routes, RateLimiting.RateLimitingConfig rateLimiting)
+    public IReadOnlyList<string> TryReplace(GatewayOptions reloaded)
     {
-        ArgumentNullException.ThrowIfNull(routes);
-        ArgumentNullException.ThrowIfNull(rateLimiting);
+        ArgumentNullException.ThrowIfNull(reloaded);
         if (_host is null)
         {
             return ["the gateway has not mapped its routes"];
@@ -58,9 +57,10 @@ public sealed class GatewayRouteTable(
         var running = options.Value;
         var candidate = running with
         {
-            Routes = new Dictionary<string, RouteConfig>(routes, StringComparer.OrdinalIgnoreCase),
+            Routes = new Dictionary<string, RouteConfig>(reloaded.Routes, StringComparer.OrdinalIgnoreCase),
             Clusters = registry.Clusters.ToDictionary(cluster => cluster.Id, cluster => cluster.Config, StringComparer.OrdinalIgnoreCase),
-            RateLimiting = rateLimiting,
+            RateLimiting = reloaded.RateLimiting,
+            Cors = reloaded.Cors,
         };
         string[] held =
         [

@@ -32,23 +32,14 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             NetworkListValidator.Validate($"{root}:Routes:{id}:DeniedClientNetworks", route.DeniedClientNetworks, errors);
             CacheValidator.ValidateRoute($"{root}:Routes:{id}", route, errors);
             SignatureValidator.Validate($"{root}:Routes:{id}:Signature", route.Signature, errors);
-            if (!string.IsNullOrEmpty(route.Cors) && !options.Cors.ContainsKey(route.Cors))
-            {
-                errors.Add($"{root}:Routes:{id}:Cors: policy '{route.Cors}' is not defined under {root}:Cors.");
-            }
+            CorsValidator.ValidateRoute($"{root}:Routes:{id}", route, options.Cors, errors);
         }
 
         AuthConfigValidator.Validate($"{root}:Auth", options.Auth, errors);
         AuthConfigValidator.ValidatePolicyName($"{root}:Admin:Authorization", options.Admin.Authorization, options, errors);
         AuthConfigValidator.ValidatePolicyName($"{root}:Admin:MetricsAuthorization", options.Admin.MetricsAuthorization, options, errors);
         RateLimitingValidator.Validate($"{root}:RateLimiting", options.RateLimiting, errors);
-        foreach (var (policy, cors) in options.Cors)
-        {
-            if (cors.Origins.Length == 0 || (cors.AllowCredentials && cors.Origins.Contains("*")))
-            {
-                errors.Add($"{root}:Cors:{policy}:Origins: list explicit origins (and never '*' with AllowCredentials).");
-            }
-        }
+        CorsValidator.Validate($"{root}:Cors", options.Cors, errors);
 
         DuplicateRouteValidator.Validate(root, options.Routes, errors);
         LimitsValidator.Validate($"{root}:Limits", options.Limits, errors);

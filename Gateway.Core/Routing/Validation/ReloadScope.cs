@@ -9,8 +9,8 @@ namespace Gateway.Core.Routing.Validation;
 /// followed (its destinations, health checks, load balancing, session affinity and HTTP version), and its resilience
 /// pipeline is built again when its breaker, retry budget or concurrency limit changed. Routes are
 /// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>), and the rate
-/// limits as a whole section, when the routes that run find their policies in it; the caller then takes the added
-/// clusters', the routes' and the rate limits' keys as running (<see cref="WithValuesOf"/>). Anything else changed by a reload is named,
+/// limits and CORS policies each as a whole section, when the routes that run find their policies in it; the caller
+/// then takes the added clusters', the routes' and those sections' keys as running (<see cref="WithValuesOf"/>). Anything else changed by a reload is named,
 /// so an operator who edited the file is not left to find out which part of the edit is live.
 /// </summary>
 public static class ReloadScope
@@ -21,6 +21,9 @@ public static class ReloadScope
 
     /// <summary>The rate-limit section, as <see cref="RestartNeeded"/> names it; a reload takes it whole.</summary>
     public const string RateLimiting = Prefix + nameof(GatewayOptions.RateLimiting);
+
+    /// <summary>The CORS section, as <see cref="RestartNeeded"/> names it; a reload takes it whole.</summary>
+    public const string Cors = Prefix + nameof(GatewayOptions.Cors);
 
     /// <summary>The settings of an existing cluster that a reload changes in the running gateway.</summary>
     public static readonly IReadOnlySet<string> FollowedClusterSettings = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -87,9 +90,13 @@ public static class ReloadScope
     /// <summary>The route a route setting named by <see cref="RestartNeeded"/> (<c>Gateway:Routes:quotes</c>) is about.</summary>
     public static string RouteIdOf(string routeSetting) => routeSetting.Split(':')[2];
 
-    /// <summary>Whether a key belongs to the rate-limit section.</summary>
-    public static bool IsRateLimitingKey(string key) =>
-        key.StartsWith(RateLimiting, StringComparison.OrdinalIgnoreCase) && (key.Length == RateLimiting.Length || key[RateLimiting.Length] == ':');
+    /// <summary>Whether a key belongs to a section (<see cref="RateLimiting"/>, <see cref="Cors"/>).</summary>
+    public static bool IsKeyOf(string section, string key)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(key);
+        return key.StartsWith(section, StringComparison.OrdinalIgnoreCase) && (key.Length == section.Length || key[section.Length] == ':');
+    }
 
     /// <summary>Whether a key belongs to one of these clusters.</summary>
     public static bool IsClusterKey(string key, IEnumerable<string> clusters) =>

@@ -17,8 +17,8 @@ namespace Gateway.Core.Routing.Validation;
 /// </summary>
 internal sealed partial class ReloadValidation(
     IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
-    Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, RateLimiting.GatewayRateLimiter limiter, ConfigurationStatus status,
-    IOutputCacheStore cache, ILogger<ReloadValidation> logger)
+    Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, RateLimiting.GatewayRateLimiter limiter, Identity.GatewayCorsPolicies cors,
+    ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -76,7 +76,7 @@ internal sealed partial class ReloadValidation(
         IReadOnlyList<string> held = [];
         if (changedRoutes.Length > 0)
         {
-            held = routes.TryReplace(options.Routes, options.RateLimiting);
+            held = routes.TryReplace(options);
             if (held.Count == 0)
             {
                 _running = ReloadScope.WithValuesOf(_running, current, ReloadScope.IsRoute);
@@ -95,10 +95,12 @@ internal sealed partial class ReloadValidation(
             }
         }
 
-        if (pending.Contains(ReloadScope.RateLimiting, StringComparer.OrdinalIgnoreCase))
-        {
-            pending = TakeRateLimits(options.RateLimiting, current, pending);
-        }
+        pending = TakeSection(ReloadScope.RateLimiting, current, pending,
+            (key, route, errors) => RateLimitingValidator.ValidateRoute(key, route, options.RateLimiting, errors),
+            () => limiter.Replace(options.RateLimiting));
+        pending = TakeSection(ReloadScope.Cors, current, pending,
+            (key, route, errors) => CorsValidator.ValidateRoute(key, route, options.Cors, errors),
+            () => cors.Replace(options.Cors));
 
         status.Accepted(pending, held);
         if (pending.Count > 0)
@@ -108,28 +110,35 @@ internal sealed partial class ReloadValidation(
     }
 
     /// <summary>
-    /// The reloaded rate limits apply when every running route's policy is among them: the file's routes when the table
-    /// took them (validated with these limits), otherwise the routes that still run, which a removed policy would
-    /// leave unlimited.
+    /// A reloaded section of policies that routes name (rate limits, CORS) applies when every running route's policy
+    /// is in it: the file's routes when the table took them (checked with this section), otherwise the routes that
+    /// still run, which a policy the file drops would leave unlimited or without their CORS answers.
     /// </summary>
-    private IReadOnlyList<string> TakeRateLimits(RateLimiting.RateLimitingConfig rateLimiting, Dictionary<string, string?> current, IReadOnlyList<string> pending)
+    /// <param name="checkRoute">Adds an error when the route names a policy the reloaded section lacks.</param>
+    private IReadOnlyList<string> TakeSection(string section, Dictionary<string, string?> current, IReadOnlyList<string> pending,
+        Action<string, RouteConfig, List<string>> checkRoute, Action apply)
     {
+        if (!pending.Contains(section, StringComparer.OrdinalIgnoreCase))
+        {
+            return pending;
+        }
+
         var unserved = new List<string>();
         foreach (var (id, route) in routes.Routes)
         {
-            RateLimitingValidator.ValidateRoute($"{GatewayOptions.SectionName}:Routes:{id}", route, rateLimiting, unserved);
+            checkRoute($"{GatewayOptions.SectionName}:Routes:{id}", route, unserved);
         }
 
         if (unserved.Count > 0)
         {
-            RateLimitsHeld(logger, string.Join("; ", unserved));
+            SectionHeld(logger, section, string.Join("; ", unserved));
             return pending;
         }
 
-        limiter.Replace(rateLimiting);
-        _running = ReloadScope.WithValuesOf(_running, current, ReloadScope.IsRateLimitingKey);
-        RateLimitsReplaced(logger);
-        return [.. pending.Where(setting => !string.Equals(setting, ReloadScope.RateLimiting, StringComparison.OrdinalIgnoreCase))];
+        apply();
+        _running = ReloadScope.WithValuesOf(_running, current, key => ReloadScope.IsKeyOf(section, key));
+        SectionReplaced(logger, section);
+        return [.. pending.Where(setting => !string.Equals(setting, section, StringComparison.OrdinalIgnoreCase))];
     }
 
     /// <summary>
@@ -167,11 +176,11 @@ internal sealed partial class ReloadValidation(
     [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Configuration reload kept the running routes, the file's wait for the next start: {Reasons}")]
     private static partial void RoutesHeld(ILogger logger, string reasons);
 
-    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Configuration reload replaced the rate limits")]
-    private static partial void RateLimitsReplaced(ILogger logger);
+    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Configuration reload replaced {Section}")]
+    private static partial void SectionReplaced(ILogger logger, string section);
 
-    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Configuration reload kept the running rate limits, the running routes need what the file's drop: {Reasons}")]
-    private static partial void RateLimitsHeld(ILogger logger, string reasons);
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Configuration reload kept the running {Section}: the running routes name what the file's leaves out: {Reasons}")]
+    private static partial void SectionHeld(ILogger logger, string section, string reasons);
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start")]
     private static partial void TakesEffectAtNextStart(ILogger logger, string settings);

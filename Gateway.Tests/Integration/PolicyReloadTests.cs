@@ -1,0 +1,161 @@
+using System.Net;
+using System.Text.Json;
+using FluentAssertions;
+using Gateway.Tests.Infrastructure;
+using Xunit;
+
+namespace Gateway.Tests.Integration;
+
+/// <summary>Rate limits and CORS policies edited in a watched configuration file, each taken by the running gateway as one section.</summary>
+public sealed class PolicyReloadTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    [Fact]
+    public async Task A_raised_limit_keeps_the_count_and_a_changed_algorithm_starts_afresh_on_the_same_redis_keys()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a,
+            config => config.Set("Gateway:Redis:Configuration", _redis.Configuration)
+                .Set("Gateway:Redis:KeyPrefix", $"gw-{Guid.NewGuid():N}:")
+                .Set("Gateway:Routes:quotes:RateLimitPolicy", "burst"),
+            File(a, rateLimits: Policy("burst", 3, "SlidingWindow")));
+        await using var running = gateway;
+
+        // The helper's first request took one of the three.
+        (await StatusesAsync(gateway, 3)).Should().Equal(HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests);
+
+        await System.IO.File.WriteAllTextAsync(file, File(a, rateLimits: Policy("burst", 5, "SlidingWindow")));
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v1/quotes/who") == HttpStatusCode.OK, Deadline, "the raised limit to admit");
+        using (var admitted = await gateway.Client.GetAsync("/api/v1/quotes/who"))
+        {
+            admitted.StatusCode.Should().Be(HttpStatusCode.OK, "three of the five were taken before the reload, and one since");
+            admitted.Headers.GetValues("RateLimit-Policy").Should().Equal("\"burst\";q=5;w=3600");
+        }
+
+        (await gateway.StatusAsync("/api/v1/quotes/who")).Should().Be(HttpStatusCode.TooManyRequests, "the count went on across the reload");
+
+        // The same policy and partition, now counted in another shape: a sorted set read as a counter would fail
+        // (WRONGTYPE) and let every request through.
+        await System.IO.File.WriteAllTextAsync(file, File(a, rateLimits: Policy("burst", 2, "FixedWindow")));
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v1/quotes/who") == HttpStatusCode.OK, Deadline, "the new algorithm to count afresh");
+        (await StatusesAsync(gateway, 2)).Should().Equal(HttpStatusCode.OK, HttpStatusCode.TooManyRequests);
+        await ShouldRunTheFileAsync(gateway);
+        gateway.Output.Should().Contain(line => line.Contains("Configuration reload replaced {Section}", StringComparison.Ordinal)
+            && line.Contains("\"Section\":\"Gateway:RateLimiting\"", StringComparison.Ordinal));
+        gateway.Output.Should().NotContain(line => line.Contains("WRONGTYPE", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_cors_policy_given_another_origin_answers_it_from_the_reload_on()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a,
+            content: File(a, route: V2(cors: "web"), cors: Cors("web", "https://shop.example")));
+        await using var running = gateway;
+        (await AllowedOriginAsync(gateway, "https://shop.example")).Should().Be("https://shop.example");
+        (await AllowedOriginAsync(gateway, "https://admin.example")).Should().BeNull();
+
+        await System.IO.File.WriteAllTextAsync(file, File(a, route: V2(cors: "web"), cors: Cors("web", "https://shop.example", "https://admin.example")));
+        await Poll.UntilAsync(async () => await AllowedOriginAsync(gateway, "https://admin.example") == "https://admin.example",
+            Deadline, "the added origin to be allowed");
+        (await AllowedOriginAsync(gateway, "https://shop.example")).Should().Be("https://shop.example");
+        await ShouldRunTheFileAsync(gateway);
+    }
+
+    [Fact]
+    public async Task Policies_the_running_routes_still_name_wait_with_those_routes_and_follow_them()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a,
+            content: File(a, route: V2(policy: "old", cors: "web"), rateLimits: Policy("old", 2, "SlidingWindow"), cors: Cors("web", "https://shop.example")));
+        await using var running = gateway;
+        (await StatusesAsync(gateway, 2, "/api/v2/quotes/who")).Should().Equal(HttpStatusCode.OK, HttpStatusCode.OK);
+
+        // The route needs a middleware the pipeline lacks, so it waits; "old" and "web", which the running route
+        // names, are gone from the file.
+        await System.IO.File.WriteAllTextAsync(file, File(a, route: V2(policy: "new", cors: "web2", compress: true),
+            rateLimits: Policy("new", 100, "SlidingWindow"), cors: Cors("web2", "https://admin.example")));
+        await Poll.UntilAsync(
+            () => gateway.Output.Count(line => line.Contains("Configuration reload kept the running {Section}", StringComparison.Ordinal)) == 2,
+            Deadline, "the reload to say why both sections wait");
+        gateway.Output.Should().Contain(line => line.Contains("\"Section\":\"Gateway:RateLimiting\"", StringComparison.Ordinal)
+            && line.Contains("Gateway:Routes:v2:RateLimitPolicy: policy 'old'", StringComparison.Ordinal));
+        gateway.Output.Should().Contain(line => line.Contains("\"Section\":\"Gateway:Cors\"", StringComparison.Ordinal)
+            && line.Contains("Gateway:Routes:v2:Cors: policy 'web'", StringComparison.Ordinal));
+        var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
+        status.GetProperty("pendingRestart").EnumerateArray().Select(setting => setting.GetString())
+            .Should().BeEquivalentTo(["Gateway:Cors", "Gateway:RateLimiting", "Gateway:Routes:v2"]);
+        (await gateway.StatusAsync("/api/v2/quotes/who")).Should().Be(HttpStatusCode.TooManyRequests, "the running route keeps its running limit");
+        (await AllowedOriginAsync(gateway, "https://shop.example")).Should().Be("https://shop.example", "and its running CORS policy");
+
+        await System.IO.File.WriteAllTextAsync(file, File(a, route: V2(policy: "new", cors: "web2"),
+            rateLimits: Policy("new", 100, "SlidingWindow"), cors: Cors("web2", "https://admin.example")));
+        await ShouldRunTheFileAsync(gateway);
+        using var admitted = await gateway.Client.GetAsync("/api/v2/quotes/who");
+        admitted.StatusCode.Should().Be(HttpStatusCode.OK);
+        admitted.Headers.GetValues("RateLimit-Policy").Should().Equal("\"new\";q=100;w=3600");
+        (await AllowedOriginAsync(gateway, "https://admin.example")).Should().Be("https://admin.example");
+        (await AllowedOriginAsync(gateway, "https://shop.example")).Should().BeNull();
+    }
+
+    private static async Task<List<HttpStatusCode>> StatusesAsync(GatewayProcess gateway, int count, string path = "/api/v1/quotes/who")
+    {
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < count; i++)
+        {
+            statuses.Add(await gateway.StatusAsync(path));
+        }
+
+        return statuses;
+    }
+
+    /// <summary>The origin a browser's GET of route v2 from <paramref name="origin"/> is allowed, if any.</summary>
+    private static async Task<string?> AllowedOriginAsync(GatewayProcess gateway, string origin)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v2/quotes/who");
+        request.Headers.Add("Origin", origin);
+        using var response = await gateway.Client.SendAsync(request);
+        return response.Headers.TryGetValues("Access-Control-Allow-Origin", out var values) ? values.Single() : null;
+    }
+
+    private static Dictionary<string, object> Policy(string name, int limit, string algorithm) =>
+        new() { [name] = new { PermitLimit = limit, Window = "01:00:00", Algorithm = algorithm } };
+
+    private static Dictionary<string, object> Cors(string name, params string[] origins) => new() { [name] = new { Origins = origins } };
+
+    private static Dictionary<string, object> V2(string? policy = null, string? cors = null, bool compress = false) => new()
+    {
+        ["v2"] = new
+        {
+            Path = "/api/v2/quotes/{**rest}", ClusterId = "quote-service", Methods = new[] { "GET" }, Transform = new { PathRemovePrefix = "/api/v2" },
+            RateLimitPolicy = policy, Cors = cors, Compress = compress,
+        },
+    };
+
+    private static string File(NamedUpstream a, Dictionary<string, object>? route = null, Dictionary<string, object>? rateLimits = null,
+        Dictionary<string, object>? cors = null) =>
+        JsonSerializer.Serialize(new
+        {
+            Gateway = new
+            {
+                Routes = route ?? [],
+                Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = new { a = new { Address = a.Url } } } },
+                RateLimiting = new { Policies = rateLimits ?? [] },
+                Cors = cors ?? [],
+            },
+        });
+
+    private static Task ShouldRunTheFileAsync(GatewayProcess gateway) => Poll.UntilAsync(async () =>
+        {
+            var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
+            return status.GetProperty("pendingRestart").GetArrayLength() == 0 && status.GetProperty("routesHeldBecause").GetArrayLength() == 0
+                && status.GetProperty("lastReloadSuccessful").GetBoolean();
+        },
+        Deadline, "the status to say the gateway runs its file as written");
+}
