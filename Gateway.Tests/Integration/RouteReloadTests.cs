@@ -79,20 +79,25 @@ public sealed class RouteReloadTests
             () => gateway.Output.Any(line => line.Contains("kept the running routes", StringComparison.Ordinal) && line.Contains("needs Compress", StringComparison.Ordinal)),
             Deadline, "the held routes to be logged with the reason");
 
-        // A route naming a CORS policy the same file adds waits: policies are made at the start, as a start would say.
+        // A route naming an authorization policy the same file adds waits: those are made at the start, as a start
+        // would say.
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
         {
             Gateway = new
             {
-                Cors = new Dictionary<string, object> { ["web"] = new { Origins = new[] { "https://shop.example" } } },
-                Routes = new Dictionary<string, object> { ["v3"] = V3 with { Cors = "web" } },
+                Auth = new
+                {
+                    SigningKey = "reload-test-key-0123456789abcdef0123", Issuer = "reload", Audience = "reload",
+                    Policies = new Dictionary<string, object> { ["ops"] = new { Roles = new[] { "ops" } } },
+                },
+                Routes = new Dictionary<string, object> { ["v3"] = V3 with { Authorization = "ops" } },
                 Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = new Dictionary<string, object> { ["a"] = new { Address = a.Url } } } },
             },
         }));
         await Poll.UntilAsync(async () => (status = await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("routesHeldBecause")
-                .EnumerateArray().Any(reason => reason.GetString()!.StartsWith("Gateway:Routes:v3:Cors: policy 'web' is not defined", StringComparison.Ordinal)),
+                .EnumerateArray().Any(reason => reason.GetString()!.StartsWith("Gateway:Routes:v3:Authorization: policy 'ops' is not Anonymous", StringComparison.Ordinal)),
             Deadline, "the route naming a policy the running gateway lacks to be held, naming its key");
-        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Contain("Gateway:Cors");
+        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Contain("Gateway:Auth");
         (await gateway.StatusAsync("/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK);
 
         await WriteRoutesAsync(file, a, ("v2", V2("GET")), ("v3", V3));
@@ -163,7 +168,7 @@ public sealed class RouteReloadTests
             Deadline, "the changed route to answer from its new cluster, not from what it cached for five minutes before");
     }
 
-    private sealed record RouteSpec(string Path, string ClusterId, string[] Methods, object Transform, bool Compress = false, object? Cache = null, string? Cors = null);
+    private sealed record RouteSpec(string Path, string ClusterId, string[] Methods, object Transform, bool Compress = false, object? Cache = null, string? Authorization = null);
 
     private static RouteSpec V2(string method, bool compress = false) =>
         new("/api/v2/quotes/{**rest}", "quote-service", [method], new { PathRemovePrefix = "/api/v2" }, compress);
