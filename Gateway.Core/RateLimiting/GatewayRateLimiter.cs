@@ -30,9 +30,6 @@ public sealed class GatewayRateLimiter(
     private readonly ConcurrentDictionary<string, StrongBox> _queued = new(StringComparer.OrdinalIgnoreCase);
     private volatile RateLimitPolicySet _policies = new(options.Value.RateLimiting, stores);
 
-    /// <summary>The section the limiter applies: the start's, or the last reload's it took.</summary>
-    public RateLimitingConfig Config => _policies.Config;
-
     /// <summary>
     /// Applies a reloaded <c>Gateway:RateLimiting</c> section from the next request on; one in flight finishes under the
     /// policies it was checked with. The caller has checked it against the routes that run.

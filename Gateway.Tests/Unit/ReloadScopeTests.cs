@@ -108,6 +108,18 @@ public sealed class ReloadScopeTests
     private static Dictionary<string, string?> With(string key, string value) =>
         new(Started, StringComparer.OrdinalIgnoreCase) { [key] = value };
 
+    [Theory]
+    [InlineData("Gateway:RateLimiting:Policies:quotes:PermitLimit", "Gateway:RateLimiting")]
+    [InlineData("Gateway:Cors:web:Origins:1", "Gateway:Cors")]
+    public void A_section_of_policies_is_named_whole_and_its_keys_are_known_by_its_name(string key, string section)
+    {
+        ReloadScope.RestartNeeded(Started, With(key, "changed")).Should().Equal(section);
+        ReloadScope.IsKeyOf(section, key).Should().BeTrue();
+        ReloadScope.IsKeyOf(section, section).Should().BeTrue();
+        ReloadScope.IsKeyOf(section, section + "Extra:Policies").Should().BeFalse();
+        ReloadScope.IsKeyOf(section, "Gateway:Routes:quotes:Cors").Should().BeFalse();
+    }
+
     [Fact]
     public void Taking_a_reloads_routes_keeps_every_other_running_value()
     {
