@@ -38,13 +38,11 @@ public static class HealthEndpoints
         {
             registered.Add(cluster.Key);
             var id = cluster.Key;
-            var required = !bool.TryParse(cluster[nameof(ClusterConfig.Required)], out var value) || value;
-            // An optional service that is down degrades /health (still 200, and named) rather than failing it:
-            // only a required one makes the gateway unhealthy, as it makes it unready.
+            // An optional service that is down degrades /health (still 200, and named) rather than failing it: only a
+            // required one makes the gateway unhealthy and unready. The check reads which it is, so it follows reloads.
             checks.Add(new HealthCheckRegistration("service:" + id,
                 sp => new ServiceHealthCheck(sp.GetRequiredService<ServiceRegistry>(), id),
-                required ? HealthStatus.Unhealthy : HealthStatus.Degraded,
-                required ? [ServiceHealthCheck.Tag, ReadyTag] : [ServiceHealthCheck.Tag]));
+                HealthStatus.Unhealthy, [ServiceHealthCheck.Tag, ReadyTag]));
         }
 
         checks.Add(new HealthCheckRegistration("services-added",

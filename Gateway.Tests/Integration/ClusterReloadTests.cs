@@ -61,6 +61,50 @@ public sealed class ClusterReloadTests
         (await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("pendingRestart").GetArrayLength().Should().Be(0, "the breaker follows a reload");
     }
 
+    [Fact]
+    public async Task A_service_a_reload_makes_optional_stops_holding_readiness_and_made_required_again_holds_it()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var dead = $"http://127.0.0.1:{Ports.Free()}";
+        var (gateway, file) = await WatchedGateway.StartAsync(a, content: WithExtra(a, dead, required: true));
+        await using var running = gateway;
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/health/ready") == HttpStatusCode.ServiceUnavailable,
+            Deadline, "the required service's failed probes to make the gateway unready");
+
+        await File.WriteAllTextAsync(file, WithExtra(a, dead, required: false));
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/health/ready") == HttpStatusCode.OK, Deadline, "the optional service to stop holding readiness");
+        using (var health = await gateway.Client.GetAsync("/health"))
+        {
+            health.StatusCode.Should().Be(HttpStatusCode.OK, "an optional service that is down degrades the gateway, no more");
+            var extra = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("microservices").GetProperty("extra");
+            extra.GetProperty("status").GetString().Should().Be("degraded");
+        }
+
+        (await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("pendingRestart").GetArrayLength().Should().Be(0, "Required follows a reload");
+        await File.WriteAllTextAsync(file, WithExtra(a, dead, required: true));
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/health/ready") == HttpStatusCode.ServiceUnavailable,
+            Deadline, "the service made required again to hold readiness");
+        (await gateway.StatusAsync("/health")).Should().Be(HttpStatusCode.ServiceUnavailable);
+    }
+
+    /// <summary>The file: the quotes cluster on a, and a cluster "extra" whose one instance never answers its probes.</summary>
+    private static string WithExtra(NamedUpstream a, string dead, bool required) => JsonSerializer.Serialize(new
+    {
+        Gateway = new
+        {
+            Clusters = new Dictionary<string, object>
+            {
+                ["quote-service"] = new { Destinations = new Dictionary<string, object> { ["a"] = new { Address = a.Url } } },
+                ["extra"] = new
+                {
+                    Required = required,
+                    HealthCheck = new { Interval = "00:00:00.2", UnhealthyThreshold = 1 },
+                    Destinations = new Dictionary<string, object> { ["x"] = new { Address = dead } },
+                },
+            },
+        },
+    });
+
     private static async Task<string?> BreakerAsync(GatewayProcess gateway) =>
         JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/circuit-breakers")).RootElement.EnumerateArray()
             .Single(breaker => breaker.GetProperty("service").GetString() == "quote-service").GetProperty("state").GetString();

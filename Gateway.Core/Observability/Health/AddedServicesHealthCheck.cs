@@ -17,7 +17,7 @@ public sealed class AddedServicesHealthCheck(ServiceRegistry registry, IReadOnly
         var worst = HealthStatus.Healthy;
         foreach (var cluster in registry.Clusters.Where(cluster => !registered.Contains(cluster.Id)))
         {
-            var result = ServiceHealthCheck.Evaluate(cluster, cluster.Config.Required ? HealthStatus.Unhealthy : HealthStatus.Degraded);
+            var result = ServiceHealthCheck.Evaluate(cluster);
             worst = result.Status < worst ? result.Status : worst;
             // Each service's own result, which the report writes as it writes the services with a check of their own.
             services[cluster.Id] = result;

@@ -3,7 +3,12 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Gateway.Core.Observability.Health;
 
-/// <summary>A service is healthy while at least one of its instances is in rotation (healthy, or not yet probed).</summary>
+/// <summary>
+/// A service is healthy while at least one of its instances is in rotation (healthy, or not yet probed). Every
+/// service's check counts for readiness; one the configuration marks optional (<c>Required: false</c>) is only
+/// degraded when down, which neither fails readiness nor turns <c>/health</c> 503. Whether it is required is read
+/// per check, so a reload that changes it is followed.
+/// </summary>
 public sealed class ServiceHealthCheck(ServiceRegistry registry, string clusterId) : IHealthCheck
 {
     public const string Tag = "microservice";
@@ -14,13 +19,14 @@ public sealed class ServiceHealthCheck(ServiceRegistry registry, string clusterI
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Task.FromResult(Evaluate(registry.Get(clusterId), context.Registration.FailureStatus));
+        return Task.FromResult(Evaluate(registry.Get(clusterId)));
     }
 
-    /// <param name="failureStatus">What a service without an instance in rotation is: unhealthy when required, otherwise degraded.</param>
-    public static HealthCheckResult Evaluate(ServiceCluster cluster, HealthStatus failureStatus)
+    public static HealthCheckResult Evaluate(ServiceCluster cluster)
     {
         ArgumentNullException.ThrowIfNull(cluster);
+        // What a service without an instance in rotation is.
+        var failureStatus = cluster.Config.Required ? HealthStatus.Unhealthy : HealthStatus.Degraded;
         var instances = cluster.Instances;
         var healthy = instances.Count(i => i.Status == InstanceStatus.Healthy);
         var inRotation = instances.Count(i => i.IsSelectable);

@@ -6,7 +6,8 @@ namespace Gateway.Core.Routing.Validation;
 /// Which settings of a reloaded <c>Gateway</c> section the running gateway takes and which wait for its next start.
 /// A cluster the reload adds is added (its client and pipeline are made on its first request, its probes start); of
 /// an existing cluster, whose client and health checks are made once, what is read per request or per probe is
-/// followed (its destinations, health checks, load balancing, session affinity and HTTP version), and its resilience
+/// followed (its destinations, health checks, load balancing, session affinity, HTTP version and whether it is
+/// required), and its resilience
 /// pipeline is built again when its breaker, retry budget or concurrency limit changed. Routes are
 /// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>), and the rate
 /// limits and CORS policies each as a whole section, when the routes that run find their policies in it; the caller
@@ -37,6 +38,7 @@ public static class ReloadScope
         nameof(ClusterConfig.RetryBudget),
         nameof(ClusterConfig.MaxConcurrentRequests),
         nameof(ClusterConfig.MaxQueuedRequests),
+        nameof(ClusterConfig.Required),
     };
 
     /// <summary>The section's values by key (case ignored, as configuration compares keys).</summary>
