@@ -12,6 +12,11 @@ public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory cl
     /// <summary>The cluster's probe client: its own pool, over the cluster's connection settings (TLS included).</summary>
     public static string ClientName(string clusterId) => "gateway-health-probe:" + clusterId;
 
+    /// <summary>The probes' client for the cluster's connection settings as they are now (see <see cref="ServiceCluster.ConnectionsGeneration"/>).</summary>
+    internal static string ClientName(ServiceCluster cluster) => cluster.ConnectionsGeneration is var generation and > 0
+        ? ClientName(cluster.Id) + ":" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : ClientName(cluster.Id);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var probing = new Dictionary<string, Task>(StringComparer.OrdinalIgnoreCase);
@@ -111,7 +116,7 @@ public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory cl
                 Forwarding.UpstreamProtocol.UseHttp2(request, acceptsTrailers: false);
             }
 
-            using var response = await clientFactory.CreateClient(ClientName(cluster.Id))
+            using var response = await clientFactory.CreateClient(ClientName(cluster))
                 .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             success = response.IsSuccessStatusCode;
         }

@@ -8,6 +8,7 @@ public sealed class ServiceCluster
     private readonly Lock _writeLock = new();
     private Members _members = new([]);
     private ILoadBalancer _balancer;
+    private int _connectionsGeneration;
 
     public ServiceCluster(string id, ClusterConfig config)
     {
@@ -21,6 +22,13 @@ public sealed class ServiceCluster
     public string Id { get; }
 
     public ClusterConfig Config { get; private set; }
+
+    /// <summary>
+    /// Counts the changes of the cluster's connection settings (<see cref="ClusterConfig.HttpClient"/>) a reload
+    /// brought. Its clients are named with it, so a change gets handlers made with the new settings, while requests
+    /// on the previous handlers finish there.
+    /// </summary>
+    public int ConnectionsGeneration => Volatile.Read(ref _connectionsGeneration);
 
     public ILoadBalancer Balancer => Volatile.Read(ref _balancer);
 
@@ -97,6 +105,11 @@ public sealed class ServiceCluster
             if (config.LoadBalancingPolicy != Config.LoadBalancingPolicy)
             {
                 Volatile.Write(ref _balancer, BalancerFor(config.LoadBalancingPolicy));
+            }
+
+            if (config.HttpClient != Config.HttpClient)
+            {
+                Interlocked.Increment(ref _connectionsGeneration);
             }
 
             Config = config;

@@ -10,13 +10,23 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.Forwarding;
 
-/// <summary>One named HttpClient per cluster from IHttpClientFactory, each over a proxy-tuned SocketsHttpHandler.</summary>
-public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandlerFactory handlers)
+/// <summary>
+/// One named HttpClient per cluster from IHttpClientFactory, each over a proxy-tuned SocketsHttpHandler. When a reload
+/// changes a cluster's connection settings, its client takes a new name (<see cref="ServiceCluster.ConnectionsGeneration"/>),
+/// which the factory builds with them; requests already sent finish on the previous handler.
+/// </summary>
+public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandlerFactory handlers, ServiceRegistry registry)
 {
-    private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, HttpMessageInvoker> _invokers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Built<HttpClient>> _clients = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Built<HttpMessageInvoker>> _invokers = new(StringComparer.OrdinalIgnoreCase);
+
+    private sealed record Built<T>(ServiceCluster Cluster, int Generation, T Value);
 
     public static string ClientName(string clusterId) => "gateway-cluster:" + clusterId;
+
+    /// <summary>The name of a cluster's client for one generation of its connection settings (cluster ids hold no colon).</summary>
+    internal static string ClientName(string clusterId, int generation) =>
+        generation == 0 ? ClientName(clusterId) : ClientName(clusterId) + ":" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Most an answer read whole may hold. Only the flows read answers whole (through <see cref="For"/>); the
@@ -25,9 +35,9 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
     /// </summary>
     public const int WholeAnswerLimit = 1024 * 1024;
 
-    // The handler never rotates (infinite lifetime below), so one client per cluster can be kept and reused.
+    // The handler never rotates (infinite lifetime below), so one client per cluster and generation can be kept and reused.
     public HttpClient For(string clusterId) =>
-        _clients.GetOrAdd(clusterId, static (id, f) => f.CreateClient(ClientName(id)), factory);
+        Current(_clients, clusterId, factory, static (f, name) => f.CreateClient(name));
 
     /// <summary>
     /// The same named client's handler chain (resilience, instance selection, sockets) without the HttpClient
@@ -36,7 +46,23 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
     /// response headers read only).
     /// </summary>
     public HttpMessageInvoker InvokerFor(string clusterId) =>
-        _invokers.GetOrAdd(clusterId, static (id, h) => new HttpMessageInvoker(h.CreateHandler(ClientName(id)), disposeHandler: false), handlers);
+        Current(_invokers, clusterId, handlers, static (h, name) => new HttpMessageInvoker(h.CreateHandler(name), disposeHandler: false));
+
+    private T Current<T, TState>(ConcurrentDictionary<string, Built<T>> cache, string clusterId, TState state, Func<TState, string, T> create)
+    {
+        // One volatile read per request on the kept path: the cluster object comes with the entry.
+        if (cache.TryGetValue(clusterId, out var built) && built.Generation == built.Cluster.ConnectionsGeneration)
+        {
+            return built.Value;
+        }
+
+        var cluster = registry.Get(clusterId);
+        var generation = cluster.ConnectionsGeneration;
+        // Two requests racing here get the factory's one handler for the name; the later entry stays.
+        var value = create(state, ClientName(clusterId, generation));
+        cache[clusterId] = new Built<T>(cluster, generation, value);
+        return value;
+    }
 
     /// <summary>
     /// The clients of every cluster, those a configuration reload adds included: one named-options configuration for
@@ -69,7 +95,7 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
         {
             if (name?.StartsWith(ClusterPrefix, StringComparison.Ordinal) == true)
             {
-                var clusterId = name[ClusterPrefix.Length..];
+                var clusterId = ClusterIdOf(name, ClusterPrefix);
                 Configure(options, WholeAnswerLimit, builder =>
                 {
                     var services = builder.Services;
@@ -81,9 +107,17 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
             }
             else if (name?.StartsWith(ProbePrefix, StringComparison.Ordinal) == true)
             {
-                var clusterId = name[ProbePrefix.Length..];
+                var clusterId = ClusterIdOf(name, ProbePrefix);
                 Configure(options, maxResponseBuffer: null, builder => builder.PrimaryHandler = CreateHandler(clientSpans: false, builder.Services, clusterId));
             }
+        }
+
+        /// <summary>The cluster of a client name, without the generation of its connection settings.</summary>
+        private static string ClusterIdOf(string name, string prefix)
+        {
+            var rest = name.AsSpan(prefix.Length);
+            var colon = rest.IndexOf(':');
+            return (colon < 0 ? rest : rest[..colon]).ToString();
         }
 
         private static void Configure(HttpClientFactoryOptions options, int? maxResponseBuffer, Action<HttpMessageHandlerBuilder> handlers)

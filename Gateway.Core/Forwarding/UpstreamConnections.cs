@@ -9,7 +9,8 @@ namespace Gateway.Core.Forwarding;
 /// <summary>
 /// Each cluster's connection settings (<see cref="ClusterHttpClientConfig"/>) applied to the handlers that reach its
 /// destinations: the forwarder's and the health prober's, so a probe is judged over the same TLS as the traffic.
-/// They are read once per cluster, when its first handler is made; the certificate files behind them are followed.
+/// They are read when a cluster's first handler is made, and again for the handlers of a reload that changed them
+/// (<see cref="ServiceCluster.ConnectionsGeneration"/>); the certificate files behind them are followed.
 /// </summary>
 public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogger<UpstreamConnections> logger)
 {
@@ -18,7 +19,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
     public void Configure(SocketsHttpHandler handler, string clusterId)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        _clusters.GetOrAdd(clusterId, Build).Configure(handler);
+        For(registry.Get(clusterId)).Configure(handler);
     }
 
     /// <summary>
@@ -28,13 +29,23 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
     public IEnumerable<(string Cluster, X509Certificate2? Certificate)> ClientCertificates() =>
         registry.Clusters
             .Where(cluster => !string.IsNullOrEmpty(cluster.Config.HttpClient.ClientCertificatePath))
-            .Select(cluster => (cluster.Id, _clusters.GetOrAdd(cluster.Id, Build).ClientCertificate?.Current));
+            .Select(cluster => (cluster.Id, For(cluster).ClientCertificate?.Current));
 
-    private sealed record ClusterConnections(Action<SocketsHttpHandler> Configure, WatchedPemFiles<X509Certificate2>? ClientCertificate);
+    private sealed record ClusterConnections(int Generation, Action<SocketsHttpHandler> Configure, WatchedPemFiles<X509Certificate2>? ClientCertificate);
 
-    private ClusterConnections Build(string clusterId)
+    private ClusterConnections For(ServiceCluster cluster)
     {
-        var config = registry.Get(clusterId).Config.HttpClient;
+        var generation = cluster.ConnectionsGeneration;
+        if (_clusters.TryGetValue(cluster.Id, out var built) && built.Generation == generation)
+        {
+            return built;
+        }
+
+        return _clusters[cluster.Id] = Build(cluster.Id, generation, cluster.Config.HttpClient);
+    }
+
+    private ClusterConnections Build(string clusterId, int generation, ClusterHttpClientConfig config)
+    {
         RemoteCertificateValidationCallback? validate = null;
         if (config.DangerousAcceptAnyServerCertificate)
         {
@@ -68,7 +79,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
         }
 
         var maxConnections = config.MaxConnectionsPerServer;
-        return new ClusterConnections(handler =>
+        return new ClusterConnections(generation, handler =>
         {
             if (maxConnections is { } max)
             {

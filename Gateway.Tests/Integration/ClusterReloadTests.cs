@@ -87,6 +87,54 @@ public sealed class ClusterReloadTests
         (await gateway.StatusAsync("/health")).Should().Be(HttpStatusCode.ServiceUnavailable);
     }
 
+    [Fact]
+    public async Task Changed_connection_settings_get_new_handlers_for_calls_and_probes_without_a_restart()
+    {
+        using var certificates = new TestCertificates();
+        await using var tls = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"));
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a, content: WithTlsService(a, tls, authority: null));
+        await using var running = gateway;
+        // The system does not trust the test's authority: the probes' handshakes fail and take the instance out.
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v1/svc/whoami") == HttpStatusCode.ServiceUnavailable, Deadline,
+            "the untrusted service to be taken out of rotation");
+        tls.Probes.Should().Be(0);
+
+        // Back in rotation only through probes made over the new trust, and then called over it.
+        await File.WriteAllTextAsync(file, WithTlsService(a, tls, certificates.AuthorityPath));
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v1/svc/whoami") == HttpStatusCode.OK, Deadline,
+            "probes and calls to be made over the reloaded authority");
+        tls.Probes.Should().BeGreaterThan(0);
+        (await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("pendingRestart").GetArrayLength().Should().Be(0, "HttpClient follows a reload");
+
+        await File.WriteAllTextAsync(file, WithTlsService(a, tls, authority: null));
+        await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v1/svc/whoami") != HttpStatusCode.OK, Deadline,
+            "the authority's removal to be followed as well");
+    }
+
+    /// <summary>The file: the quotes cluster on a, and a route and cluster "svc" on an HTTPS upstream, trusted through <paramref name="authority"/> when given.</summary>
+    private static string WithTlsService(NamedUpstream a, TlsUpstream tls, string? authority) => JsonSerializer.Serialize(new
+    {
+        Gateway = new
+        {
+            Routes = new Dictionary<string, object>
+            {
+                ["svc"] = new { Path = "/api/v1/svc/{**rest}", ClusterId = "svc", Methods = new[] { "GET" }, Transform = new { PathRemovePrefix = "/api/v1/svc" } },
+            },
+            Clusters = new Dictionary<string, object>
+            {
+                ["quote-service"] = new { Destinations = new Dictionary<string, object> { ["a"] = new { Address = a.Url } } },
+                ["svc"] = new
+                {
+                    HttpClient = new { CaCertificatePath = authority },
+                    HealthCheck = new { Interval = "00:00:00.2" },
+                    CircuitBreaker = new { Enabled = false },
+                    Destinations = new Dictionary<string, object> { ["s"] = new { Address = tls.Url } },
+                },
+            },
+        },
+    });
+
     /// <summary>The file: the quotes cluster on a, and a cluster "extra" whose one instance never answers its probes.</summary>
     private static string WithExtra(NamedUpstream a, string dead, bool required) => JsonSerializer.Serialize(new
     {

@@ -7,7 +7,7 @@ namespace Gateway.Core.Routing.Validation;
 /// A cluster the reload adds is added (its client and pipeline are made on its first request, its probes start); of
 /// an existing cluster, whose client and health checks are made once, what is read per request or per probe is
 /// followed (its destinations, health checks, load balancing, session affinity, HTTP version and whether it is
-/// required), and its resilience
+/// required), its clients are made again when its connection settings changed, and its resilience
 /// pipeline is built again when its breaker, retry budget or concurrency limit changed. Routes are
 /// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>), and the rate
 /// limits and CORS policies each as a whole section, when the routes that run find their policies in it; the caller
@@ -39,6 +39,7 @@ public static class ReloadScope
         nameof(ClusterConfig.MaxConcurrentRequests),
         nameof(ClusterConfig.MaxQueuedRequests),
         nameof(ClusterConfig.Required),
+        nameof(ClusterConfig.HttpClient),
     };
 
     /// <summary>The section's values by key (case ignored, as configuration compares keys).</summary>
