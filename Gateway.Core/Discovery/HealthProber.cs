@@ -10,12 +10,10 @@ namespace Gateway.Core.Discovery;
 public sealed class HealthProber(ServiceRegistry registry, IHttpClientFactory clientFactory) : BackgroundService
 {
     /// <summary>The cluster's probe client: its own pool, over the cluster's connection settings (TLS included).</summary>
-    public static string ClientName(string clusterId) => "gateway-health-probe:" + clusterId;
+    public const string ClientPrefix = "gateway-health-probe:";
 
     /// <summary>The probes' client for the cluster's connection settings as they are now (see <see cref="ServiceCluster.ConnectionsGeneration"/>).</summary>
-    internal static string ClientName(ServiceCluster cluster) => cluster.ConnectionsGeneration is var generation and > 0
-        ? ClientName(cluster.Id) + ":" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture)
-        : ClientName(cluster.Id);
+    internal static string ClientName(ServiceCluster cluster) => ServiceCluster.ClientName(ClientPrefix, cluster.Id, cluster.ConnectionsGeneration);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

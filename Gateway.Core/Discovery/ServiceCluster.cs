@@ -30,6 +30,10 @@ public sealed class ServiceCluster
     /// </summary>
     public int ConnectionsGeneration => Volatile.Read(ref _connectionsGeneration);
 
+    /// <summary>A client's name for one generation of a cluster's connection settings (cluster ids hold no colon).</summary>
+    public static string ClientName(string prefix, string clusterId, int generation) =>
+        generation == 0 ? prefix + clusterId : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{prefix}{clusterId}:{generation}");
+
     public ILoadBalancer Balancer => Volatile.Read(ref _balancer);
 
     public ServiceInstance[] Instances => Volatile.Read(ref _members).All;
@@ -107,12 +111,14 @@ public sealed class ServiceCluster
                 Volatile.Write(ref _balancer, BalancerFor(config.LoadBalancingPolicy));
             }
 
-            if (config.HttpClient != Config.HttpClient)
+            var connectionsChanged = config.HttpClient != Config.HttpClient;
+            Config = config;
+            if (connectionsChanged)
             {
+                // After the new settings: a handler made for the new generation reads them.
                 Interlocked.Increment(ref _connectionsGeneration);
             }
 
-            Config = config;
             var next = new List<ServiceInstance>();
             foreach (var instance in Instances)
             {

@@ -22,11 +22,9 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
 
     private sealed record Built<T>(ServiceCluster Cluster, int Generation, T Value);
 
-    public static string ClientName(string clusterId) => "gateway-cluster:" + clusterId;
+    private const string ClusterPrefix = "gateway-cluster:";
 
-    /// <summary>The name of a cluster's client for one generation of its connection settings (cluster ids hold no colon).</summary>
-    internal static string ClientName(string clusterId, int generation) =>
-        generation == 0 ? ClientName(clusterId) : ClientName(clusterId) + ":" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public static string ClientName(string clusterId) => ClusterPrefix + clusterId;
 
     /// <summary>
     /// Most an answer read whole may hold. Only the flows read answers whole (through <see cref="For"/>); the
@@ -59,7 +57,7 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
         var cluster = registry.Get(clusterId);
         var generation = cluster.ConnectionsGeneration;
         // Two requests racing here get the factory's one handler for the name; the later entry stays.
-        var value = create(state, ClientName(clusterId, generation));
+        var value = create(state, ServiceCluster.ClientName(ClusterPrefix, clusterId, generation));
         cache[clusterId] = new Built<T>(cluster, generation, value);
         return value;
     }
@@ -84,8 +82,7 @@ public sealed class ClusterClients(IHttpClientFactory factory, IHttpMessageHandl
     /// </summary>
     private sealed class ClusterClientOptions : IConfigureNamedOptions<HttpClientFactoryOptions>
     {
-        private const string ProbePrefix = "gateway-health-probe:";
-        private const string ClusterPrefix = "gateway-cluster:";
+        private const string ProbePrefix = HealthProber.ClientPrefix;
 
         public void Configure(HttpClientFactoryOptions options)
         {

@@ -139,12 +139,13 @@ public sealed class RegistryAdminTests
         var (gateway, file) = await WatchedGateway.StartAsync(a);
         await using var running = gateway;
 
-        // A new cluster and a route to it (both taken), new connection settings (made once: they wait), and a
-        // balancing policy (followed). The new cluster has a second instance that refuses connections.
+        // A new cluster and a route to it (both taken), new limits (read once: they wait), and a balancing policy and
+        // connection settings (followed). The new cluster has a second instance that refuses connections.
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
         {
             Gateway = new
             {
+                Limits = new { MaxRequestBodySize = 1_000_000 },
                 Routes = new Dictionary<string, object>
                 {
                     ["extra"] = new { Path = "/api/v1/extra/{**rest}", ClusterId = "extra-service", Transform = new { PathRemovePrefix = "/api/v1/extra" } },
@@ -167,8 +168,8 @@ public sealed class RegistryAdminTests
         }));
         await Poll.UntilAsync(
             () => gateway.Output.Any(line => line.Contains("Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start", StringComparison.Ordinal)
-                && line.Contains("\"Settings\":\"Gateway:Clusters:quote-service:HttpClient\"", StringComparison.Ordinal)),
-            Deadline, "the reload to name only the connection settings as waiting for a restart");
+                && line.Contains("\"Settings\":\"Gateway:Limits\"", StringComparison.Ordinal)),
+            Deadline, "the reload to name only the limits as waiting for a restart");
 
         // The added cluster is probed: its refusing instance leaves rotation, and only x answers.
         await Poll.UntilAsync(async () => JsonDocument.Parse(await gateway.Client.GetStringAsync("/health/extra-service")).RootElement.GetProperty("healthy").GetInt32() == 1,
@@ -192,7 +193,7 @@ public sealed class RegistryAdminTests
 
         (await gateway.Client.GetStringAsync("/admin/routes")).Should().Contain("\"id\":\"extra\"");
         var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
-        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Equal("Gateway:Clusters:quote-service:HttpClient");
+        status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Equal("Gateway:Limits");
         status.GetProperty("lastReloadSuccessful").GetBoolean().Should().BeTrue();
         await Poll.UntilAsync(async () => Regex.IsMatch(await gateway.Client.GetStringAsync("/metrics"), @"(?m)^gateway_config_restart_pending_settings(\{[^}]*\})? 1\b"),
             Deadline, "the metrics to count the settings that wait for a restart");

@@ -29,6 +29,7 @@ public sealed class ReloadScopeTests
     [InlineData("Gateway:Clusters:quote-service:MaxConcurrentRequests", "100")]
     [InlineData("Gateway:Clusters:quote-service:MaxQueuedRequests", "10")]
     [InlineData("Gateway:Clusters:quote-service:Required", "false")]
+    [InlineData("Gateway:Clusters:quote-service:HttpClient:MaxConnectionsPerServer", "8")]
     [InlineData("Gateway:Clusters:tracking-service:Destinations:t1:Address", "http://127.0.0.1:5102")]
     [InlineData("Gateway:Clusters:tracking-service:CircuitBreaker:Enabled", "false")]
     public void What_a_kept_cluster_reads_per_request_or_probe_is_followed_and_an_added_cluster_whole(string key, string value)
@@ -39,8 +40,8 @@ public sealed class ReloadScopeTests
     [Theory]
     [InlineData("Gateway:Routes:quotes:Methods:1", "POST", "Gateway:Routes:quotes")]
     [InlineData("Gateway:Routes:tracking:Path", "/api/v1/tracking/{**rest}", "Gateway:Routes:tracking")]
-    [InlineData("Gateway:Clusters:quote-service:HttpClient:MaxConnectionsPerServer", "8", "Gateway:Clusters:quote-service:HttpClient")]
     [InlineData("Gateway:Auth:Authority", "https://other.example", "Gateway:Auth")]
+    [InlineData("Gateway:Limits:MaxRequestBodySize", "1000", "Gateway:Limits")]
     public void Anything_else_a_reload_changes_is_named_as_waiting_for_the_next_start(string key, string value, string setting)
     {
         ReloadScope.RestartNeeded(Started, With(key, value)).Should().Equal(setting);
