@@ -102,6 +102,8 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         admitted.Headers.GetValues("RateLimit-Policy").Should().Equal("\"new\";q=100;w=3600");
         (await AllowedOriginAsync(gateway, "https://admin.example")).Should().Be("https://admin.example");
         (await AllowedOriginAsync(gateway, "https://shop.example")).Should().BeNull();
+        gateway.Output.Count(line => line.Contains("Configuration reload kept the running {Section}", StringComparison.Ordinal))
+            .Should().Be(2, "a section the routes of the same edit then take is not named as waiting");
     }
 
     private static async Task<List<HttpStatusCode>> StatusesAsync(GatewayProcess gateway, int count, string path = "/api/v1/quotes/who")

@@ -72,6 +72,9 @@ internal sealed partial class ReloadValidation(
 
         _running = ReloadScope.WithValuesOf(_running, current, key => ReloadScope.IsClusterKey(key, added));
         var pending = ReloadScope.RestartNeeded(_running, current);
+        // Policies before the routes when the routes that run now find theirs in them too, so no request of the new
+        // routes meets the previous policies; otherwise (a policy renamed) after the new routes, which name them.
+        pending = TakePolicies(options, current, pending, lastChance: false);
         var changedRoutes = pending.Where(ReloadScope.IsRoute).ToArray();
         IReadOnlyList<string> held = [];
         if (changedRoutes.Length > 0)
@@ -95,13 +98,7 @@ internal sealed partial class ReloadValidation(
             }
         }
 
-        pending = TakeSection(ReloadScope.RateLimiting, current, pending,
-            (key, route, errors) => RateLimitingValidator.ValidateRoute(key, route, options.RateLimiting, errors),
-            () => limiter.Replace(options.RateLimiting));
-        pending = TakeSection(ReloadScope.Cors, current, pending,
-            (key, route, errors) => CorsValidator.ValidateRoute(key, route, options.Cors, errors),
-            () => cors.Replace(options.Cors));
-
+        pending = TakePolicies(options, current, pending, lastChance: true);
         status.Accepted(pending, held);
         if (pending.Count > 0)
         {
@@ -110,12 +107,23 @@ internal sealed partial class ReloadValidation(
     }
 
     /// <summary>
-    /// A reloaded section of policies that routes name (rate limits, CORS) applies when every running route's policy
-    /// is in it: the file's routes when the table took them (checked with this section), otherwise the routes that
-    /// still run, which a policy the file drops would leave unlimited or without their CORS answers.
+    /// A reloaded section of policies that routes name (rate limits, CORS) applies when every route running at that
+    /// moment finds its policy in it: a policy the file drops would leave a running route unlimited or without its
+    /// CORS answers.
     /// </summary>
+    private IReadOnlyList<string> TakePolicies(GatewayOptions options, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance)
+    {
+        pending = TakeSection(ReloadScope.RateLimiting, current, pending, lastChance,
+            (key, route, errors) => RateLimitingValidator.ValidateRoute(key, route, options.RateLimiting, errors),
+            () => limiter.Replace(options.RateLimiting));
+        return TakeSection(ReloadScope.Cors, current, pending, lastChance,
+            (key, route, errors) => CorsValidator.ValidateRoute(key, route, options.Cors, errors),
+            () => cors.Replace(options.Cors));
+    }
+
+    /// <param name="lastChance">Whether a section held now waits for the next start (and is logged as waiting).</param>
     /// <param name="checkRoute">Adds an error when the route names a policy the reloaded section lacks.</param>
-    private IReadOnlyList<string> TakeSection(string section, Dictionary<string, string?> current, IReadOnlyList<string> pending,
+    private IReadOnlyList<string> TakeSection(string section, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance,
         Action<string, RouteConfig, List<string>> checkRoute, Action apply)
     {
         if (!pending.Contains(section, StringComparer.OrdinalIgnoreCase))
@@ -131,7 +139,11 @@ internal sealed partial class ReloadValidation(
 
         if (unserved.Count > 0)
         {
-            SectionHeld(logger, section, string.Join("; ", unserved));
+            if (lastChance)
+            {
+                SectionHeld(logger, section, string.Join("; ", unserved));
+            }
+
             return pending;
         }
 
