@@ -4,16 +4,23 @@ using Microsoft.Extensions.Options;
 
 namespace Gateway.Core.Forwarding;
 
-/// <summary>The peers whose X-Forwarded-* chain the gateway extends instead of replacing.</summary>
+/// <summary>
+/// The peers whose X-Forwarded-* chain the gateway extends instead of replacing. A reload replaces the list: a
+/// balancer's new addresses left untrusted until a restart would make every client look like the balancer (one
+/// rate-limit partition for all, its address in the access log), and a proxy no longer trusted must stop being so.
+/// </summary>
 public sealed class TrustedProxies
 {
-    private readonly NetworkList _proxies;
+    private volatile NetworkList _proxies;
 
     public TrustedProxies(IOptions<GatewayOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _proxies = NetworkList.Parse(options.Value.TrustedProxies);
     }
+
+    /// <summary>Trusts these networks from the next request on (already validated, as at a start).</summary>
+    public void Replace(string[] proxies) => _proxies = NetworkList.Parse(proxies ?? throw new ArgumentNullException(nameof(proxies)));
 
     /// <summary>The TCP peer. Read through the feature: <c>HttpContext.Connection</c> allocates a wrapper per request.</summary>
     public static IPAddress? Peer(Microsoft.AspNetCore.Http.HttpContext context)

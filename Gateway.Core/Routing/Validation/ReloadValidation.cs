@@ -18,7 +18,7 @@ namespace Gateway.Core.Routing.Validation;
 internal sealed partial class ReloadValidation(
     IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
     Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, RateLimiting.GatewayRateLimiter limiter, Identity.GatewayCorsPolicies cors,
-    ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
+    Forwarding.TrustedProxies proxies, ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -99,6 +99,7 @@ internal sealed partial class ReloadValidation(
         }
 
         pending = TakePolicies(options, current, pending, lastChance: true);
+        pending = TakeSection(ReloadScope.TrustedProxies, current, pending, lastChance: true, static (_, _, _) => { }, () => proxies.Replace(options.TrustedProxies));
         status.Accepted(pending, held);
         if (pending.Count > 0)
         {
@@ -121,6 +122,7 @@ internal sealed partial class ReloadValidation(
             () => cors.Replace(options.Cors));
     }
 
+    /// <summary>Takes a reloaded section whole, unless a running route names what it leaves out.</summary>
     /// <param name="lastChance">Whether a section held now waits for the next start (and is logged as waiting).</param>
     /// <param name="checkRoute">Adds an error when the route names a policy the reloaded section lacks.</param>
     private IReadOnlyList<string> TakeSection(string section, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance,

@@ -6,8 +6,11 @@ using Xunit;
 
 namespace Gateway.Tests.Integration;
 
-/// <summary>Rate limits and CORS policies edited in a watched configuration file, each taken by the running gateway as one section.</summary>
-public sealed class PolicyReloadTests : IAsyncLifetime
+/// <summary>
+/// Rate limits, CORS policies and trusted proxies edited in a watched configuration file, each taken by the running
+/// gateway as one section.
+/// </summary>
+public sealed class SectionReloadTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
     private RedisServer _redis = null!;
@@ -104,6 +107,39 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         (await AllowedOriginAsync(gateway, "https://shop.example")).Should().BeNull();
         gateway.Output.Count(line => line.Contains("Configuration reload kept the running {Section}", StringComparison.Ordinal))
             .Should().Be(2, "a section the routes of the same edit then take is not named as waiting");
+    }
+
+    [Fact]
+    public async Task A_proxy_a_reload_trusts_has_its_forwarded_chain_extended_and_one_it_drops_no_longer()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a);
+        await using var running = gateway;
+        (await ForwardedForAsync(gateway, a)).Should().Be("127.0.0.1", "an untrusted peer's chain is replaced");
+
+        await System.IO.File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
+        {
+            Gateway = new
+            {
+                TrustedProxies = new[] { "127.0.0.1/32" },
+                Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = new { a = new { Address = a.Url } } } },
+            },
+        }));
+        await Poll.UntilAsync(async () => await ForwardedForAsync(gateway, a) == "203.0.113.7, 127.0.0.1", Deadline, "the balancer's chain to be extended");
+        await ShouldRunTheFileAsync(gateway);
+
+        await System.IO.File.WriteAllTextAsync(file, WatchedGateway.Destinations(("a", a.Url)));
+        await Poll.UntilAsync(async () => await ForwardedForAsync(gateway, a) == "127.0.0.1", Deadline, "the proxy no longer trusted to be treated as a client");
+    }
+
+    /// <summary>The X-Forwarded-For the upstream saw for a request a balancer on loopback forwarded for 203.0.113.7.</summary>
+    private static async Task<string?> ForwardedForAsync(GatewayProcess gateway, NamedUpstream a)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/who");
+        request.Headers.Add("X-Forwarded-For", "203.0.113.7");
+        using var response = await gateway.Client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        return a.Upstream.Received.Last(received => received.Path == "/quotes/who").Headers.GetValueOrDefault("X-Forwarded-For");
     }
 
     private static async Task<List<HttpStatusCode>> StatusesAsync(GatewayProcess gateway, int count, string path = "/api/v1/quotes/who")
