@@ -50,4 +50,13 @@ internal static class WatchedGateway
 
     public static async Task<JsonElement> ConfigurationStatusAsync(GatewayProcess gateway) =>
         JsonDocument.Parse(await gateway.Client.GetStringAsync("/admin/configuration")).RootElement;
+
+    /// <summary>Polled: a reload's changes answer a moment before its status is recorded.</summary>
+    public static Task ShouldRunTheFileAsync(GatewayProcess gateway) => Poll.UntilAsync(async () =>
+        {
+            var status = await ConfigurationStatusAsync(gateway);
+            return status.GetProperty("pendingRestart").GetArrayLength() == 0 && status.GetProperty("routesHeldBecause").GetArrayLength() == 0
+                && status.GetProperty("lastReloadSuccessful").GetBoolean();
+        },
+        TimeSpan.FromSeconds(15), "the status to say the gateway runs its file as written");
 }

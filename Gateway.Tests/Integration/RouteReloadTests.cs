@@ -22,7 +22,7 @@ public sealed class RouteReloadTests
         await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/who") == HttpStatusCode.OK, Deadline, "the added route to answer");
         (await gateway.Client.GetStringAsync("/api/v2/quotes/who")).Should().Be("a", "the route sends to its cluster, its own prefix removed");
         (await gateway.Client.GetStringAsync("/admin/routes")).Should().Contain("\"id\":\"v2\"", "the admin API lists the running table");
-        await ShouldRunTheFileAsync(gateway);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
         await Poll.UntilAsync(
             () => gateway.Output.Any(line => line.Contains("Configuration reload replaced the route table", StringComparison.Ordinal)
                 && line.Contains("\"Routes\":\"Gateway:Routes:v2\"", StringComparison.Ordinal)),
@@ -46,7 +46,7 @@ public sealed class RouteReloadTests
         await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v2/quotes/status", HttpMethod.Post) == HttpStatusCode.NotFound,
             Deadline, "the removed route to be gone");
         (await gateway.Client.GetStringAsync("/api/v1/quotes/who")).Should().Be("a", "the routes the file never named stay");
-        await ShouldRunTheFileAsync(gateway);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class RouteReloadTests
         await WriteRoutesAsync(file, a, ("v2", V2("GET")), ("v3", V3));
         await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v3/quotes/who") == HttpStatusCode.OK,
             Deadline, "a table the gateway can serve to be taken");
-        await ShouldRunTheFileAsync(gateway);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
     }
 
     [Fact]
@@ -177,13 +177,4 @@ public sealed class RouteReloadTests
 
     private static Task WriteRoutesAsync(string file, NamedUpstream a, params (string Id, RouteSpec Route)[] routes) =>
         File.WriteAllTextAsync(file, WatchedGateway.Configuration([("a", a.Url)], routes.ToDictionary(r => r.Id, r => (object)r.Route)));
-
-    /// <summary>Polled: the new routes answer a moment before the status of their reload is recorded.</summary>
-    private static Task ShouldRunTheFileAsync(GatewayProcess gateway) => Poll.UntilAsync(async () =>
-        {
-            var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
-            return status.GetProperty("pendingRestart").GetArrayLength() == 0 && status.GetProperty("routesHeldBecause").GetArrayLength() == 0
-                && status.GetProperty("lastReloadSuccessful").GetBoolean();
-        },
-        Deadline, "the status to say the gateway runs its file as written");
 }

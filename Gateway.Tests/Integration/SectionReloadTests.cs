@@ -48,7 +48,7 @@ public sealed class SectionReloadTests : IAsyncLifetime
         await System.IO.File.WriteAllTextAsync(file, File(a, rateLimits: Policy("burst", 2, "FixedWindow")));
         await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v1/quotes/who") == HttpStatusCode.OK, Deadline, "the new algorithm to count afresh");
         (await StatusesAsync(gateway, 2)).Should().Equal(HttpStatusCode.OK, HttpStatusCode.TooManyRequests);
-        await ShouldRunTheFileAsync(gateway);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
         gateway.Output.Should().Contain(line => line.Contains("Configuration reload replaced {Section}", StringComparison.Ordinal)
             && line.Contains("\"Section\":\"Gateway:RateLimiting\"", StringComparison.Ordinal));
         gateway.Output.Should().NotContain(line => line.Contains("WRONGTYPE", StringComparison.Ordinal));
@@ -68,7 +68,7 @@ public sealed class SectionReloadTests : IAsyncLifetime
         await Poll.UntilAsync(async () => await AllowedOriginAsync(gateway, "https://admin.example") == "https://admin.example",
             Deadline, "the added origin to be allowed");
         (await AllowedOriginAsync(gateway, "https://shop.example")).Should().Be("https://shop.example");
-        await ShouldRunTheFileAsync(gateway);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class SectionReloadTests : IAsyncLifetime
 
         await System.IO.File.WriteAllTextAsync(file, File(a, route: V2(policy: "new", cors: "web2"),
             rateLimits: Policy("new", 100, "SlidingWindow"), cors: Cors("web2", "https://admin.example")));
-        await ShouldRunTheFileAsync(gateway);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
         using var admitted = await gateway.Client.GetAsync("/api/v2/quotes/who");
         admitted.StatusCode.Should().Be(HttpStatusCode.OK);
         admitted.Headers.GetValues("RateLimit-Policy").Should().Equal("\"new\";q=100;w=3600");
@@ -126,7 +126,7 @@ public sealed class SectionReloadTests : IAsyncLifetime
             },
         }));
         await Poll.UntilAsync(async () => await ForwardedForAsync(gateway, a) == "203.0.113.7, 127.0.0.1", Deadline, "the balancer's chain to be extended");
-        await ShouldRunTheFileAsync(gateway);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
 
         await System.IO.File.WriteAllTextAsync(file, WatchedGateway.Destinations(("a", a.Url)));
         await Poll.UntilAsync(async () => await ForwardedForAsync(gateway, a) == "127.0.0.1", Deadline, "the proxy no longer trusted to be treated as a client");
@@ -188,12 +188,4 @@ public sealed class SectionReloadTests : IAsyncLifetime
                 Cors = cors ?? [],
             },
         });
-
-    private static Task ShouldRunTheFileAsync(GatewayProcess gateway) => Poll.UntilAsync(async () =>
-        {
-            var status = await WatchedGateway.ConfigurationStatusAsync(gateway);
-            return status.GetProperty("pendingRestart").GetArrayLength() == 0 && status.GetProperty("routesHeldBecause").GetArrayLength() == 0
-                && status.GetProperty("lastReloadSuccessful").GetBoolean();
-        },
-        Deadline, "the status to say the gateway runs its file as written");
 }

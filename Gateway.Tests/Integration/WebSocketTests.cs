@@ -121,14 +121,17 @@ public sealed class WebSocketTests : IAsyncLifetime
         (await _echo.EndedAsync("d1")).Should().StartWith("failed");
     }
 
+    /// <summary>A gateway of its own with the live route, whose stop would wait ten minutes for open tunnels.</summary>
+    private GatewayConfig StoppableLiveRoute() => new GatewayConfig()
+        .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
+        .Set("Gateway:Routes:live:WebSockets", true)
+        .Cluster("svc", _upstream.Url)
+        .Set("Gateway:Shutdown:Timeout", TimeSpan.FromMinutes(10));
+
     [Fact]
     public async Task A_stopping_gateway_ends_its_tunnels_instead_of_waiting_out_its_shutdown_timeout()
     {
-        var gateway = await TestGateway.StartAsync(new GatewayConfig()
-            .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
-            .Set("Gateway:Routes:live:WebSockets", true)
-            .Cluster("svc", _upstream.Url)
-            .Set("Gateway:Shutdown:Timeout", TimeSpan.FromMinutes(10)));
+        var gateway = await TestGateway.StartAsync(StoppableLiveRoute());
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/s1"), CancellationToken.None);
         await WebSocketEcho.ReceiveTextAsync(socket);
@@ -143,13 +146,9 @@ public sealed class WebSocketTests : IAsyncLifetime
     [Fact]
     public async Task Tunnels_live_through_the_drain_delay_and_end_when_the_gateway_stops_listening()
     {
-        var gateway = await TestGateway.StartAsync(new GatewayConfig()
-            .Route("live", "/api/v1/live/{**rest}", "svc", "GET").Set("Gateway:Routes:live:Transform:PathRemovePrefix", "/api/v1")
-            .Set("Gateway:Routes:live:WebSockets", true)
-            .Cluster("svc", _upstream.Url)
+        var gateway = await TestGateway.StartAsync(StoppableLiveRoute()
             // Long enough that the checks below run inside it on a loaded machine.
-            .Set("Gateway:Shutdown:DrainDelay", "00:00:05")
-            .Set("Gateway:Shutdown:Timeout", TimeSpan.FromMinutes(10)));
+            .Set("Gateway:Shutdown:DrainDelay", "00:00:05"));
         using var before = new ClientWebSocket();
         await before.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/api/v1/live/k1"), CancellationToken.None);
         await WebSocketEcho.ReceiveTextAsync(before);
