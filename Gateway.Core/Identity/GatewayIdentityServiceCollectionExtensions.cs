@@ -68,19 +68,11 @@ public static class GatewayIdentityServiceCollectionExtensions
         services.AddSingleton<IPostConfigureOptions<JwtBearerOptions>, JwtBearerKeyRotation>();
 
         services.AddAuthorization();
-        services.AddOptions<AuthorizationOptions>().Configure<IOptions<GatewayOptions>>((authorization, gateway) =>
-        {
-            authorization.AddPolicy(AuthenticatedPolicy, policy => policy
-                .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
-                .RequireAuthenticatedUser());
-            foreach (var (name, roles) in Policies(gateway.Value.Auth))
-            {
-                authorization.AddPolicy(name, policy => policy
-                    .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
-                    .RequireAuthenticatedUser()
-                    .RequireRole(roles));
-            }
-        });
+        services.AddOptions<AuthorizationOptions>().Configure(authorization => authorization.AddPolicy(AuthenticatedPolicy, policy => policy
+            .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+            .RequireAuthenticatedUser()));
+        services.AddSingleton<GatewayAuthorizationPolicies>();
+        services.Replace(ServiceDescriptor.Singleton<IAuthorizationPolicyProvider>(provider => provider.GetRequiredService<GatewayAuthorizationPolicies>()));
 
         services.AddCors();
         services.AddSingleton<GatewayCorsPolicies>();

@@ -38,8 +38,8 @@ public sealed class GatewayRouteTable(
 
     /// <summary>
     /// Replaces every route with these, or none of them: the table runs as one file wrote it, never half of one edit.
-    /// They are checked against the gateway as it runs: its clusters, the rate limits and CORS policies the same reload
-    /// brings, and the other policies and the pipeline made at its start.
+    /// They are checked against the gateway as it runs: its clusters, the rate limits, CORS and role policies the same
+    /// reload brings, and the rest of its configuration and its pipeline as they were made at its start.
     /// </summary>
     /// <param name="reloaded">The reloaded configuration: its routes, and the rate limits and CORS policies the caller applies with them.</param>
     /// <returns>Why the routes were kept as they were; empty when they were replaced.</returns>
@@ -61,6 +61,7 @@ public sealed class GatewayRouteTable(
             Clusters = registry.Clusters.ToDictionary(cluster => cluster.Id, cluster => cluster.Config, StringComparer.OrdinalIgnoreCase),
             RateLimiting = reloaded.RateLimiting,
             Cors = reloaded.Cors,
+            Auth = running.Auth with { Policies = reloaded.Auth.Policies },
         };
         string[] held =
         [
@@ -75,15 +76,33 @@ public sealed class GatewayRouteTable(
             return held;
         }
 
+        Swap(candidate.Routes);
+        return [];
+    }
+
+    /// <summary>
+    /// Builds the same routes into new endpoints. The framework caches per endpoint what it derives from one (the
+    /// combined authorization policy) until the endpoints change; this is how a reloaded role policy reaches routes
+    /// that did not change.
+    /// </summary>
+    public void Rebuild()
+    {
+        if (_host is not null)
+        {
+            Swap(routes: null);
+        }
+    }
+
+    /// <param name="routes">The routes of the new table; null to build the running ones again.</param>
+    private void Swap(IReadOnlyDictionary<string, RouteConfig>? routes)
+    {
         lock (_replacing)
         {
             var previous = _table;
-            _table = Build(candidate.Routes, new CancellationTokenSource());
+            _table = Build(routes ?? previous.Routes, new CancellationTokenSource());
             // After the swap: routing's callback reads the new endpoints and subscribes to the new token.
             previous.Changed.Cancel();
         }
-
-        return [];
     }
 
     private Table Build(IReadOnlyDictionary<string, RouteConfig> routes, CancellationTokenSource changed)

@@ -79,8 +79,8 @@ public sealed class RouteReloadTests
             () => gateway.Output.Any(line => line.Contains("kept the running routes", StringComparison.Ordinal) && line.Contains("needs Compress", StringComparison.Ordinal)),
             Deadline, "the held routes to be logged with the reason");
 
-        // A route naming an authorization policy the same file adds waits: those are made at the start, as a start
-        // would say.
+        // A route that needs token validation, which the same file turns on, waits: the token settings are read at the
+        // start, as a start would say (the role policy it names would follow).
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
         {
             Gateway = new
@@ -95,8 +95,8 @@ public sealed class RouteReloadTests
             },
         }));
         await Poll.UntilAsync(async () => (status = await WatchedGateway.ConfigurationStatusAsync(gateway)).GetProperty("routesHeldBecause")
-                .EnumerateArray().Any(reason => reason.GetString()!.StartsWith("Gateway:Routes:v3:Authorization: policy 'ops' is not Anonymous", StringComparison.Ordinal)),
-            Deadline, "the route naming a policy the running gateway lacks to be held, naming its key");
+                .EnumerateArray().Any(reason => reason.GetString()!.StartsWith("Gateway:Routes:v3:Authorization: 'ops' needs Gateway:Auth:Authority or Gateway:Auth:SigningKey", StringComparison.Ordinal)),
+            Deadline, "the route needing what the running gateway lacks to be held, naming its key");
         status.GetProperty("pendingRestart").EnumerateArray().Select(e => e.GetString()).Should().Contain("Gateway:Auth");
         (await gateway.StatusAsync("/api/v2/quotes/who")).Should().Be(HttpStatusCode.OK);
 

@@ -49,8 +49,8 @@ public sealed class SectionReloadTests : IAsyncLifetime
         await Poll.UntilAsync(async () => await gateway.StatusAsync("/api/v1/quotes/who") == HttpStatusCode.OK, Deadline, "the new algorithm to count afresh");
         (await StatusesAsync(gateway, 2)).Should().Equal(HttpStatusCode.OK, HttpStatusCode.TooManyRequests);
         await WatchedGateway.ShouldRunTheFileAsync(gateway);
-        gateway.Output.Should().Contain(line => line.Contains("Configuration reload replaced {Section}", StringComparison.Ordinal)
-            && line.Contains("\"Section\":\"Gateway:RateLimiting\"", StringComparison.Ordinal));
+        await Poll.UntilAsync(() => gateway.Output.Any(line => line.Contains("Configuration reload replaced {Section}", StringComparison.Ordinal)
+            && line.Contains("\"Section\":\"Gateway:RateLimiting\"", StringComparison.Ordinal)), Deadline, "the reload to log the rate limits it replaced");
         gateway.Output.Should().NotContain(line => line.Contains("WRONGTYPE", StringComparison.Ordinal));
     }
 
@@ -130,6 +130,48 @@ public sealed class SectionReloadTests : IAsyncLifetime
 
         await System.IO.File.WriteAllTextAsync(file, WatchedGateway.Destinations(("a", a.Url)));
         await Poll.UntilAsync(async () => await ForwardedForAsync(gateway, a) == "127.0.0.1", Deadline, "the proxy no longer trusted to be treated as a client");
+    }
+
+    [Fact]
+    public async Task A_role_a_reload_adds_to_a_policy_is_let_through_on_the_routes_that_name_it()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a, config => config.WithSharedSecret(), OpsFile(a, "ops"));
+        await using var running = gateway;
+        var support = Tokens.Hs256(new { roles = new[] { "support" } });
+        (await StatusWithAsync(gateway, support)).Should().Be(HttpStatusCode.Forbidden);
+        (await StatusWithAsync(gateway, Tokens.Hs256(new { roles = new[] { "ops" } }))).Should().Be(HttpStatusCode.OK);
+
+        await System.IO.File.WriteAllTextAsync(file, OpsFile(a, "ops", "support"));
+        await Poll.UntilAsync(async () => await StatusWithAsync(gateway, support) == HttpStatusCode.OK, Deadline, "the role added to the policy to be let through");
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
+        await Poll.UntilAsync(() => gateway.Output.Any(line => line.Contains("\"Section\":\"Gateway:Auth:Policies\"", StringComparison.Ordinal)),
+            Deadline, "the reload to log the role policies it replaced");
+
+        await System.IO.File.WriteAllTextAsync(file, OpsFile(a, "ops"));
+        await Poll.UntilAsync(async () => await StatusWithAsync(gateway, support) == HttpStatusCode.Forbidden, Deadline, "the role taken away again");
+    }
+
+    /// <summary>The file: the quotes cluster on a, a route "ops" that takes the policy "ops", and the policy with these roles.</summary>
+    private static string OpsFile(NamedUpstream a, params string[] roles) => JsonSerializer.Serialize(new
+    {
+        Gateway = new
+        {
+            Auth = new { Policies = new Dictionary<string, object> { ["ops"] = new { Roles = roles } } },
+            Routes = new Dictionary<string, object>
+            {
+                ["ops"] = new { Path = "/api/ops/{**rest}", ClusterId = "quote-service", Methods = new[] { "GET" }, Transform = new { PathRemovePrefix = "/api/ops" }, Authorization = "ops" },
+            },
+            Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = new { a = new { Address = a.Url } } } },
+        },
+    });
+
+    private static async Task<HttpStatusCode> StatusWithAsync(GatewayProcess gateway, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/ops/quotes/who");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await gateway.Client.SendAsync(request);
+        return response.StatusCode;
     }
 
     /// <summary>The X-Forwarded-For the upstream saw for a request a balancer on loopback forwarded for 203.0.113.7.</summary>

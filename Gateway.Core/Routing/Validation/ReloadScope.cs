@@ -10,8 +10,8 @@ namespace Gateway.Core.Routing.Validation;
 /// required), its clients are made again when its connection settings changed, and its resilience
 /// pipeline is built again when its breaker, retry budget or concurrency limit changed. Routes are
 /// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>), and the rate
-/// limits and CORS policies each as a whole section, when the routes that run find their policies in it, and the
-/// trusted proxies' list; the caller then takes the added clusters', the routes' and those sections' keys as running
+/// limits, CORS policies and role policies each as a whole section, when the routes that run find their policies in
+/// it, and the trusted proxies' list; the caller then takes the added clusters', the routes' and those sections' keys as running
 /// (<see cref="WithValuesOf"/>). Anything else changed by a reload is named,
 /// so an operator who edited the file is not left to find out which part of the edit is live.
 /// </summary>
@@ -26,6 +26,9 @@ public static class ReloadScope
 
     /// <summary>The CORS section, as <see cref="RestartNeeded"/> names it; a reload takes it whole.</summary>
     public const string Cors = Prefix + nameof(GatewayOptions.Cors);
+
+    /// <summary>The role policies, as <see cref="RestartNeeded"/> names them; a reload takes them whole, the rest of <c>Gateway:Auth</c> at the next start.</summary>
+    public const string AuthPolicies = Prefix + nameof(GatewayOptions.Auth) + ":" + nameof(Identity.AuthConfig.Policies);
 
     /// <summary>The trusted proxies' list, as <see cref="RestartNeeded"/> names it; a reload takes it whole.</summary>
     public const string TrustedProxies = Prefix + nameof(GatewayOptions.TrustedProxies);
@@ -130,6 +133,11 @@ public static class ReloadScope
         if (parts.Length < 2)
         {
             return key;
+        }
+
+        if (IsKeyOf(AuthPolicies, key))
+        {
+            return AuthPolicies;
         }
 
         if (key.StartsWith(Routes, StringComparison.OrdinalIgnoreCase) && parts.Length >= 3)

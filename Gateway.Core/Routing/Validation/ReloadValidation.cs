@@ -16,9 +16,10 @@ namespace Gateway.Core.Routing.Validation;
 /// and what waits for a restart is named (<see cref="ReloadScope"/>).
 /// </summary>
 internal sealed partial class ReloadValidation(
-    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
+    IConfiguration configuration, IOptions<GatewayOptions> started, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
     Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, RateLimiting.GatewayRateLimiter limiter, Identity.GatewayCorsPolicies cors,
-    Forwarding.TrustedProxies proxies, ConfigurationStatus status, IOutputCacheStore cache, ILogger<ReloadValidation> logger)
+    Identity.GatewayAuthorizationPolicies authorization, Forwarding.TrustedProxies proxies, ConfigurationStatus status, IOutputCacheStore cache,
+    ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
     private IDisposable? _subscription;
@@ -99,7 +100,7 @@ internal sealed partial class ReloadValidation(
         }
 
         pending = TakePolicies(options, current, pending, lastChance: true);
-        pending = TakeSection(ReloadScope.TrustedProxies, current, pending, lastChance: true, static (_, _, _) => { }, () => proxies.Replace(options.TrustedProxies));
+        pending = TakeSection(ReloadScope.TrustedProxies, current, pending, lastChance: true, static (_, _) => { }, () => proxies.Replace(options.TrustedProxies));
         status.Accepted(pending, held);
         if (pending.Count > 0)
         {
@@ -115,18 +116,43 @@ internal sealed partial class ReloadValidation(
     private IReadOnlyList<string> TakePolicies(GatewayOptions options, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance)
     {
         pending = TakeSection(ReloadScope.RateLimiting, current, pending, lastChance,
-            (key, route, errors) => RateLimitingValidator.ValidateRoute(key, route, options.RateLimiting, errors),
+            EachRoute((key, route, errors) => RateLimitingValidator.ValidateRoute(key, route, options.RateLimiting, errors)),
             () => limiter.Replace(options.RateLimiting));
-        return TakeSection(ReloadScope.Cors, current, pending, lastChance,
-            (key, route, errors) => CorsValidator.ValidateRoute(key, route, options.Cors, errors),
+        pending = TakeSection(ReloadScope.Cors, current, pending, lastChance,
+            EachRoute((key, route, errors) => CorsValidator.ValidateRoute(key, route, options.Cors, errors)),
             () => cors.Replace(options.Cors));
+
+        // The admin API and /metrics name role policies too; the rest of Gateway:Auth runs as it started.
+        var withRoles = started.Value with { Auth = started.Value.Auth with { Policies = options.Auth.Policies } };
+        return TakeSection(ReloadScope.AuthPolicies, current, pending, lastChance,
+            (running, errors) =>
+            {
+                EachRoute((key, route, list) => AuthConfigValidator.ValidateRoute(key, route, withRoles, list))(running, errors);
+                AuthConfigValidator.ValidatePolicyName($"{GatewayOptions.SectionName}:Admin:Authorization", withRoles.Admin.Authorization, withRoles, errors);
+                AuthConfigValidator.ValidatePolicyName($"{GatewayOptions.SectionName}:Admin:MetricsAuthorization", withRoles.Admin.MetricsAuthorization, withRoles, errors);
+            },
+            () =>
+            {
+                authorization.Replace(withRoles.Auth);
+                // The authorization middleware keeps each endpoint's combined policy until the endpoints change.
+                routes.Rebuild();
+            });
     }
 
-    /// <summary>Takes a reloaded section whole, unless a running route names what it leaves out.</summary>
+    private static Action<IReadOnlyDictionary<string, RouteConfig>, List<string>> EachRoute(Action<string, RouteConfig, List<string>> checkRoute) =>
+        (running, errors) =>
+        {
+            foreach (var (id, route) in running)
+            {
+                checkRoute($"{GatewayOptions.SectionName}:Routes:{id}", route, errors);
+            }
+        };
+
+    /// <summary>Takes a reloaded section whole, unless what runs names what it leaves out.</summary>
     /// <param name="lastChance">Whether a section held now waits for the next start (and is logged as waiting).</param>
-    /// <param name="checkRoute">Adds an error when the route names a policy the reloaded section lacks.</param>
+    /// <param name="check">Adds an error for each thing the running routes (or the gateway's own endpoints) name that the reloaded section lacks.</param>
     private IReadOnlyList<string> TakeSection(string section, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance,
-        Action<string, RouteConfig, List<string>> checkRoute, Action apply)
+        Action<IReadOnlyDictionary<string, RouteConfig>, List<string>> check, Action apply)
     {
         if (!pending.Contains(section, StringComparer.OrdinalIgnoreCase))
         {
@@ -134,10 +160,7 @@ internal sealed partial class ReloadValidation(
         }
 
         var unserved = new List<string>();
-        foreach (var (id, route) in routes.Routes)
-        {
-            checkRoute($"{GatewayOptions.SectionName}:Routes:{id}", route, unserved);
-        }
+        check(routes.Routes, unserved);
 
         if (unserved.Count > 0)
         {
