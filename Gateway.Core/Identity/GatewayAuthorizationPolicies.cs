@@ -17,6 +17,12 @@ public sealed class GatewayAuthorizationPolicies(IOptions<AuthorizationOptions> 
 {
     private volatile Dictionary<string, AuthorizationPolicy> _roles = Build(gateway.Value.Auth);
 
+    /// <summary>
+    /// The framework caches only its own provider's policies unless told; without the cache every authenticated request
+    /// would combine its endpoint's policy afresh. The cache is dropped whenever the endpoints change.
+    /// </summary>
+    public override bool AllowsCachingPolicies => true;
+
     public override Task<AuthorizationPolicy?> GetPolicyAsync(string policyName) =>
         _roles.TryGetValue(policyName, out var policy) ? Task.FromResult<AuthorizationPolicy?>(policy) : base.GetPolicyAsync(policyName);
 
