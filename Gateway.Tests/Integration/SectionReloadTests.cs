@@ -152,6 +152,46 @@ public sealed class SectionReloadTests : IAsyncLifetime
         await Poll.UntilAsync(async () => await StatusWithAsync(gateway, support) == HttpStatusCode.Forbidden, Deadline, "the role taken away again");
     }
 
+    [Fact]
+    public async Task Role_policies_the_running_admin_api_still_names_wait_for_the_next_start()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        var (gateway, file) = await WatchedGateway.StartAsync(a, config => config.WithSharedSecret(), AdminFile(a, "ops"));
+        await using var running = gateway;
+        var ops = Tokens.Hs256(new { roles = new[] { "ops" } });
+        (await AdminWithAsync(gateway, ops)).Status.Should().Be(HttpStatusCode.OK);
+
+        // The file moves the admin API to a new policy (read at the next start) and drops the one it runs with.
+        await System.IO.File.WriteAllTextAsync(file, AdminFile(a, "ops2"));
+        await Poll.UntilAsync(
+            () => gateway.Output.Any(line => line.Contains("\"Section\":\"Gateway:Auth:Policies\"", StringComparison.Ordinal)
+                && line.Contains("Gateway:Admin:Authorization: policy 'ops'", StringComparison.Ordinal)),
+            Deadline, "the reload to keep the role policies the running admin API names");
+        var (code, body) = await AdminWithAsync(gateway, ops);
+        code.Should().Be(HttpStatusCode.OK, "the admin API keeps the policy it runs with, rather than failing on a missing one");
+        JsonDocument.Parse(body).RootElement.GetProperty("pendingRestart").EnumerateArray().Select(setting => setting.GetString())
+            .Should().BeEquivalentTo(["Gateway:Admin", "Gateway:Auth:Policies"]);
+    }
+
+    private static string AdminFile(NamedUpstream a, string policy) => JsonSerializer.Serialize(new
+    {
+        Gateway = new
+        {
+            Admin = new { Authorization = policy },
+            Auth = new { Policies = new Dictionary<string, object> { [policy] = new { Roles = new[] { "ops" } } } },
+            Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = new { a = new { Address = a.Url } } } },
+        },
+    });
+
+    /// <summary><c>GET /admin/configuration</c> with a bearer token: its status and body.</summary>
+    private static async Task<(HttpStatusCode Status, string Body)> AdminWithAsync(GatewayProcess gateway, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/configuration");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await gateway.Client.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>The file: the quotes cluster on a, a route "ops" that takes the policy "ops", and the policy with these roles.</summary>
     private static string OpsFile(NamedUpstream a, params string[] roles) => JsonSerializer.Serialize(new
     {
