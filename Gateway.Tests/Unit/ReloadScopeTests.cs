@@ -112,6 +112,7 @@ public sealed class ReloadScopeTests
     [Theory]
     [InlineData("Gateway:RateLimiting:Policies:quotes:PermitLimit", "Gateway:RateLimiting")]
     [InlineData("Gateway:Cors:web:Origins:1", "Gateway:Cors")]
+    [InlineData("Gateway:Auth:Policies:ops:Roles:1", "Gateway:Auth:Policies")]
     public void A_section_of_policies_is_named_whole_and_its_keys_are_known_by_its_name(string key, string section)
     {
         ReloadScope.RestartNeeded(Started, With(key, "changed")).Should().Equal(section);
