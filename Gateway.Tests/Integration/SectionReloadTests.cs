@@ -183,10 +183,13 @@ public sealed class SectionReloadTests : IAsyncLifetime
         },
     });
 
-    /// <summary><c>GET /admin/configuration</c> with a bearer token: its status and body.</summary>
-    private static async Task<(HttpStatusCode Status, string Body)> AdminWithAsync(GatewayProcess gateway, string token)
+    private static Task<(HttpStatusCode Status, string Body)> AdminWithAsync(GatewayProcess gateway, string token) =>
+        GetWithAsync(gateway, "/admin/configuration", token);
+
+    /// <summary>A GET with a bearer token: its status and body.</summary>
+    private static async Task<(HttpStatusCode Status, string Body)> GetWithAsync(GatewayProcess gateway, string path, string token)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/configuration");
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         using var response = await gateway.Client.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
@@ -206,13 +209,8 @@ public sealed class SectionReloadTests : IAsyncLifetime
         },
     });
 
-    private static async Task<HttpStatusCode> StatusWithAsync(GatewayProcess gateway, string token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/ops/quotes/who");
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        using var response = await gateway.Client.SendAsync(request);
-        return response.StatusCode;
-    }
+    private static async Task<HttpStatusCode> StatusWithAsync(GatewayProcess gateway, string token) =>
+        (await GetWithAsync(gateway, "/api/ops/quotes/who", token)).Status;
 
     /// <summary>The X-Forwarded-For the upstream saw for a request a balancer on loopback forwarded for 203.0.113.7.</summary>
     private static async Task<string?> ForwardedForAsync(GatewayProcess gateway, NamedUpstream a)
