@@ -13,7 +13,7 @@ namespace Gateway.Core.Routing;
 /// request already matched keeps the endpoint, and so the route settings, it was matched with.
 /// </summary>
 public sealed class GatewayRouteTable(
-    IOptions<GatewayOptions> options, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry)
+    IOptions<GatewayOptions> options, IEnumerable<IValidateOptions<GatewayOptions>> validators)
     : EndpointDataSource
 {
     private readonly Lock _replacing = new();
@@ -37,39 +37,27 @@ public sealed class GatewayRouteTable(
     }
 
     /// <summary>
-    /// Replaces every route with these, or none of them: the table runs as one file wrote it, never half of one edit.
-    /// They are checked against the gateway as it runs: its clusters, the rate limits, CORS and role policies the same
-    /// reload brings, and the rest of its configuration and its pipeline as they were made at its start.
+    /// Replaces every route with the candidate's, or none of them: the table runs as one file wrote it, never half of
+    /// one edit. The candidate must pass the start-up validators, so a route naming a cluster or a policy the gateway
+    /// lacks is refused as a start would refuse it, and need no middleware the pipeline was built without.
     /// </summary>
-    /// <param name="reloaded">The reloaded configuration: its routes, and the rate limits and CORS policies the caller applies with them.</param>
+    /// <param name="candidate">The configuration the gateway runs with the file's routes (and the policies they name) in it.</param>
     /// <returns>Why the routes were kept as they were; empty when they were replaced.</returns>
-    public IReadOnlyList<string> TryReplace(GatewayOptions reloaded)
+    public IReadOnlyList<string> TryReplace(GatewayOptions candidate)
     {
-        ArgumentNullException.ThrowIfNull(reloaded);
+        ArgumentNullException.ThrowIfNull(candidate);
         if (_host is null)
         {
             return ["the gateway has not mapped its routes"];
         }
 
-        // The start-up validators over the running configuration with the new routes: a route naming a cluster, a
-        // policy or a CORS policy the running gateway lacks is refused as it would be at a start. The clusters are the
-        // registry's: those of the start and those reloads added.
-        var running = options.Value;
-        var candidate = running with
-        {
-            Routes = new Dictionary<string, RouteConfig>(reloaded.Routes, StringComparer.OrdinalIgnoreCase),
-            Clusters = registry.Clusters.ToDictionary(cluster => cluster.Id, cluster => cluster.Config, StringComparer.OrdinalIgnoreCase),
-            RateLimiting = reloaded.RateLimiting,
-            Cors = reloaded.Cors,
-            Auth = running.Auth with { Policies = reloaded.Auth.Policies },
-        };
         string[] held =
         [
             .. validators.Select(validator => validator.Validate(Options.DefaultName, candidate))
                 .Where(result => result.Failed)
                 .SelectMany(result => result.Failures ?? [])
-                .Select(failure => failure + " (checked against the configuration the gateway started with)"),
-            .. RouteBranches.Missing(running, candidate.Routes),
+                .Select(failure => failure + " (checked against the configuration the gateway runs)"),
+            .. RouteBranches.Missing(options.Value, candidate.Routes),
         ];
         if (held.Length > 0)
         {

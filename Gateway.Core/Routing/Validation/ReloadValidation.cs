@@ -13,10 +13,12 @@ namespace Gateway.Core.Routing.Validation;
 /// configuration stayed and the operator was not told. The change is bound and validated afresh here, not read
 /// from the monitor's cache, so the check does not depend on which callback runs first. A reload that passes is
 /// compared with the configuration the gateway runs: changed routes replace the route table when it can serve them,
-/// and what waits for a restart is named (<see cref="ReloadScope"/>).
+/// and what waits for a restart is named (<see cref="ReloadScope"/>). Whether a part of the file can be taken is asked
+/// of the same validators, over the running configuration with that part's values in it: a route naming a policy
+/// the file drops, an admin API naming a role policy it drops, fail there as they would at a start.
 /// </summary>
 internal sealed partial class ReloadValidation(
-    IConfiguration configuration, IOptions<GatewayOptions> started, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
+    IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
     Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, RateLimiting.GatewayRateLimiter limiter, Identity.GatewayCorsPolicies cors,
     Identity.GatewayAuthorizationPolicies authorization, Forwarding.TrustedProxies proxies, ConfigurationStatus status, IOutputCacheStore cache,
     ILogger<ReloadValidation> logger)
@@ -24,7 +26,7 @@ internal sealed partial class ReloadValidation(
 {
     private IDisposable? _subscription;
 
-    // The values the gateway runs: those it started with, and the routes of the last reload it took them from.
+    // The values the gateway runs: those it started with, and those of the reloads it took since.
     private Dictionary<string, string?> _running = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -52,10 +54,7 @@ internal sealed partial class ReloadValidation(
             return;
         }
 
-        var failures = validators.Select(validator => validator.Validate(Options.DefaultName, options))
-            .Where(result => result.Failed)
-            .SelectMany(result => result.Failures ?? [])
-            .ToArray();
+        var failures = Failures(options);
         if (failures.Length > 0)
         {
             status.Refused();
@@ -65,13 +64,13 @@ internal sealed partial class ReloadValidation(
 
         var current = ReloadScope.Snapshot(configuration);
         // Clusters first: the routes of the same edit may send to them.
-        var added = registry.AddNew(options);
+        registry.AddNew(options);
         foreach (var (id, cluster) in options.Clusters)
         {
             pipelines.Sync(id, cluster);
         }
 
-        _running = ReloadScope.WithValuesOf(_running, current, key => ReloadScope.IsClusterKey(key, added));
+        _running = ReloadScope.WithValuesOf(_running, current, key => ReloadScope.IsClusterKey(key, options.Clusters.Keys));
         var pending = ReloadScope.RestartNeeded(_running, current);
         // Policies before the routes when the routes that run now find theirs in them too, so no request of the new
         // routes meets the previous policies; otherwise (a policy renamed) after the new routes, which name them.
@@ -80,7 +79,8 @@ internal sealed partial class ReloadValidation(
         IReadOnlyList<string> held = [];
         if (changedRoutes.Length > 0)
         {
-            held = routes.TryReplace(options);
+            // With the policies the same file brings: the routes may name them.
+            held = routes.TryReplace(Running(current, key => ReloadScope.IsRoute(key) || PolicySections.Any(section => ReloadScope.IsKeyOf(section, key))));
             if (held.Count == 0)
             {
                 _running = ReloadScope.WithValuesOf(_running, current, ReloadScope.IsRoute);
@@ -100,7 +100,7 @@ internal sealed partial class ReloadValidation(
         }
 
         pending = TakePolicies(options, current, pending, lastChance: true);
-        pending = TakeSection(ReloadScope.TrustedProxies, current, pending, lastChance: true, static (_, _) => { }, () => proxies.Replace(options.TrustedProxies));
+        pending = TakeSections([ReloadScope.TrustedProxies], current, pending, lastChance: true, _ => proxies.Replace(options.TrustedProxies));
         status.Accepted(pending, held);
         if (pending.Count > 0)
         {
@@ -108,75 +108,75 @@ internal sealed partial class ReloadValidation(
         }
     }
 
-    /// <summary>
-    /// A reloaded section of policies that routes name (rate limits, CORS) applies when every route running at that
-    /// moment finds its policy in it: a policy the file drops would leave a running route unlimited or without its
-    /// CORS answers.
-    /// </summary>
-    private IReadOnlyList<string> TakePolicies(GatewayOptions options, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance)
-    {
-        pending = TakeSection(ReloadScope.RateLimiting, current, pending, lastChance,
-            EachRoute((key, route, errors) => RateLimitingValidator.ValidateRoute(key, route, options.RateLimiting, errors)),
-            () => limiter.Replace(options.RateLimiting));
-        pending = TakeSection(ReloadScope.Cors, current, pending, lastChance,
-            EachRoute((key, route, errors) => CorsValidator.ValidateRoute(key, route, options.Cors, errors)),
-            () => cors.Replace(options.Cors));
+    /// <summary>The sections of policies routes name, taken with the routes of the same edit.</summary>
+    private static readonly string[] PolicySections = [ReloadScope.RateLimiting, ReloadScope.Cors, ReloadScope.AuthPolicies];
 
-        // The admin API and /metrics name role policies too; the rest of Gateway:Auth runs as it started.
-        var withRoles = started.Value with { Auth = started.Value.Auth with { Policies = options.Auth.Policies } };
-        return TakeSection(ReloadScope.AuthPolicies, current, pending, lastChance,
-            (running, errors) =>
-            {
-                EachRoute((key, route, list) => AuthConfigValidator.ValidateRoute(key, route, withRoles, list))(running, errors);
-                AuthConfigValidator.ValidatePolicyName($"{GatewayOptions.SectionName}:Admin:Authorization", withRoles.Admin.Authorization, withRoles, errors);
-                AuthConfigValidator.ValidatePolicyName($"{GatewayOptions.SectionName}:Admin:MetricsAuthorization", withRoles.Admin.MetricsAuthorization, withRoles, errors);
-            },
-            () =>
-            {
-                authorization.Replace(withRoles.Auth);
-                // The authorization middleware keeps each endpoint's combined policy until the endpoints change.
-                routes.Rebuild();
-            });
-    }
-
-    private static Action<IReadOnlyDictionary<string, RouteConfig>, List<string>> EachRoute(Action<string, RouteConfig, List<string>> checkRoute) =>
-        (running, errors) =>
+    private IReadOnlyList<string> TakePolicies(GatewayOptions options, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance) =>
+        TakeSections(PolicySections, current, pending, lastChance, section =>
         {
-            foreach (var (id, route) in running)
+            switch (section)
             {
-                checkRoute($"{GatewayOptions.SectionName}:Routes:{id}", route, errors);
+                case ReloadScope.RateLimiting:
+                    limiter.Replace(options.RateLimiting);
+                    break;
+                case ReloadScope.Cors:
+                    cors.Replace(options.Cors);
+                    break;
+                case ReloadScope.AuthPolicies:
+                    authorization.Replace(options.Auth);
+                    // The authorization middleware keeps each endpoint's combined policy until the endpoints change.
+                    routes.Rebuild();
+                    break;
             }
-        };
+        });
 
-    /// <summary>Takes a reloaded section whole, unless what runs names what it leaves out.</summary>
-    /// <param name="lastChance">Whether a section held now waits for the next start (and is logged as waiting).</param>
-    /// <param name="check">Adds an error for each thing the running routes (or the gateway's own endpoints) name that the reloaded section lacks.</param>
-    private IReadOnlyList<string> TakeSection(string section, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance,
-        Action<IReadOnlyDictionary<string, RouteConfig>, List<string>> check, Action apply)
+    /// <summary>
+    /// Takes the sections of <paramref name="sections"/> the file changed, together, when the running configuration with
+    /// them passes the validators: a policy the file drops would leave a running route unlimited, without its CORS
+    /// answers, or failing on a missing policy. Together, because one edit may move a route's policies in two of them.
+    /// </summary>
+    /// <param name="lastChance">Whether sections held now wait for the next start (and are logged as waiting).</param>
+    private IReadOnlyList<string> TakeSections(string[] sections, Dictionary<string, string?> current, IReadOnlyList<string> pending, bool lastChance,
+        Action<string> apply)
     {
-        if (!pending.Contains(section, StringComparer.OrdinalIgnoreCase))
+        string[] changed = [.. sections.Where(section => pending.Contains(section, StringComparer.OrdinalIgnoreCase))];
+        if (changed.Length == 0)
         {
             return pending;
         }
 
-        var unserved = new List<string>();
-        check(routes.Routes, unserved);
-
-        if (unserved.Count > 0)
+        bool InChanged(string key) => changed.Any(section => ReloadScope.IsKeyOf(section, key));
+        var unserved = Failures(Running(current, InChanged));
+        if (unserved.Length > 0)
         {
             if (lastChance)
             {
-                SectionHeld(logger, section, string.Join("; ", unserved));
+                foreach (var section in changed)
+                {
+                    SectionHeld(logger, section, string.Join("; ", unserved));
+                }
             }
 
             return pending;
         }
 
-        apply();
-        _running = ReloadScope.WithValuesOf(_running, current, key => ReloadScope.IsKeyOf(section, key));
-        SectionReplaced(logger, section);
-        return [.. pending.Where(setting => !string.Equals(setting, section, StringComparison.OrdinalIgnoreCase))];
+        foreach (var section in changed)
+        {
+            apply(section);
+            SectionReplaced(logger, section);
+        }
+
+        _running = ReloadScope.WithValuesOf(_running, current, InChanged);
+        return [.. pending.Where(setting => !changed.Contains(setting, StringComparer.OrdinalIgnoreCase))];
     }
+
+    /// <summary>The configuration the gateway runs, with the file's values of the keys <paramref name="taken"/> names.</summary>
+    private GatewayOptions Running(Dictionary<string, string?> current, Func<string, bool> taken) =>
+        new ConfigurationBuilder().AddInMemoryCollection(ReloadScope.WithValuesOf(_running, current, taken)).Build()
+            .GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
+
+    private string[] Failures(GatewayOptions options) =>
+        [.. validators.Select(validator => validator.Validate(Options.DefaultName, options)).Where(result => result.Failed).SelectMany(result => result.Failures ?? [])];
 
     /// <summary>
     /// A changed route may send elsewhere or transform differently; what its previous version cached would otherwise
@@ -216,7 +216,7 @@ internal sealed partial class ReloadValidation(
     [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Configuration reload replaced {Section}")]
     private static partial void SectionReplaced(ILogger logger, string section);
 
-    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Configuration reload kept the running {Section}: the running routes name what the file's leaves out: {Reasons}")]
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Configuration reload kept the running {Section}: the running configuration needs what the file's leaves out: {Reasons}")]
     private static partial void SectionHeld(ILogger logger, string section, string reasons);
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Configuration reload changed {Settings}, which the running gateway keeps as it started with until its next start")]
