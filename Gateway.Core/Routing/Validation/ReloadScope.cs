@@ -4,16 +4,14 @@ namespace Gateway.Core.Routing.Validation;
 
 /// <summary>
 /// Which settings of a reloaded <c>Gateway</c> section the running gateway takes and which wait for its next start.
-/// A cluster the reload adds is added (its client and pipeline are made on its first request, its probes start); of
-/// an existing cluster, whose client and health checks are made once, what is read per request or per probe is
-/// followed (its destinations, health checks, load balancing, session affinity, HTTP version and whether it is
-/// required), its clients are made again when its connection settings changed, and its resilience
-/// pipeline is built again when its breaker, retry budget or concurrency limit changed. Routes are
-/// followed as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>), and the rate
-/// limits, CORS policies and role policies each as a whole section, when the routes that run find their policies in
-/// it, and the trusted proxies' list; the caller then takes the added clusters', the routes' and those sections' keys as running
-/// (<see cref="WithValuesOf"/>). Anything else changed by a reload is named,
-/// so an operator who edited the file is not left to find out which part of the edit is live.
+/// Clusters follow: one the reload adds is added (its client and pipeline are made on its first request, its probes
+/// start), and a kept one follows every setting (what is read per request or per probe, clients made again for new
+/// connection settings, a resilience pipeline built again for a new breaker, retry budget or concurrency limit).
+/// Routes follow as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>); the rate
+/// limits, CORS policies and role policies together, when the running configuration with them is valid; and the
+/// trusted proxies' list. The caller takes the keys of what it took as running (<see cref="WithValuesOf"/>). Anything
+/// else a reload changes, a removed cluster included, is named, so an operator who edited the file is not left to
+/// find out which part of the edit is live.
 /// </summary>
 public static class ReloadScope
 {
@@ -32,22 +30,6 @@ public static class ReloadScope
 
     /// <summary>The trusted proxies' list, as <see cref="RestartNeeded"/> names it; a reload takes it whole.</summary>
     public const string TrustedProxies = Prefix + nameof(GatewayOptions.TrustedProxies);
-
-    /// <summary>The settings of an existing cluster that a reload changes in the running gateway.</summary>
-    public static readonly IReadOnlySet<string> FollowedClusterSettings = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        nameof(ClusterConfig.Destinations),
-        nameof(ClusterConfig.HealthCheck),
-        nameof(ClusterConfig.LoadBalancingPolicy),
-        nameof(ClusterConfig.SessionAffinity),
-        nameof(ClusterConfig.HttpVersion),
-        nameof(ClusterConfig.CircuitBreaker),
-        nameof(ClusterConfig.RetryBudget),
-        nameof(ClusterConfig.MaxConcurrentRequests),
-        nameof(ClusterConfig.MaxQueuedRequests),
-        nameof(ClusterConfig.Required),
-        nameof(ClusterConfig.HttpClient),
-    };
 
     /// <summary>The section's values by key (case ignored, as configuration compares keys).</summary>
     public static Dictionary<string, string?> Snapshot(IConfiguration configuration)
@@ -75,7 +57,6 @@ public static class ReloadScope
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
-        var clustersBefore = ClusterIds(before);
         var clustersAfter = ClusterIds(after);
         var settings = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var key in before.Keys.Concat(after.Keys).Distinct(StringComparer.OrdinalIgnoreCase))
@@ -85,7 +66,7 @@ public static class ReloadScope
                 continue;
             }
 
-            if (SettingOf(key, clustersBefore, clustersAfter) is { } setting)
+            if (SettingOf(key, clustersAfter) is { } setting)
             {
                 settings.Add(setting);
             }
@@ -127,7 +108,7 @@ public static class ReloadScope
         return values;
     }
 
-    private static string? SettingOf(string key, HashSet<string> clustersBefore, HashSet<string> clustersAfter)
+    private static string? SettingOf(string key, HashSet<string> clustersAfter)
     {
         var parts = key.Split(':');
         if (parts.Length < 2)
@@ -147,19 +128,8 @@ public static class ReloadScope
 
         if (key.StartsWith(Clusters, StringComparison.OrdinalIgnoreCase) && parts.Length >= 4)
         {
-            var id = parts[2];
-            // A cluster the reload adds is added whole; one it leaves out keeps running until the next start.
-            if (!clustersAfter.Contains(id))
-            {
-                return string.Join(':', parts[..3]);
-            }
-
-            if (!clustersBefore.Contains(id))
-            {
-                return null;
-            }
-
-            return FollowedClusterSettings.Contains(parts[3]) ? null : string.Join(':', parts[..4]);
+            // One the reload leaves out keeps running until the next start; one it adds or keeps follows whole.
+            return clustersAfter.Contains(parts[2]) ? null : string.Join(':', parts[..3]);
         }
 
         return string.Join(':', parts[..2]);
