@@ -53,7 +53,8 @@ public static class GatewayServiceCollectionExtensions
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodySize;
-            kestrel.Limits.MaxRequestHeadersTotalSize = RequestHeaderLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestHeadersTotalSize);
+            kestrel.Limits.MaxRequestLineSize = RequestHeadLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestLineSize);
+            kestrel.Limits.MaxRequestHeadersTotalSize = RequestHeadLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestHeadersTotalSize);
         });
 
         ClusterClients.AddClusterClients(services);
@@ -92,7 +93,7 @@ public static class GatewayServiceCollectionExtensions
         app.UseMiddleware<CorrelationIdMiddleware>();
         app.UseMiddleware<RequestTelemetryMiddleware>();
         // After the telemetry, so an oversized request is logged and counted like any refused one.
-        app.UseMiddleware<RequestHeaderLimitMiddleware>();
+        app.UseMiddleware<RequestHeadLimitMiddleware>();
         app.UseExceptionHandler();
         // A bare error status becomes a problem, except on gateway routes (their endpoints skip it, see MapGatewayRoutes).
         app.UseStatusCodePages();

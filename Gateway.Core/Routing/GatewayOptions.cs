@@ -219,6 +219,9 @@ public sealed record LimitsConfig
     /// <summary>Bytes; Kestrel's own default. A route may raise or lower it.</summary>
     public long MaxRequestBodySize { get; init; } = 30_000_000;
 
+    /// <summary>Bytes of the request line (method, target, version); beyond it the client gets 414. Kestrel's default.</summary>
+    public int MaxRequestLineSize { get; init; } = 8 * 1024;
+
     /// <summary>Bytes of all request headers together; beyond it the client gets 431.</summary>
     public int MaxRequestHeadersTotalSize { get; init; } = 32 * 1024;
 

@@ -132,6 +132,38 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task A_request_line_over_the_limit_gets_414_as_a_problem_and_never_reaches_the_upstream()
+    {
+        // The default limit, 8192 bytes, counted as HTTP/1.1 sends the line: "GET ", the target, " HTTP/1.1", CRLF.
+        var longPath = "/api/v1/quotes/long-path-" + new string('a', 8_200);
+        using var pathResponse = await Client.GetAsync(longPath);
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(pathResponse, 414);
+        problem.GetProperty("detail").GetString().Should().Contain("request line").And.Contain("8192");
+
+        // The query counts too, and so does its encoding: 2,800 characters that each take three bytes on the wire.
+        using var queryResponse = await Client.GetAsync("/api/v1/quotes/long-query?q=" + Uri.EscapeDataString(new string('<', 2_800)));
+        await ProblemAssertions.ShouldBeProblemAsync(queryResponse, 414);
+
+        // Far past it, Kestrel refuses before any middleware: still 414, without a body.
+        using var hugeResponse = await Client.GetAsync("/api/v1/quotes/long-huge-" + new string('c', 17_000));
+        hugeResponse.StatusCode.Should().Be(HttpStatusCode.RequestUriTooLong);
+
+        fixture.Upstream.Received.Should().NotContain(r => r.Path.StartsWith("/quotes/long-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_request_line_at_the_limit_passes_and_one_byte_more_does_not()
+    {
+        // 4 + 8,177 + 9 + 2 bytes: the limit exactly, counting the line's CR and LF.
+        const string prefix = "/api/v1/quotes/at-the-line-limit/";
+        using var at = await Client.GetAsync(prefix + new string('a', 8_177 - prefix.Length));
+        at.StatusCode.Should().Be(HttpStatusCode.OK);
+
+        using var over = await Client.GetAsync(prefix + new string('a', 8_178 - prefix.Length));
+        await ProblemAssertions.ShouldBeProblemAsync(over, 414);
+    }
+
+    [Fact]
     public async Task Headers_just_under_the_total_limit_pass()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/under-the-limit");

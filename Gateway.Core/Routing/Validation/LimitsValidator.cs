@@ -11,6 +11,11 @@ internal static class LimitsValidator
             errors.Add($"{key}:MaxRequestBodySize: must be zero or more bytes.");
         }
 
+        if (limits.MaxRequestLineSize < 256)
+        {
+            errors.Add($"{key}:MaxRequestLineSize: must be at least 256 bytes.");
+        }
+
         if (limits.MaxRequestHeadersTotalSize < 1024)
         {
             errors.Add($"{key}:MaxRequestHeadersTotalSize: must be at least 1024 bytes.");
