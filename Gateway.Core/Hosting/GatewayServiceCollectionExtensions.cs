@@ -68,6 +68,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<ClusterClients>();
         services.AddSingleton<RequestMirror>();
         services.AddSingleton<TrustedProxies>();
+        services.AddSingleton<NetworksDeniedEverywhere>();
         services.AddSingleton<UpstreamHeaders>();
         services.AddGatewayIdentity(configuration);
         // After the identity services, whose hosted service opens the Redis connection first.

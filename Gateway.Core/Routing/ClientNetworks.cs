@@ -25,34 +25,47 @@ public sealed class ClientNetworkMetadata(NetworkList? allowed, NetworkList? den
 }
 
 /// <summary>
+/// <c>Gateway:DeniedClientNetworks</c>, refused on every path. A reload replaces it: denying a range that abuses the
+/// API is an incident's first move, and one that waited for a restart would come too late or cost the replica.
+/// </summary>
+public sealed class NetworksDeniedEverywhere(IOptions<GatewayOptions> options)
+{
+    private volatile ClientNetworkMetadata? _networks = Parse(options.Value.DeniedClientNetworks);
+
+    /// <summary>The list, or null when it is empty.</summary>
+    public ClientNetworkMetadata? Networks => _networks;
+
+    /// <summary>Refuses these networks from the next request on (already validated, as at a start).</summary>
+    public void Replace(string[] networks) => _networks = Parse(networks ?? throw new ArgumentNullException(nameof(networks)));
+
+    private static ClientNetworkMetadata? Parse(string[] networks) => networks.Length > 0 ? ClientNetworkMetadata.Parse([], networks) : null;
+}
+
+/// <summary>
 /// Refuses a request from outside its route's networks with a 403 problem, after routing (it reads the endpoint) and
 /// before anything that could answer for the route: CORS, authentication, the limits and the response cache, whose
-/// stored answers would otherwise reach any network.
+/// stored answers would otherwise reach any network. Always in the pipeline, unlike the other route middlewares: a
+/// reload may set a list on any route, or on every path, and a request without one costs a metadata lookup.
 /// </summary>
 public static partial class ClientNetworks
 {
     public static WebApplication UseGatewayClientNetworks(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        if (!RouteBranches.InPipeline(options, RouteBranch.ClientNetworks))
-        {
-            return app;
-        }
-
-        var everywhere = options.DeniedClientNetworks.Length > 0 ? ClientNetworkMetadata.Parse([], options.DeniedClientNetworks) : null;
+        var everywhere = app.Services.GetRequiredService<NetworksDeniedEverywhere>();
         var proxies = app.Services.GetRequiredService<TrustedProxies>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Routes");
         app.Use((context, next) =>
         {
             var route = context.GetEndpoint()?.Metadata.GetMetadata<ClientNetworkMetadata>();
-            if (route is null && everywhere is null)
+            var denied = everywhere.Networks;
+            if (route is null && denied is null)
             {
                 return next(context);
             }
 
             var client = proxies.ClientAddress(context);
-            if (everywhere?.Allows(client) != false && route?.Allows(client) != false)
+            if (denied?.Allows(client) != false && route?.Allows(client) != false)
             {
                 return next(context);
             }

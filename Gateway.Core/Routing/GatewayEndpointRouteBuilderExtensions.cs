@@ -73,7 +73,7 @@ public static partial class GatewayEndpointRouteBuilderExtensions
             }
 
             ApplyAccess(group, config);
-            if (RouteBranches.Needs(config, RouteBranch.ClientNetworks))
+            if (config.AllowedClientNetworks.Length > 0 || config.DeniedClientNetworks.Length > 0)
             {
                 group.WithMetadata(ClientNetworkMetadata.Parse(config.AllowedClientNetworks, config.DeniedClientNetworks));
             }

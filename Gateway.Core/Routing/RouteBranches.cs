@@ -3,7 +3,6 @@ namespace Gateway.Core.Routing;
 /// <summary>A middleware the pipeline holds only when a route needs it, so the other routes pay nothing for it.</summary>
 public enum RouteBranch
 {
-    ClientNetworks,
     GrpcWeb,
     Compression,
     Caching,
@@ -20,7 +19,6 @@ public static class RouteBranches
         ArgumentNullException.ThrowIfNull(route);
         return branch switch
         {
-            RouteBranch.ClientNetworks => route.AllowedClientNetworks.Length > 0 || route.DeniedClientNetworks.Length > 0,
             RouteBranch.GrpcWeb => route.GrpcWeb,
             RouteBranch.Compression => route.Compress,
             RouteBranch.Caching => route.Cache is not null,
@@ -32,9 +30,7 @@ public static class RouteBranches
     public static bool InPipeline(GatewayOptions options, RouteBranch branch)
     {
         ArgumentNullException.ThrowIfNull(options);
-        // The gateway-wide deny list runs in the same middleware as the routes' lists.
-        return (branch == RouteBranch.ClientNetworks && options.DeniedClientNetworks.Length > 0)
-            || options.Routes.Values.Any(route => Needs(route, branch));
+        return options.Routes.Values.Any(route => Needs(route, branch));
     }
 
     /// <summary>The routes that need a branch the running pipeline lacks, each with the setting that needs it.</summary>
@@ -53,7 +49,6 @@ public static class RouteBranches
 
     private static string Setting(RouteBranch branch) => branch switch
     {
-        RouteBranch.ClientNetworks => $"{nameof(RouteConfig.AllowedClientNetworks)} or {nameof(RouteConfig.DeniedClientNetworks)}",
         RouteBranch.GrpcWeb => nameof(RouteConfig.GrpcWeb),
         RouteBranch.Compression => nameof(RouteConfig.Compress),
         _ => nameof(RouteConfig.Cache),

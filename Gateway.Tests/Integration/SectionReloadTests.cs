@@ -133,6 +133,50 @@ public sealed class SectionReloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_network_a_reload_denies_is_refused_on_every_path_and_a_route_list_it_adds_is_taken()
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        // Started without any list: the check is in the pipeline anyway, so a reload can add one.
+        var (gateway, file) = await WatchedGateway.StartAsync(a, config => config.Set("Gateway:TrustedProxies:0", "127.0.0.1"));
+        await using var running = gateway;
+        (await StatusFromAsync(gateway, "/api/v1/quotes/who", "203.0.113.7")).Should().Be(HttpStatusCode.OK);
+
+        await System.IO.File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
+        {
+            Gateway = new
+            {
+                DeniedClientNetworks = new[] { "203.0.113.0/24" },
+                Clusters = new Dictionary<string, object> { ["quote-service"] = new { Destinations = new { a = new { Address = a.Url } } } },
+            },
+        }));
+        await Poll.UntilAsync(async () => await StatusFromAsync(gateway, "/api/v1/quotes/who", "203.0.113.7") == HttpStatusCode.Forbidden,
+            Deadline, "the network denied to be refused");
+        (await StatusFromAsync(gateway, "/api/v1/quotes/denied", "203.0.113.8")).Should().Be(HttpStatusCode.Forbidden);
+        (await StatusFromAsync(gateway, "/health/live", "203.0.113.8")).Should().Be(HttpStatusCode.Forbidden);
+        (await StatusFromAsync(gateway, "/api/v1/quotes/who", "198.51.100.7")).Should().Be(HttpStatusCode.OK);
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
+        await Poll.UntilAsync(() => gateway.Output.Any(line => line.Contains("\"Section\":\"Gateway:DeniedClientNetworks\"", StringComparison.Ordinal)),
+            Deadline, "the reload to log the list it replaced");
+
+        // The deny list dropped, and a route whose allow list no route had at the start.
+        await System.IO.File.WriteAllTextAsync(file, WatchedGateway.Configuration([("a", a.Url)], new Dictionary<string, object>
+        {
+            ["v2"] = new
+            {
+                Path = "/api/v2/quotes/{**rest}", ClusterId = "quote-service", Methods = new[] { "GET" }, Transform = new { PathRemovePrefix = "/api/v2" },
+                AllowedClientNetworks = new[] { "10.0.0.0/8" },
+            },
+        }));
+        // The list is taken after the routes of the same edit, so once it is gone the route is there.
+        await Poll.UntilAsync(async () => await StatusFromAsync(gateway, "/api/v1/quotes/who", "203.0.113.7") == HttpStatusCode.OK,
+            Deadline, "the network to be no longer denied");
+        (await StatusFromAsync(gateway, "/api/v2/quotes/who", "10.1.2.3")).Should().Be(HttpStatusCode.OK);
+        (await StatusFromAsync(gateway, "/api/v2/quotes/outside", "198.51.100.7")).Should().Be(HttpStatusCode.Forbidden, "the route takes its own networks only");
+        await WatchedGateway.ShouldRunTheFileAsync(gateway);
+        a.Upstream.Received.Should().NotContain(received => received.Path == "/quotes/denied" || received.Path == "/quotes/outside");
+    }
+
+    [Fact]
     public async Task A_role_a_reload_adds_to_a_policy_is_let_through_on_the_routes_that_name_it()
     {
         await using var a = await NamedUpstream.StartAsync("a");
@@ -213,6 +257,14 @@ public sealed class SectionReloadTests : IAsyncLifetime
         (await GetWithAsync(gateway, "/api/ops/quotes/who", token)).Status;
 
     /// <summary>The X-Forwarded-For the upstream saw for a request a balancer on loopback forwarded for 203.0.113.7.</summary>
+    private static async Task<HttpStatusCode> StatusFromAsync(GatewayProcess gateway, string path, string client)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("X-Forwarded-For", client);
+        using var response = await gateway.Client.SendAsync(request);
+        return response.StatusCode;
+    }
+
     private static async Task<string?> ForwardedForAsync(GatewayProcess gateway, NamedUpstream a)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/who");

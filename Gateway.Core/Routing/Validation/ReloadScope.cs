@@ -8,8 +8,8 @@ namespace Gateway.Core.Routing.Validation;
 /// start), and a kept one follows every setting (what is read per request or per probe, clients made again for new
 /// connection settings, a resilience pipeline built again for a new breaker, retry budget or concurrency limit).
 /// Routes follow as a whole table, when the running gateway can serve it (<see cref="GatewayRouteTable"/>); the rate
-/// limits, CORS policies and role policies together, when the running configuration with them is valid; and the
-/// trusted proxies' list. The caller takes the keys of what it took as running (<see cref="WithValuesOf"/>). Anything
+/// limits, CORS policies and role policies together, when the running configuration with them is valid; the
+/// trusted proxies' list; and the networks denied everywhere. The caller takes the keys of what it took as running (<see cref="WithValuesOf"/>). Anything
 /// else a reload changes, a removed cluster included, is named, so an operator who edited the file is not left to
 /// find out which part of the edit is live.
 /// </summary>
@@ -30,6 +30,9 @@ public static class ReloadScope
 
     /// <summary>The trusted proxies' list, as <see cref="RestartNeeded"/> names it; a reload takes it whole.</summary>
     public const string TrustedProxies = Prefix + nameof(GatewayOptions.TrustedProxies);
+
+    /// <summary>The networks refused on every path, as <see cref="RestartNeeded"/> names them; a reload takes them whole.</summary>
+    public const string DeniedClientNetworks = Prefix + nameof(GatewayOptions.DeniedClientNetworks);
 
     /// <summary>The section's values by key (case ignored, as configuration compares keys).</summary>
     public static Dictionary<string, string?> Snapshot(IConfiguration configuration)

@@ -20,7 +20,7 @@ namespace Gateway.Core.Routing.Validation;
 internal sealed partial class ReloadValidation(
     IConfiguration configuration, IEnumerable<IValidateOptions<GatewayOptions>> validators, Discovery.ServiceRegistry registry,
     Forwarding.ClusterPipelines pipelines, GatewayRouteTable routes, RateLimiting.GatewayRateLimiter limiter, Identity.GatewayCorsPolicies cors,
-    Identity.GatewayAuthorizationPolicies authorization, Forwarding.TrustedProxies proxies, ConfigurationStatus status, IOutputCacheStore cache,
+    Identity.GatewayAuthorizationPolicies authorization, Forwarding.TrustedProxies proxies, NetworksDeniedEverywhere denied, ConfigurationStatus status, IOutputCacheStore cache,
     ILogger<ReloadValidation> logger)
     : IHostedService, IDisposable
 {
@@ -101,6 +101,7 @@ internal sealed partial class ReloadValidation(
 
         pending = TakePolicies(options, current, pending, lastChance: true);
         pending = TakeSections([ReloadScope.TrustedProxies], current, pending, lastChance: true, _ => proxies.Replace(options.TrustedProxies));
+        pending = TakeSections([ReloadScope.DeniedClientNetworks], current, pending, lastChance: true, _ => denied.Replace(options.DeniedClientNetworks));
         status.Accepted(pending, held);
         if (pending.Count > 0)
         {
