@@ -67,6 +67,11 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (redis.Config.IsConfigured)
+        {
+            registry.ClusterAdded += CatchUp;
+        }
+
         if (redis.Config.IsConfigured && !await TryJoinAsync().ConfigureAwait(false))
         {
             // The replica serves meanwhile; it joins once Redis answers, reading what the others changed until then.
@@ -76,6 +81,7 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        registry.ClusterAdded -= CatchUp;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _joining.ConfigureAwait(false);
         if (_subscription is not null)
@@ -138,6 +144,19 @@ public sealed partial class AdminState(ServiceRegistry registry, ClusterClients 
             }
 
             return false;
+        }
+    }
+
+    /// <summary>
+    /// A cluster a reload adds may have changes already: made through a replica whose file had it first, and published
+    /// while this one had no such cluster to apply them to. The kept changes are read again, as after a lost
+    /// subscription; a replica not joined yet reads them when it joins.
+    /// </summary>
+    private void CatchUp(ServiceCluster cluster)
+    {
+        if (_subscription is not null)
+        {
+            _ = Task.Run(TryJoinAsync);
         }
     }
 

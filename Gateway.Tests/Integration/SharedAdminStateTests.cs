@@ -110,6 +110,48 @@ public sealed class SharedAdminStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cluster_a_reload_adds_takes_the_changes_made_through_a_replica_that_had_it_first()
+    {
+        // Replicas roll a configuration out one after the other: the first has the new cluster, the second not yet.
+        await using var a = await NamedUpstream.StartAsync("a");
+        var withExtra = JsonSerializer.Serialize(new
+        {
+            Gateway = new
+            {
+                Routes = new Dictionary<string, object>
+                {
+                    ["extra"] = new { Path = "/api/extra/{**rest}", ClusterId = "extra", Methods = new[] { "GET" }, Transform = new { PathRemovePrefix = "/api/extra" } },
+                },
+                Clusters = new Dictionary<string, object>
+                {
+                    ["quote-service"] = new { Destinations = new { a = new { Address = a.Url } } },
+                    ["extra"] = new { Destinations = new { only = new { Address = _upstreams[0].Url } }, HealthCheck = new { Enabled = false } },
+                },
+            },
+        });
+        GatewayConfig Shared(GatewayConfig config) => config.Set("Gateway:Redis:Configuration", _redis.Configuration).Set("Gateway:Redis:KeyPrefix", "rollout-test:");
+        var (first, _) = await WatchedGateway.StartAsync(a, Shared, withExtra);
+        await using var firstRunning = first;
+        var (second, secondFile) = await WatchedGateway.StartAsync(a, Shared);
+        await using var secondRunning = second;
+
+        using (var registered = await first.Client.PostAsJsonAsync("/admin/services/extra/instances", new { id = "c", address = _upstreams[2].Url }))
+        {
+            registered.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        (await first.Client.PostAsync("/admin/services/extra/instances/only/drain", content: null)).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await NamesAsync(first.Client, "/api/extra/quotes/who", 4)).Should().OnlyContain(name => name == "c");
+
+        await System.IO.File.WriteAllTextAsync(secondFile, withExtra);
+        await Poll.UntilAsync(async () => (await second.Client.GetAsync("/api/extra/quotes/who")).StatusCode == HttpStatusCode.OK
+                && await InstanceAsync(second.Client, "c") is { } c && c.GetProperty("source").GetString() == "admin"
+                && await InstanceAsync(second.Client, "only") is { } only && only.GetProperty("draining").GetBoolean(),
+            Deadline, "the second replica's new route and cluster, with the registration and the drain");
+        (await NamesAsync(second.Client, "/api/extra/quotes/who", 4)).Should().OnlyContain(name => name == "c");
+    }
+
+    [Fact]
     public async Task Without_Redis_a_change_holds_on_the_replica_called_and_says_so()
     {
         await using var replica = await ReplicaAsync();
@@ -127,9 +169,22 @@ public sealed class SharedAdminStateTests : IAsyncLifetime
         }
     }
 
-    private static async Task<JsonElement?> InstanceAsync(TestGateway gateway, string id)
+    private static async Task<List<string>> NamesAsync(HttpClient gateway, string path, int count)
     {
-        var services = await gateway.Client.GetFromJsonAsync<JsonElement>("/admin/services");
+        var names = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            names.Add(await gateway.GetStringAsync(path));
+        }
+
+        return names;
+    }
+
+    private static Task<JsonElement?> InstanceAsync(TestGateway gateway, string id) => InstanceAsync(gateway.Client, id);
+
+    private static async Task<JsonElement?> InstanceAsync(HttpClient gateway, string id)
+    {
+        var services = await gateway.GetFromJsonAsync<JsonElement>("/admin/services");
         return services.EnumerateArray().SelectMany(s => s.GetProperty("instances").EnumerateArray())
             .Where(i => i.GetProperty("id").GetString() == id).Select(i => (JsonElement?)i).FirstOrDefault();
     }
