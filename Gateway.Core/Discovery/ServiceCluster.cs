@@ -30,6 +30,9 @@ public sealed class ServiceCluster
     /// </summary>
     public int ConnectionsGeneration => Volatile.Read(ref _connectionsGeneration);
 
+    /// <summary>Moves to a new generation of connections without a settings change: a client certificate rotated on disk.</summary>
+    public void ConnectionsChanged() => Interlocked.Increment(ref _connectionsGeneration);
+
     /// <summary>A client's name for one generation of a cluster's connection settings (cluster ids hold no colon).</summary>
     public static string ClientName(string prefix, string clusterId, int generation) =>
         generation == 0 ? prefix + clusterId : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{prefix}{clusterId}:{generation}");

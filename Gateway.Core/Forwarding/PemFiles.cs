@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -11,6 +12,21 @@ internal static class PemFiles
         var authorities = new X509Certificate2Collection();
         authorities.ImportFromPemFile(path);
         return authorities.Count > 0 ? authorities : throw new CryptographicException("the file holds no PEM certificate.");
+    }
+
+    /// <summary>
+    /// The certificate the gateway presents with the intermediates its file holds after it (as cert-manager writes
+    /// <c>tls.crt</c>), sent with it in the handshake: a destination that trusts only the root can chain it.
+    /// </summary>
+    public static ClientCertificate LoadClientCredentials(string certificatePath, string? keyPath, string? keyPassword)
+    {
+        var certificate = LoadClientCertificate(certificatePath, keyPath, keyPassword);
+        var inFile = new X509Certificate2Collection();
+        inFile.ImportFromPemFile(certificatePath);
+        var intermediates = new X509Certificate2Collection(inFile.Skip(1).ToArray());
+        // Without intermediates in the file, the chain is completed as before: from the system's stores, or
+        // downloaded from the certificate's issuer address when it names one.
+        return new ClientCertificate(certificate, SslStreamCertificateContext.Create(certificate, intermediates, offline: intermediates.Count > 0));
     }
 
     public static X509Certificate2 LoadClientCertificate(string certificatePath, string? keyPath, string? keyPassword)
@@ -33,11 +49,15 @@ internal static class PemFiles
     }
 }
 
+/// <summary>A client certificate and what the TLS handshake presents: it and its intermediates.</summary>
+internal sealed record ClientCertificate(X509Certificate2 Certificate, SslStreamCertificateContext Context);
+
 /// <summary>
 /// A value read from files and read again when one of them is written, so a certificate rotated on disk (by
-/// cert-manager, a Kubernetes secret, a renewal job) is used from the next connection on, without a restart. The
-/// write times are checked only when a connection is made. A half-written rotation (a new certificate beside the old
-/// key) fails to load: the last good value stays and the load is tried again on the next connection.
+/// cert-manager, a Kubernetes secret, a renewal job) is used without a restart. The write times are checked when the
+/// value is read: for a destination's authorities at each handshake, for the client certificate every few seconds
+/// (<see cref="UpstreamConnections"/>). A half-written rotation (a new certificate beside the old key) fails to load:
+/// the last good value stays and the load is tried again at the next read.
 /// </summary>
 internal sealed class WatchedPemFiles<T>(string[] paths, Func<T> load, Action<T> loaded, Action<Exception> failed)
     where T : class

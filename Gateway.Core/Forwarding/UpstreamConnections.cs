@@ -10,11 +10,18 @@ namespace Gateway.Core.Forwarding;
 /// Each cluster's connection settings (<see cref="ClusterHttpClientConfig"/>) applied to the handlers that reach its
 /// destinations: the forwarder's and the health prober's, so a probe is judged over the same TLS as the traffic.
 /// They are read when a cluster's first handler is made, and again for the handlers of a reload that changed them
-/// (<see cref="ServiceCluster.ConnectionsGeneration"/>); the certificate files behind them are followed.
+/// (<see cref="ServiceCluster.ConnectionsGeneration"/>); the certificate files behind them are followed. The client
+/// certificate goes to the handshake with the intermediates of its file, which only a certificate context fixed per
+/// handler carries (a selection callback gives the certificate alone), so a rotated one takes a new generation too:
+/// its files are checked every <see cref="ClientCertificateCheckPeriod"/>, and new connections present it.
 /// </summary>
-public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogger<UpstreamConnections> logger)
+public sealed partial class UpstreamConnections(ServiceRegistry registry, TimeProvider time, ILogger<UpstreamConnections> logger)
 {
+    /// <summary>How often a client certificate's files are checked for a rotation: two file stamps per cluster.</summary>
+    public static readonly TimeSpan ClientCertificateCheckPeriod = TimeSpan.FromSeconds(2);
+
     private readonly ConcurrentDictionary<string, ClusterConnections> _clusters = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Lock _building = new();
 
     public void Configure(SocketsHttpHandler handler, string clusterId)
     {
@@ -29,9 +36,10 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
     public IEnumerable<(string Cluster, X509Certificate2? Certificate)> ClientCertificates() =>
         registry.Clusters
             .Where(cluster => !string.IsNullOrEmpty(cluster.Config.HttpClient.ClientCertificatePath))
-            .Select(cluster => (cluster.Id, For(cluster).ClientCertificate?.Current));
+            .Select(cluster => (cluster.Id, For(cluster).ClientCertificate?.Current?.Certificate));
 
-    private sealed record ClusterConnections(int Generation, Action<SocketsHttpHandler> Configure, WatchedPemFiles<X509Certificate2>? ClientCertificate);
+    private sealed record ClusterConnections(int Generation, Action<SocketsHttpHandler> Configure, WatchedPemFiles<ClientCertificate>? ClientCertificate,
+        IDisposable? RotationCheck);
 
     private ClusterConnections For(ServiceCluster cluster)
     {
@@ -41,11 +49,22 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
             return built;
         }
 
-        return _clusters[cluster.Id] = Build(cluster.Id, generation, cluster.Config.HttpClient);
+        // One build per generation, so one rotation check runs per cluster.
+        lock (_building)
+        {
+            if (_clusters.TryGetValue(cluster.Id, out built) && built.Generation == generation)
+            {
+                return built;
+            }
+
+            built?.RotationCheck?.Dispose();
+            return _clusters[cluster.Id] = Build(cluster, generation, cluster.Config.HttpClient);
+        }
     }
 
-    private ClusterConnections Build(string clusterId, int generation, ClusterHttpClientConfig config)
+    private ClusterConnections Build(ServiceCluster cluster, int generation, ClusterHttpClientConfig config)
     {
+        var clusterId = cluster.Id;
         RemoteCertificateValidationCallback? validate = null;
         if (config.DangerousAcceptAnyServerCertificate)
         {
@@ -65,17 +84,29 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
             validate = (_, certificate, presented, errors) => authorities.Current is { } current && ChainsTo(certificate, presented, errors, current);
         }
 
-        LocalCertificateSelectionCallback? select = null;
-        WatchedPemFiles<X509Certificate2>? client = null;
+        WatchedPemFiles<ClientCertificate>? client = null;
+        ITimer? rotationCheck = null;
+        var configured = false;
         if (!string.IsNullOrEmpty(config.ClientCertificatePath))
         {
             var (certificatePath, keyPath, keyPassword) = (config.ClientCertificatePath, config.ClientKeyPath, config.ClientKeyPassword);
-            client = new WatchedPemFiles<X509Certificate2>(
+            client = new WatchedPemFiles<ClientCertificate>(
                 string.IsNullOrEmpty(keyPath) ? [certificatePath] : [certificatePath, keyPath],
-                () => PemFiles.LoadClientCertificate(certificatePath, keyPath, keyPassword),
-                loaded => ClientCertificateLoaded(logger, clusterId, loaded.Subject, loaded.NotAfter, loaded.NotAfter < DateTime.Now ? " (expired)" : string.Empty),
+                () => PemFiles.LoadClientCredentials(certificatePath, keyPath, keyPassword),
+                loaded =>
+                {
+                    var certificate = loaded.Certificate;
+                    ClientCertificateLoaded(logger, clusterId, certificate.Subject, certificate.NotAfter, certificate.NotAfter < DateTime.Now ? " (expired)" : string.Empty);
+                    if (Volatile.Read(ref configured))
+                    {
+                        // Handlers were made with the previous files (or none that loaded): those of the next generation
+                        // present this one; requests under way finish on theirs.
+                        cluster.ConnectionsChanged();
+                    }
+                },
                 ex => CertificateLoadFailed(logger, clusterId, certificatePath, ex.Message));
-            select = (_, _, _, _, _) => client.Current!;
+            rotationCheck = time.CreateTimer(static state => _ = ((WatchedPemFiles<ClientCertificate>)state!).Current, client,
+                ClientCertificateCheckPeriod, ClientCertificateCheckPeriod);
         }
 
         var maxConnections = config.MaxConnectionsPerServer;
@@ -91,11 +122,13 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, ILogge
                 handler.SslOptions.RemoteCertificateValidationCallback = validate;
             }
 
-            if (select is not null)
+            if (client is not null)
             {
-                handler.SslOptions.LocalCertificateSelectionCallback = select;
+                var certificate = client.Current;
+                Volatile.Write(ref configured, true);
+                handler.SslOptions.ClientCertificateContext = certificate?.Context;
             }
-        }, client);
+        }, client, rotationCheck);
     }
 
     /// <summary>

@@ -54,8 +54,29 @@ public sealed class TestCertificates : IDisposable
     public X509Certificate2 Client(string commonName, TimeSpan? validFor = null) =>
         Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null, validFor);
 
-    /// <summary>Writes a certificate as PEM, its key beside it or in the same file, encrypted with <paramref name="keyPassword"/> when given; returns (certificate, key) paths.</summary>
-    public (string Certificate, string Key) Write(X509Certificate2 certificate, string name, bool keyInSameFile = false, string? keyPassword = null)
+    /// <summary>
+    /// A client certificate issued by an intermediate authority the CA certified, as a corporate PKI issues them; the
+    /// intermediate is returned beside it, since only the root is trusted by whoever checks the client.
+    /// </summary>
+    public (X509Certificate2 Client, X509Certificate2 Intermediate) ClientThroughIntermediate(string commonName)
+    {
+        using var intermediateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=Gateway Test Intermediate CA", intermediateKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddDays(-20), DateTimeOffset.UtcNow.AddDays(50), RandomNumberGenerator.GetBytes(8));
+        using var intermediate = issued.CopyWithPrivateKey(intermediateKey);
+        return (Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null, issuer: intermediate), X509CertificateLoader.LoadCertificate(issued.RawData));
+    }
+
+    /// <summary>
+    /// Writes a certificate as PEM, followed by <paramref name="chain"/> (intermediates, leaf first as TLS sends them),
+    /// its key beside it or in the same file, encrypted with <paramref name="keyPassword"/> when given; returns (certificate, key) paths.
+    /// </summary>
+    public (string Certificate, string Key) Write(X509Certificate2 certificate, string name, bool keyInSameFile = false, string? keyPassword = null,
+        params X509Certificate2[] chain)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         using var key = certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("The certificate has no ECDSA key.");
@@ -64,7 +85,8 @@ public sealed class TestCertificates : IDisposable
         var keyPem = keyPassword is null
             ? key.ExportPkcs8PrivateKeyPem()
             : key.ExportEncryptedPkcs8PrivateKeyPem(keyPassword, new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 10_000));
-        Replace(certificatePath, keyInSameFile ? certificate.ExportCertificatePem() + "\n" + keyPem : certificate.ExportCertificatePem());
+        var certificatePem = string.Join("\n", chain.Prepend(certificate).Select(c => c.ExportCertificatePem()));
+        Replace(certificatePath, keyInSameFile ? certificatePem + "\n" + keyPem : certificatePem);
         if (!keyInSameFile)
         {
             Replace(keyPath, keyPem);
@@ -91,14 +113,15 @@ public sealed class TestCertificates : IDisposable
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private X509Certificate2 Issue(string subject, string usage, X509Extension? extension, TimeSpan? validFor = null)
+    private X509Certificate2 Issue(string subject, string usage, X509Extension? extension, TimeSpan? validFor = null, X509Certificate2? issuer = null)
     {
+        issuer ??= Authority;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], critical: false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         if (extension is not null)
         {
             request.CertificateExtensions.Add(extension);
@@ -107,7 +130,7 @@ public sealed class TestCertificates : IDisposable
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
         var notAfter = DateTimeOffset.UtcNow + (validFor ?? TimeSpan.FromDays(7));
-        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddDays(-10), notAfter, serial);
+        using var issued = request.Create(issuer, DateTimeOffset.UtcNow.AddDays(-10), notAfter, serial);
         return issued.CopyWithPrivateKey(key);
     }
 }

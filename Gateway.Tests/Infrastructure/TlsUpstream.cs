@@ -40,7 +40,8 @@ public sealed class TlsUpstream : IAsyncDisposable
             if (clientAuthority is not null)
             {
                 https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                https.ClientCertificateValidation = (client, _, _) => ChainsTo(client, clientAuthority);
+                // The intermediates the client sent come with the chain TLS built; only the root is trusted.
+                https.ClientCertificateValidation = (client, sent, _) => ChainsTo(client, clientAuthority, sent?.ChainPolicy.ExtraStore);
             }
         })));
         var app = builder.Build();
@@ -68,9 +69,10 @@ public sealed class TlsUpstream : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
-    private static bool ChainsTo(X509Certificate2 client, X509Certificate2 authority)
+    private static bool ChainsTo(X509Certificate2 client, X509Certificate2 authority, X509Certificate2Collection? intermediates)
     {
         using var chain = new X509Chain();
+        chain.ChainPolicy.ExtraStore.AddRange(intermediates ?? []);
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(authority);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
 using Gateway.Core.Discovery;
+using Gateway.Core.Forwarding;
 using Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -108,6 +109,27 @@ public sealed class UpstreamTlsTests
     }
 
     [Fact]
+    public async Task A_client_certificate_issued_by_an_intermediate_is_presented_with_the_intermediates_its_file_holds()
+    {
+        using var certificates = new TestCertificates();
+        // The destination trusts the root only, as a service behind a corporate PKI does: without the intermediate
+        // the gateway's certificate chains to nothing it knows.
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority);
+        var (client, intermediate) = certificates.ClientThroughIntermediate("gateway-client");
+        using var leaf = client;
+        using var issuer = intermediate;
+        var (certificatePath, keyPath) = certificates.Write(leaf, "client", keyInSameFile: false, keyPassword: null, issuer);
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath));
+
+        (await ClientSeenBy(gateway)).Should().Be("CN=gateway-client");
+        await Poll.UntilAsync(() => upstream.Probes >= 2, Deadline, "probes with the client certificate and its intermediate");
+        Instance(gateway).IsSelectable.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task An_encrypted_client_key_is_decrypted_with_its_password()
     {
         using var certificates = new TestCertificates();
@@ -143,7 +165,7 @@ public sealed class UpstreamTlsTests
     }
 
     [Fact]
-    public async Task A_client_certificate_rotated_on_disk_is_presented_from_the_next_connection_and_a_half_written_one_is_not()
+    public async Task A_client_certificate_rotated_on_disk_is_presented_on_new_connections_and_a_half_written_one_is_not()
     {
         using var certificates = new TestCertificates();
         await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority, closeEveryConnection: true);
@@ -156,16 +178,22 @@ public sealed class UpstreamTlsTests
             .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath));
         (await ClientSeenBy(gateway)).Should().Be("CN=client-a");
 
+        // Each answer closes its connection: the next handshake after the files' check presents the new certificate.
         using var second = certificates.Client("client-b");
         certificates.Write(second, "client");
-        (await ClientSeenBy(gateway)).Should().Be("CN=client-b", "each answer closed its connection, and the next handshake reads the new files");
+        await Poll.UntilAsync(async () => await ClientSeenBy(gateway) == "CN=client-b", Deadline, "the rotated certificate to be presented");
 
         using var third = certificates.Client("client-c");
         TestCertificates.Replace(certificatePath, third.ExportCertificatePem());
-        (await ClientSeenBy(gateway)).Should().Be("CN=client-b", "a certificate beside a key that is not its own is not loaded; the last good pair stays");
+        var connections = gateway.Services.GetRequiredService<UpstreamConnections>();
+        var generation = gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc").ConnectionsGeneration;
+        // Read now, as the check reads them: a certificate beside a key that is not its own is not loaded.
+        connections.ClientCertificates().Single().Certificate!.Subject.Should().Be("CN=client-b", "the last good pair stays");
+        gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc").ConnectionsGeneration.Should().Be(generation);
+        (await ClientSeenBy(gateway)).Should().Be("CN=client-b");
 
         certificates.Write(third, "client");
-        (await ClientSeenBy(gateway)).Should().Be("CN=client-c");
+        await Poll.UntilAsync(async () => await ClientSeenBy(gateway) == "CN=client-c", Deadline, "the completed rotation to be presented");
     }
 
     [Theory]
