@@ -79,13 +79,22 @@ public sealed class UpstreamHeaders(TrustedProxies trustedProxies)
             var chain = request.Headers[HeaderRules.ForwardedFor];
             target.TryAddWithoutValidation(HeaderRules.ForwardedFor, chain.Count == 0 ? peerText : chain.ToString() + ", " + peerText);
             target.TryAddWithoutValidation(HeaderRules.ForwardedProto, FirstOr(request.Headers[HeaderRules.ForwardedProto], request.Scheme));
-            target.TryAddWithoutValidation(HeaderRules.ForwardedHost, FirstOr(request.Headers[HeaderRules.ForwardedHost], request.Host.Value));
+            AddHost(target, FirstOr(request.Headers[HeaderRules.ForwardedHost], request.Host.Value));
             return;
         }
 
         target.TryAddWithoutValidation(HeaderRules.ForwardedFor, peerText);
         target.TryAddWithoutValidation(HeaderRules.ForwardedProto, request.Scheme);
-        target.TryAddWithoutValidation(HeaderRules.ForwardedHost, request.Host.Value);
+        AddHost(target, request.Host.Value);
+    }
+
+    // An HTTP/1.0 client may send no Host: an empty X-Forwarded-Host would tell the upstream of a host named "".
+    private static void AddHost(System.Net.Http.Headers.HttpRequestHeaders target, string? host)
+    {
+        if (!string.IsNullOrEmpty(host))
+        {
+            target.TryAddWithoutValidation(HeaderRules.ForwardedHost, host);
+        }
     }
 
     private static void AddIdentity(ClaimsPrincipal user, System.Net.Http.Headers.HttpRequestHeaders target)

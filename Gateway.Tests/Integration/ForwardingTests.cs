@@ -196,6 +196,18 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task An_HTTP_1_0_request_without_a_host_is_forwarded_without_an_empty_forwarded_host()
+    {
+        var path = "/quotes/no-host-" + Guid.NewGuid().ToString("N");
+        var raw = await RawHttp.SendAsync(fixture.Gateway.Port, $"GET /api/v1{path} HTTP/1.0\n");
+        raw.Status.Should().Be(200);
+        var seen = fixture.Upstream.Received.Single(r => r.Path == path).Headers;
+        seen.Keys.Should().NotContain("X-Forwarded-Host", "the client named no host");
+        seen["X-Forwarded-For"].Should().Be("127.0.0.1");
+        seen["Host"].Should().Be($"127.0.0.1:{fixture.Upstream.Port}");
+    }
+
+    [Fact]
     public async Task A_non_ASCII_header_value_reaches_the_upstream_byte_for_byte_and_the_instance_stays_in_rotation()
     {
         // RawHttp writes each char as its byte: "\u00c3\u00a9" is "é" in UTF-8, as a client sends it. Three such
