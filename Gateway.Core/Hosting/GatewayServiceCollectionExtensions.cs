@@ -55,6 +55,7 @@ public static class GatewayServiceCollectionExtensions
             kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodySize;
             kestrel.Limits.MaxRequestLineSize = RequestHeadLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestLineSize);
             kestrel.Limits.MaxRequestHeadersTotalSize = RequestHeadLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestHeadersTotalSize);
+            kestrel.Limits.MaxRequestHeaderCount = RequestHeadLimitMiddleware.KestrelLimit(gateway.Value.Limits.MaxRequestHeaderCount);
         });
 
         ClusterClients.AddClusterClients(services);

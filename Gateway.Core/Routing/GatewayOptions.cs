@@ -225,6 +225,9 @@ public sealed record LimitsConfig
     /// <summary>Bytes of all request headers together; beyond it the client gets 431.</summary>
     public int MaxRequestHeadersTotalSize { get; init; } = 32 * 1024;
 
+    /// <summary>Header fields of a request, each value of a repeated header counted; beyond it the client gets 431. Kestrel's default.</summary>
+    public int MaxRequestHeaderCount { get; init; } = 100;
+
     /// <summary>
     /// Bytes up to which an idempotent request's body (with a Content-Length) is read before forwarding, so a retry
     /// can send it again; larger or chunked bodies stream and are never retried.

@@ -164,6 +164,26 @@ public sealed class ForwardingTests(ForwardingFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task More_header_fields_than_the_limit_get_431_as_a_problem_and_never_reach_the_upstream()
+    {
+        // The default limit, 100 fields, Kestrel's: Host and Connection (RawHttp's) and the X- fields, each value one.
+        static string Head(string path, int extra) =>
+            $"GET /api/v1/quotes/{path} HTTP/1.1\nHost: a\n" + string.Concat(Enumerable.Range(0, extra).Select(i => $"X-F: {i}\n"));
+        (await RawHttp.SendAsync(fixture.Gateway.Port, Head("fields-at-limit", 98))).Status.Should().Be(200);
+
+        var over = await RawHttp.SendAsync(fixture.Gateway.Port, Head("fields-over", 99));
+        over.Status.Should().Be(431);
+        over.Head.Should().Contain("application/problem+json");
+        over.Body.Should().Contain("more header fields than the gateway's limit of 100").And.Contain("correlationId");
+
+        // Far past it, Kestrel refuses before any middleware: still 431, without a body.
+        var huge = await RawHttp.SendAsync(fixture.Gateway.Port, Head("fields-huge", 250));
+        huge.Status.Should().Be(431);
+        fixture.Upstream.Received.Should().NotContain(r => r.Path == "/quotes/fields-over" || r.Path == "/quotes/fields-huge");
+        fixture.Upstream.Received.Single(r => r.Path == "/quotes/fields-at-limit").Headers["X-F"].Should().Contain("97");
+    }
+
+    [Fact]
     public async Task Headers_just_under_the_total_limit_pass()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/under-the-limit");

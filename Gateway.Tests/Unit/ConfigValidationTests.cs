@@ -78,6 +78,7 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Routes:quotes:ResponseIdleTimeout", "00:00:00", "Gateway:Routes:quotes:ResponseIdleTimeout")]
     [InlineData("Gateway:Limits:ResponseIdleTimeout", "2.00:00:00", "Gateway:Limits:ResponseIdleTimeout")]
     [InlineData("Gateway:Limits:MaxRequestLineSize", "100", "Gateway:Limits:MaxRequestLineSize")]
+    [InlineData("Gateway:Limits:MaxRequestHeaderCount", "0", "Gateway:Limits:MaxRequestHeaderCount")]
     [InlineData("Gateway:Routes:quotes:Authorization", "Nobody", "Gateway:Routes:quotes:Authorization")]
     [InlineData("Gateway:Routes:quotes:RateLimitPolicy", "missing", "Gateway:Routes:quotes:RateLimitPolicy")]
     [InlineData("Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio", "0", "Gateway:Clusters:quote-service:CircuitBreaker:FailureRatio")]

@@ -16,6 +16,11 @@ internal static class LimitsValidator
             errors.Add($"{key}:MaxRequestLineSize: must be at least 256 bytes.");
         }
 
+        if (limits.MaxRequestHeaderCount is < 16 or > 10_000)
+        {
+            errors.Add($"{key}:MaxRequestHeaderCount: must be between 16 and 10000.");
+        }
+
         if (limits.MaxRequestHeadersTotalSize < 1024)
         {
             errors.Add($"{key}:MaxRequestHeadersTotalSize: must be at least 1024 bytes.");
