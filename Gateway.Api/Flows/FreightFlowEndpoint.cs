@@ -151,6 +151,9 @@ public static class FreightFlowEndpoint
         var problem = outcome.Failure is { } failure
             ? new ProblemDetails { Status = StatusCodes.Status502BadGateway, Title = "Bad Gateway", Detail = failure.Message }
             : new ProblemDetails { Status = StatusCodes.Status422UnprocessableEntity, Title = "Unprocessable Entity", Detail = outcome.NoServiceReason };
+        // Written here, not by the problem writer, because the answer is kept for the idempotency key's replays.
+        problem.Type = GatewayProblems.TypeFor(problem.Status!.Value);
+        problem.Instance = context.Request.Path.Value;
         problem.Extensions["flowId"] = outcome.FlowId;
         if (outcome.Failure is { } step)
         {

@@ -17,6 +17,9 @@ public static class GatewayProblems
             ? "The request body exceeds this endpoint's limit." : "The request body could not be read.");
     }
 
+    /// <summary>A problem's <c>type</c>: the status's section of RFC 9110, one link per status.</summary>
+    public static string TypeFor(int status) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"https://httpwg.org/specs/rfc9110.html#status.{status}");
+
     /// <summary>Writes an RFC 9457 problem through <see cref="IProblemDetailsService"/>.</summary>
     public static ValueTask WriteAsync(HttpContext context, int status, string detail, string? code = null)
     {
@@ -38,11 +41,13 @@ public static class GatewayProblems
 
 /// <summary>
 /// The gateway answers every error as <c>application/problem+json</c>, whatever the client's Accept header says
-/// (the framework's default writer declines for e.g. <c>Accept: text/html</c>), and always adds
-/// <c>correlationId</c> and <c>traceId</c>, with <c>X-Content-Type-Options: nosniff</c>.
+/// (the framework's default writer declines for e.g. <c>Accept: text/html</c>), with one <c>type</c> link per status,
+/// and always adds <c>correlationId</c> and <c>traceId</c>, with <c>X-Content-Type-Options: nosniff</c>.
 /// </summary>
 public sealed class GatewayProblemDetailsWriter(IOptions<ProblemDetailsOptions> problemOptions, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> jsonOptions) : IProblemDetailsWriter
 {
+    private const string FrameworkTypes = "https://tools.ietf.org/html/rfc9110#section-";
+
     public bool CanWrite(ProblemDetailsContext context) => true;
 
     public ValueTask WriteAsync(ProblemDetailsContext context)
@@ -52,7 +57,13 @@ public sealed class GatewayProblemDetailsWriter(IOptions<ProblemDetailsOptions> 
         var problem = context.ProblemDetails;
         problem.Status ??= http.Response.StatusCode;
         problem.Title ??= ReasonPhrases.GetReasonPhrase(problem.Status.Value);
-        problem.Type ??= $"https://httpwg.org/specs/rfc9110.html#status.{problem.Status.Value}";
+        // The framework's results (TypedResults.Problem, validation problems, the exception handler) bring their own
+        // links, for the statuses they know: a client that tells problems apart by type sees one link per status.
+        if (problem.Type is null || problem.Type.StartsWith(FrameworkTypes, StringComparison.Ordinal))
+        {
+            problem.Type = GatewayProblems.TypeFor(problem.Status.Value);
+        }
+
         problem.Instance ??= http.Request.Path.Value;
         problem.Extensions["correlationId"] = CorrelationId.Get(http);
         problem.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;

@@ -327,6 +327,7 @@ internal static class ProblemAssertions
         var problem = JsonDocument.Parse(text).RootElement;
         problem.GetProperty("status").GetInt32().Should().Be(status);
         problem.GetProperty("title").GetString().Should().NotBeNullOrEmpty();
+        problem.GetProperty("type").GetString().Should().Be($"https://httpwg.org/specs/rfc9110.html#status.{status}", "one link per status, whoever answers");
         problem.GetProperty("correlationId").GetString().Should().NotBeNullOrEmpty();
         problem.GetProperty("traceId").GetString().Should().NotBeNullOrEmpty();
         return problem;
