@@ -196,6 +196,35 @@ public sealed class UpstreamTlsTests
         await Poll.UntilAsync(async () => await ClientSeenBy(gateway) == "CN=client-c", Deadline, "the completed rotation to be presented");
     }
 
+    [Fact]
+    public async Task A_client_certificate_that_did_not_load_for_the_first_connections_is_presented_once_its_files_load()
+    {
+        using var certificates = new TestCertificates();
+        await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority, closeEveryConnection: true);
+        using var client = certificates.Client("client-late");
+        var (certificatePath, keyPath) = certificates.Write(client, "client");
+        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+            // Without probes to bring it back, the refused handshake below must not take the only instance out.
+            .Set("Gateway:Clusters:svc:HealthCheck:UnhealthyThreshold", 1000)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath));
+
+        // Checked at start-up, then broken before the first connection: its handler is made without a certificate.
+        using var other = certificates.Client("someone-else");
+        TestCertificates.Replace(certificatePath, other.ExportCertificatePem());
+        using (var refused = await gateway.Client.GetAsync("/api/v1/svc/whoami"))
+        {
+            refused.StatusCode.Should().Be(HttpStatusCode.BadGateway, "the destination asks for a certificate the gateway does not have");
+        }
+
+        certificates.Write(client, "client");
+        await Poll.UntilAsync(async () => (await gateway.Client.GetAsync("/api/v1/svc/whoami")).StatusCode == HttpStatusCode.OK,
+            Deadline, "the certificate to be presented once its files load");
+        (await ClientSeenBy(gateway)).Should().Be("CN=client-late");
+    }
+
     [Theory]
     [InlineData(30, HttpStatusCode.OK, "healthy", "valid for 14 days or more")]
     [InlineData(5, HttpStatusCode.OK, "degraded", "svc: expires in 4 days")]
