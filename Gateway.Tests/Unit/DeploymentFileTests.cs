@@ -27,6 +27,10 @@ public sealed partial class DeploymentFileTests
         Services.Children.Keys.Select(k => k.ToString()).Should().Contain(
             ["lb", "gateway-1", "gateway-2", "redis", "keycloak", "quotes", "tracking", "contracts", "otel-collector", "prometheus", "grafana", "jaeger", "elasticsearch", "kibana"]);
         Command("redis").Should().Contain("--appendonly").And.Contain("yes");
+        // Bounded, and never evicting a revocation to make room.
+        var redis = Command("redis");
+        redis[redis.IndexOf("--maxmemory") + 1].Should().MatchRegex("^[0-9]+[mg]b$");
+        redis[redis.IndexOf("--maxmemory-policy") + 1].Should().Be("noeviction");
     }
 
     [Fact]
