@@ -41,9 +41,10 @@ public sealed partial class StoreHealth
         }
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Store {Store} unreachable ({ErrorType}: {Error}); further failures are counted, not logged, until it recovers")]
+    // "Failing", not "unreachable": a Redis that answers can still refuse every write (OOM when full, READONLY on a replica).
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Store {Store} failing ({ErrorType}: {Error}); further failures are counted, not logged, until it recovers")]
     private static partial void OutageStarted(ILogger logger, string store, string errorType, string error);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Store {Store} reachable again")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Store {Store} answering again")]
     private static partial void OutageEnded(ILogger logger, string store);
 }

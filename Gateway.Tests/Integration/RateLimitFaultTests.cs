@@ -86,6 +86,50 @@ public sealed class RateLimitFaultTests
     }
 
     [Fact]
+    public async Task A_full_Redis_is_a_store_failure_open_or_closed_as_each_policy_says_and_the_log_names_it()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await TestUpstream.StartAsync();
+        var log = Path.Combine(Directory.CreateTempSubdirectory("gw-full-redis-").FullName, "gateway.log");
+        var config = RateLimitRedisTests.Limited(upstream.Url, redis.Configuration, 3, "00:00:30", "FixedWindow", "Client")
+            .Route("strict", "/api/v1/strict/{**rest}", "quote-service", "GET")
+            .Set("Gateway:Routes:strict:Transform:PathRemovePrefix", "/api/v1")
+            .Set("Gateway:Routes:strict:RateLimitPolicy", "strict")
+            .Set("Gateway:RateLimiting:Policies:strict:PermitLimit", 100)
+            // A fixed window's first write adds memory. A sliding log's script deletes first, and Redis lets a
+            // script that has begun writing go on when full: that one keeps counting, past maxmemory.
+            .Set("Gateway:RateLimiting:Policies:strict:Algorithm", "FixedWindow")
+            .Set("Gateway:RateLimiting:Policies:strict:FailureMode", "FailClosed")
+            .LogToFile(log);
+        await using var gateway = await TestGateway.StartAsync(config);
+        (await gateway.Client.GetAsync("/api/v1/quotes/x")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // Full as compose's Redis would be (no eviction): it answers, and refuses every write.
+        await redis.CliAsync("EVAL", "for i = 1, 20000 do redis.call('SET', 'fill:' .. i, string.rep('x', 100)) end", "0");
+        await redis.CliAsync("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        await redis.CliAsync("CONFIG", "SET", "maxmemory", "1mb");
+        (await redis.CliAsync("SET", "probe", "1")).Should().Contain("OOM");
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var open = await gateway.Client.GetAsync("/api/v1/quotes/x");
+            open.StatusCode.Should().Be(HttpStatusCode.OK, "fail open: beyond the limit of 3, but the store cannot count");
+        }
+
+        using (var closed = await gateway.Client.GetAsync("/api/v1/strict/x"))
+        {
+            await ProblemAssertions.ShouldBeProblemAsync(closed, 503);
+        }
+
+        await Poll.UntilAsync(() => LogFile.Lines(log).Any(line => line.Contains("Store rate-limit failing (", StringComparison.Ordinal)
+                && line.Contains("OOM", StringComparison.Ordinal)), Deadline, "the log to say the store is failing, and why");
+
+        await redis.CliAsync("CONFIG", "SET", "maxmemory", "0");
+        await Poll.UntilAsync(async () => (await gateway.Client.GetAsync("/api/v1/strict/x")).StatusCode == HttpStatusCode.OK,
+            Deadline, "the strict policy to admit once Redis takes writes again");
+    }
+
+    [Fact]
     public async Task Refusals_are_counted_by_route_and_user_type()
     {
         await using var redis = await RedisServer.StartAsync();
