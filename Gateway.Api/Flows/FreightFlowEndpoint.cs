@@ -41,8 +41,10 @@ public static class FreightFlowEndpoint
             .WithDisplayName("freight flow");
     }
 
+    private const string IdempotencyStoreName = "idempotency";
+
     private static async Task HandleAsync(HttpContext context, FreightFlow flow, IIdempotencyStore idempotency,
-        IValidator<FreightFlowRequest> validator, FreightFlowConfig config)
+        IValidator<FreightFlowRequest> validator, FreightFlowConfig config, Gateway.Core.Storage.StoreHealth storeHealth)
     {
         var key = context.Request.Headers[HeaderRules.IdempotencyKey].ToString();
         if (!HeaderRules.IsSaneToken(key))
@@ -96,7 +98,22 @@ public static class FreightFlowEndpoint
         var subject = context.User.FindFirst("sub")?.Value ?? "-";
         var scopedKey = string.Create(CultureInfo.InvariantCulture, $"{subject.Length}:{subject}:{key}");
         var hash = Convert.ToHexStringLower(SHA256.HashData(body));
-        var claim = await idempotency.TryBeginAsync(scopedKey, hash, config.RunningTtl, context.RequestAborted);
+        IdempotencyClaim claim;
+        try
+        {
+            claim = await idempotency.TryBeginAsync(scopedKey, hash, config.RunningTtl, context.RequestAborted);
+            storeHealth.Succeeded(IdempotencyStoreName);
+        }
+        catch (Exception ex) when (IsStoreFailure(ex, context.RequestAborted))
+        {
+            // Refused rather than run unclaimed: a client retrying a flow nobody recorded would create a second contract.
+            storeHealth.Failed(IdempotencyStoreName, ex);
+            context.Response.Headers.RetryAfter = "5";
+            await GatewayProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "The Idempotency-Key cannot be checked now, so the flow was not started; retry with the same key.", "idempotency_store_unavailable");
+            return;
+        }
+
         switch (claim.State)
         {
             case IdempotencyState.InProgress:
@@ -113,18 +130,31 @@ public static class FreightFlowEndpoint
 
         var outcome = await flow.RunAsync(request, CorrelationId.Get(context), context.RequestAborted);
         var response = ToResponse(context, outcome);
-        if (outcome.Failure is not null && outcome.Created.Count == 0)
+        try
         {
-            // Nothing was created: let the client retry with the same key.
-            await idempotency.ReleaseAsync(scopedKey, CancellationToken.None);
+            if (outcome.Failure is not null && outcome.Created.Count == 0)
+            {
+                // Nothing was created: let the client retry with the same key.
+                await idempotency.ReleaseAsync(scopedKey, CancellationToken.None);
+            }
+            else
+            {
+                await idempotency.CompleteAsync(scopedKey, hash, response, config.IdempotencyTtl, CancellationToken.None);
+            }
         }
-        else
+        catch (Exception ex) when (IsStoreFailure(ex, CancellationToken.None))
         {
-            await idempotency.CompleteAsync(scopedKey, hash, response, config.IdempotencyTtl, CancellationToken.None);
+            // The flow ran: its answer goes out whatever the store did. The claim expires after RunningTtl; until then
+            // the same key is answered 409, not run twice.
+            storeHealth.Failed(IdempotencyStoreName, ex);
         }
 
         await WriteAsync(context, response);
     }
+
+    private static bool IsStoreFailure(Exception ex, CancellationToken requestAborted) =>
+        ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException
+        || (ex is OperationCanceledException && !requestAborted.IsCancellationRequested);
 
     private static async Task<byte[]?> ReadBodyAsync(HttpContext context)
     {

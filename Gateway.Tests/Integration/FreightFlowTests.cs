@@ -217,6 +217,34 @@ public sealed class FreightFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_idempotency_store_that_fails_refuses_the_flow_with_a_503_problem_and_starts_nothing()
+    {
+        // Token checks fail open here, so the request gets as far as claiming its key with Redis down.
+        await _gateway.DisposeAsync();
+        _gateway = await StartGatewayAsync(quotesPerMinute: 100, ("Gateway:Auth:StoreFailureMode", "FailOpen"));
+        var token = Tokens.Hs256(new { sub = "c-store" });
+        var key = Guid.NewGuid().ToString();
+        var quotesBefore = await Count("quotes", "POST /quotes/calculate");
+
+        await _redis.StopAsync();
+        using (var refused = await Flow(token, key, FlowBody))
+        {
+            var problem = await ProblemAssertions.ShouldBeProblemAsync(refused, 503);
+            problem.GetProperty("code").GetString().Should().Be("idempotency_store_unavailable");
+            refused.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(5));
+        }
+
+        (await Count("quotes", "POST /quotes/calculate")).Should().Be(quotesBefore, "no step ran without its key claimed");
+
+        await _redis.RestartAsync();
+        await Poll.UntilAsync(async () =>
+        {
+            using var again = await Flow(token, key, FlowBody);
+            return again.StatusCode == HttpStatusCode.OK;
+        }, Deadline, "the same key to run the flow once Redis is back");
+    }
+
+    [Fact]
     public async Task Idempotency_keys_of_two_users_never_meet_even_when_subject_and_key_hold_colons()
     {
         // Joined with ':' alone, ("a", "b:c") and ("a:b", "c") were one stored key: the second user got the first's
@@ -368,7 +396,7 @@ public sealed class FreightFlowTests : IAsyncLifetime
         latencies.Average(l => l.Ms).Should().BeLessThan(1000);
     }
 
-    private async Task<TestGateway> StartGatewayAsync(int quotesPerMinute)
+    private async Task<TestGateway> StartGatewayAsync(int quotesPerMinute, params (string Key, string Value)[] settings)
     {
         var overrides = new Dictionary<string, string?>
         {
@@ -384,6 +412,11 @@ public sealed class FreightFlowTests : IAsyncLifetime
         {
             overrides[$"Gateway:Clusters:{cluster}:Destinations:{destination}:Address"] = $"http://127.0.0.1:{_services[service].Port}";
             overrides[$"Gateway:Clusters:{cluster}:HealthCheck:Interval"] = "00:00:00.500";
+        }
+
+        foreach (var (name, value) in settings)
+        {
+            overrides[name] = value;
         }
 
         return await TestGateway.StartAsync(new GatewayConfig(), builder => builder.Configuration
