@@ -104,7 +104,7 @@ public static class FreightFlowEndpoint
             claim = await idempotency.TryBeginAsync(scopedKey, hash, config.RunningTtl, context.RequestAborted);
             storeHealth.Succeeded(IdempotencyStoreName);
         }
-        catch (Exception ex) when (IsStoreFailure(ex, context.RequestAborted))
+        catch (Exception ex) when (Gateway.Core.Storage.StoreHealth.IsFailure(ex, context.RequestAborted))
         {
             // Refused rather than run unclaimed: a client retrying a flow nobody recorded would create a second contract.
             storeHealth.Failed(IdempotencyStoreName, ex);
@@ -142,7 +142,7 @@ public static class FreightFlowEndpoint
                 await idempotency.CompleteAsync(scopedKey, hash, response, config.IdempotencyTtl, CancellationToken.None);
             }
         }
-        catch (Exception ex) when (IsStoreFailure(ex, CancellationToken.None))
+        catch (Exception ex) when (Gateway.Core.Storage.StoreHealth.IsFailure(ex, CancellationToken.None))
         {
             // The flow ran: its answer goes out whatever the store did. The claim expires after RunningTtl; until then
             // the same key is answered 409, not run twice.
@@ -151,10 +151,6 @@ public static class FreightFlowEndpoint
 
         await WriteAsync(context, response);
     }
-
-    private static bool IsStoreFailure(Exception ex, CancellationToken requestAborted) =>
-        ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException
-        || (ex is OperationCanceledException && !requestAborted.IsCancellationRequested);
 
     private static async Task<byte[]?> ReadBodyAsync(HttpContext context)
     {

@@ -37,7 +37,7 @@ public static class AuthEndpoints
                 storeHealth.Succeeded(StoreName);
                 return result;
             }
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException)
+            catch (Exception ex) when (StoreHealth.IsFailure(ex, context.HttpContext.RequestAborted))
             {
                 storeHealth.Failed(StoreName, ex);
                 context.HttpContext.Response.Headers.RetryAfter = "5";

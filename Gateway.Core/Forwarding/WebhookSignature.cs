@@ -140,7 +140,7 @@ public sealed class WebhookSignatures(TimeProvider time, Flows.IIdempotencyStore
             var claim = await claims.TryBeginAsync($"webhook:{route.Id}:{Convert.ToHexStringLower(signature)}", string.Empty, remember, context.RequestAborted);
             first = claim.State == Flows.IdempotencyState.Started;
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex) when (Storage.StoreHealth.IsFailure(ex, context.RequestAborted))
         {
             // Without the store a replay cannot be told from a first delivery; senders retry a 503.
             ForwarderLog.Refused(logger, route.Id, "the replay store is unreachable");

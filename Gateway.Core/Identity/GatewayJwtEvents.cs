@@ -114,7 +114,7 @@ public sealed class GatewayJwtEvents(
 
             storeHealth.Succeeded(StoreName);
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (StoreHealth.IsFailure(ex, context.HttpContext.RequestAborted))
         {
             storeHealth.Failed(StoreName, ex);
             if (auth.StoreFailureMode == StoreFailureMode.FailClosed)

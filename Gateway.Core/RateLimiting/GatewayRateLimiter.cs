@@ -100,10 +100,7 @@ public sealed class GatewayRateLimiter(
                 check.Decision = await WaitInQueueAsync(check, cancellationToken);
                 storeHealth.Succeeded(StoreName);
             }
-            // StackExchange.Redis also cancels calls it abandons (a burst of timeouts on a busy connection): that is
-            // the store failing, not the client leaving, and must take the failure mode rather than escape as a 500.
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException
-                || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception ex) when (StoreHealth.IsFailure(ex, cancellationToken))
             {
                 storeHealth.Failed(StoreName, ex);
                 if (check.Policy.FailureMode == Identity.StoreFailureMode.FailClosed)

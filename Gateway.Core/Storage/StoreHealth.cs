@@ -23,6 +23,16 @@ public sealed partial class StoreHealth
 
     public bool IsDown => Volatile.Read(ref _down) == 1;
 
+    /// <summary>
+    /// Whether an exception from a call to a shared store is the store failing, which each caller answers with its
+    /// failure mode or a 503, rather than a fault to escape as a 500: unreachable, slow, refusing writes (OOM), its
+    /// connection disposed at a stop, or a call StackExchange.Redis cancelled itself (a burst of timeouts on a busy
+    /// connection), as opposed to the client leaving.
+    /// </summary>
+    public static bool IsFailure(Exception ex, CancellationToken requestAborted) =>
+        ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException
+        || (ex is OperationCanceledException && !requestAborted.IsCancellationRequested);
+
     public void Failed(string store, Exception error)
     {
         ArgumentNullException.ThrowIfNull(error);
