@@ -175,11 +175,10 @@ public static class FreightFlowEndpoint
         }
 
         var problem = outcome.Failure is { } failure
-            ? new ProblemDetails { Status = StatusCodes.Status502BadGateway, Title = "Bad Gateway", Detail = failure.Message }
-            : new ProblemDetails { Status = StatusCodes.Status422UnprocessableEntity, Title = "Unprocessable Entity", Detail = outcome.NoServiceReason };
-        // Written here, not by the problem writer, because the answer is kept for the idempotency key's replays.
-        problem.Type = GatewayProblems.TypeFor(problem.Status!.Value);
-        problem.Instance = context.Request.Path.Value;
+            ? new ProblemDetails { Status = StatusCodes.Status502BadGateway, Detail = failure.Message }
+            : new ProblemDetails { Status = StatusCodes.Status422UnprocessableEntity, Detail = outcome.NoServiceReason };
+        // Completed here, not by the problem writer, because the answer is kept for the idempotency key's replays.
+        GatewayProblems.Complete(context, problem);
         problem.Extensions["flowId"] = outcome.FlowId;
         if (outcome.Failure is { } step)
         {
@@ -188,8 +187,6 @@ public static class FreightFlowEndpoint
         }
 
         problem.Extensions["created"] = outcome.Created;
-        problem.Extensions["correlationId"] = CorrelationId.Get(context);
-        problem.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier;
         return new StoredResponse(problem.Status!.Value, JsonSerializer.Serialize(problem, Json));
     }
 

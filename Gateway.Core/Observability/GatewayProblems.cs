@@ -17,8 +17,30 @@ public static class GatewayProblems
             ? "The request body exceeds this endpoint's limit." : "The request body could not be read.");
     }
 
-    /// <summary>A problem's <c>type</c>: the status's section of RFC 9110, one link per status.</summary>
-    public static string TypeFor(int status) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"https://httpwg.org/specs/rfc9110.html#status.{status}");
+    private const string FrameworkTypes = "https://tools.ietf.org/html/rfc9110#section-";
+
+    /// <summary>
+    /// Fills in what every problem of the gateway carries: its title, one <c>type</c> link per status (the status's
+    /// section of RFC 9110), the path, the correlation and trace ids. The writer does it for every problem it writes;
+    /// one kept to be replayed (the freight flow's idempotent answers) is completed once, when it is made.
+    /// </summary>
+    public static void Complete(HttpContext http, ProblemDetails problem)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(problem);
+        var status = problem.Status ?? StatusCodes.Status500InternalServerError;
+        problem.Title ??= ReasonPhrases.GetReasonPhrase(status);
+        // The framework's results (TypedResults.Problem, validation problems, the exception handler) bring their own
+        // links, for the statuses they know: a client that tells problems apart by type sees one link per status.
+        if (problem.Type is null || problem.Type.StartsWith(FrameworkTypes, StringComparison.Ordinal))
+        {
+            problem.Type = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"https://httpwg.org/specs/rfc9110.html#status.{status}");
+        }
+
+        problem.Instance ??= http.Request.Path.Value;
+        problem.Extensions["correlationId"] = CorrelationId.Get(http);
+        problem.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;
+    }
 
     /// <summary>Writes an RFC 9457 problem through <see cref="IProblemDetailsService"/>.</summary>
     public static ValueTask WriteAsync(HttpContext context, int status, string detail, string? code = null)
@@ -46,8 +68,6 @@ public static class GatewayProblems
 /// </summary>
 public sealed class GatewayProblemDetailsWriter(IOptions<ProblemDetailsOptions> problemOptions, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> jsonOptions) : IProblemDetailsWriter
 {
-    private const string FrameworkTypes = "https://tools.ietf.org/html/rfc9110#section-";
-
     public bool CanWrite(ProblemDetailsContext context) => true;
 
     public ValueTask WriteAsync(ProblemDetailsContext context)
@@ -56,17 +76,7 @@ public sealed class GatewayProblemDetailsWriter(IOptions<ProblemDetailsOptions> 
         var http = context.HttpContext;
         var problem = context.ProblemDetails;
         problem.Status ??= http.Response.StatusCode;
-        problem.Title ??= ReasonPhrases.GetReasonPhrase(problem.Status.Value);
-        // The framework's results (TypedResults.Problem, validation problems, the exception handler) bring their own
-        // links, for the statuses they know: a client that tells problems apart by type sees one link per status.
-        if (problem.Type is null || problem.Type.StartsWith(FrameworkTypes, StringComparison.Ordinal))
-        {
-            problem.Type = GatewayProblems.TypeFor(problem.Status.Value);
-        }
-
-        problem.Instance ??= http.Request.Path.Value;
-        problem.Extensions["correlationId"] = CorrelationId.Get(http);
-        problem.Extensions["traceId"] = Activity.Current?.TraceId.ToHexString() ?? http.TraceIdentifier;
+        GatewayProblems.Complete(http, problem);
         problemOptions.Value.CustomizeProblemDetails?.Invoke(context);
         // The body repeats the request's path (instance): a browser must read it as JSON and nothing else.
         http.Response.Headers.XContentTypeOptions = "nosniff";
