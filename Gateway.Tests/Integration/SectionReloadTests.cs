@@ -267,10 +267,7 @@ public sealed class SectionReloadTests : IAsyncLifetime
 
     private static async Task<string?> ForwardedForAsync(GatewayProcess gateway, NamedUpstream a)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/who");
-        request.Headers.Add("X-Forwarded-For", "203.0.113.7");
-        using var response = await gateway.Client.SendAsync(request);
-        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await StatusFromAsync(gateway, "/api/v1/quotes/who", "203.0.113.7")).Should().Be(HttpStatusCode.OK);
         return a.Upstream.Received.Last(received => received.Path == "/quotes/who").Headers.GetValueOrDefault("X-Forwarded-For");
     }
 

@@ -31,6 +31,14 @@ public sealed class UpstreamTlsTests
         .Set("Gateway:Clusters:svc:HealthCheck:HealthyThreshold", 1)
         .Set("Gateway:Clusters:svc:CircuitBreaker:Enabled", false);
 
+    /// <summary>The certificate in these files presented to the upstream, whose only connections are the test's calls.</summary>
+    private static GatewayConfig PresentingWithoutProbes(TlsUpstream upstream, TestCertificates certificates, string certificatePath, string keyPath) =>
+        Service(upstream.Url)
+            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
+            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath);
+
     private static ServiceInstance Instance(TestGateway gateway) =>
         gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc").Instances.Single();
 
@@ -171,11 +179,7 @@ public sealed class UpstreamTlsTests
         await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority, closeEveryConnection: true);
         using var first = certificates.Client("client-a");
         var (certificatePath, keyPath) = certificates.Write(first, "client");
-        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
-            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
-            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
-            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
-            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath));
+        await using var gateway = await TestGateway.StartAsync(PresentingWithoutProbes(upstream, certificates, certificatePath, keyPath));
         (await ClientSeenBy(gateway)).Should().Be("CN=client-a");
 
         // Each answer closes its connection: the next handshake after the files' check presents the new certificate.
@@ -185,11 +189,12 @@ public sealed class UpstreamTlsTests
 
         using var third = certificates.Client("client-c");
         TestCertificates.Replace(certificatePath, third.ExportCertificatePem());
-        var connections = gateway.Services.GetRequiredService<UpstreamConnections>();
-        var generation = gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc").ConnectionsGeneration;
+        var cluster = gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc");
+        var generation = cluster.ConnectionsGeneration;
         // Read now, as the check reads them: a certificate beside a key that is not its own is not loaded.
-        connections.ClientCertificates().Single().Certificate!.Subject.Should().Be("CN=client-b", "the last good pair stays");
-        gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc").ConnectionsGeneration.Should().Be(generation);
+        gateway.Services.GetRequiredService<UpstreamConnections>().ClientCertificates().Single().Certificate!.Subject
+            .Should().Be("CN=client-b", "the last good pair stays");
+        cluster.ConnectionsGeneration.Should().Be(generation);
         (await ClientSeenBy(gateway)).Should().Be("CN=client-b");
 
         certificates.Write(third, "client");
@@ -203,13 +208,9 @@ public sealed class UpstreamTlsTests
         await using var upstream = await TlsUpstream.StartAsync(certificates.Server("127.0.0.1"), clientAuthority: certificates.Authority, closeEveryConnection: true);
         using var client = certificates.Client("client-late");
         var (certificatePath, keyPath) = certificates.Write(client, "client");
-        await using var gateway = await TestGateway.StartAsync(Service(upstream.Url)
-            .Set("Gateway:Clusters:svc:HealthCheck:Enabled", false)
+        await using var gateway = await TestGateway.StartAsync(PresentingWithoutProbes(upstream, certificates, certificatePath, keyPath)
             // Without probes to bring it back, the refused handshake below must not take the only instance out.
-            .Set("Gateway:Clusters:svc:HealthCheck:UnhealthyThreshold", 1000)
-            .Set("Gateway:Clusters:svc:HttpClient:CaCertificatePath", certificates.AuthorityPath)
-            .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
-            .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath));
+            .Set("Gateway:Clusters:svc:HealthCheck:UnhealthyThreshold", 1000));
 
         // Checked at start-up, then broken before the first connection: its handler is made without a certificate.
         using var other = certificates.Client("someone-else");
