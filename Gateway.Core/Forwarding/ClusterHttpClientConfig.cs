@@ -1,3 +1,6 @@
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
 namespace Gateway.Core.Forwarding;
 
 /// <summary>
@@ -26,6 +29,20 @@ public sealed record ClusterHttpClientConfig
     /// secret: set it from the environment or a secret store, never in a committed file; it is never logged or quoted.
     /// </summary>
     public string? ClientKeyPassword { get; init; }
+
+    /// <summary>
+    /// The TLS versions offered to destinations (YARP's <c>SslProtocols</c>), e.g. <c>Tls13</c> or <c>Tls12, Tls13</c>;
+    /// none = the system's choice. A destination that speaks none of them fails its handshake: a 502, and probes take it out.
+    /// </summary>
+    public SslProtocols? SslProtocols { get; init; }
+
+    /// <summary>
+    /// Whether a destination's certificate is checked against its issuer's revocation list (the CRL its certificate
+    /// names): <c>NoCheck</c> (the default, as the handler's), <c>Online</c> (fetched, then cached until its next
+    /// update) or <c>Offline</c> (cached lists only). A certificate whose status cannot be learnt is refused, as a
+    /// revoked one: the check fails closed.
+    /// </summary>
+    public X509RevocationMode CertificateRevocationCheckMode { get; init; } = X509RevocationMode.NoCheck;
 
     /// <summary>Accepts any destination certificate, checking nothing: for a local test bench only.</summary>
     public bool DangerousAcceptAnyServerCertificate { get; init; }

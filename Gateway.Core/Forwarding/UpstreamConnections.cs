@@ -76,12 +76,13 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
         else if (!string.IsNullOrEmpty(config.CaCertificatePath))
         {
             var path = config.CaCertificatePath;
+            var revocation = config.CertificateRevocationCheckMode;
             var authorities = new WatchedPemFiles<X509Certificate2Collection>(
                 [path],
                 () => PemFiles.LoadAuthorities(path),
                 loaded => AuthoritiesLoaded(logger, clusterId, loaded.Count, path),
                 ex => CertificateLoadFailed(logger, clusterId, path, ex.Message));
-            validate = (_, certificate, presented, errors) => authorities.Current is { } current && ChainsTo(certificate, presented, errors, current);
+            validate = (_, certificate, presented, errors) => authorities.Current is { } current && ChainsTo(certificate, presented, errors, current, revocation);
         }
 
         WatchedPemFiles<ClientCertificate>? client = null;
@@ -109,9 +110,15 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
                 ClientCertificateCheckPeriod, ClientCertificateCheckPeriod);
         }
 
-        var maxConnections = config.MaxConnectionsPerServer;
+        var (maxConnections, protocols, revocationMode) = (config.MaxConnectionsPerServer, config.SslProtocols, config.CertificateRevocationCheckMode);
         return new ClusterConnections(generation, handler =>
         {
+            if (protocols is { } offered)
+            {
+                handler.SslOptions.EnabledSslProtocols = offered;
+            }
+
+            handler.SslOptions.CertificateRevocationCheckMode = revocationMode;
             if (maxConnections is { } max)
             {
                 handler.MaxConnectionsPerServer = max;
@@ -135,7 +142,8 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
     /// The destination's certificate judged against the cluster's authorities instead of the system's. Every other
     /// check the TLS stack made stands: a certificate for another host name, or none at all, is refused.
     /// </summary>
-    internal static bool ChainsTo(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection authorities)
+    internal static bool ChainsTo(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection authorities,
+        X509RevocationMode revocation)
     {
         if (certificate is not X509Certificate2 leaf || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
         {
@@ -145,7 +153,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.RevocationMode = revocation;
         if (presented is not null)
         {
             // The intermediates the destination sent.

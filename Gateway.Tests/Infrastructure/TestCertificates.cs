@@ -1,4 +1,5 @@
 using System.Net;
+using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -32,7 +33,10 @@ public sealed class TestCertificates : IDisposable
     public string AuthorityPath { get; }
 
     /// <summary>A server certificate for the given names (IP addresses or DNS names).</summary>
-    public X509Certificate2 Server(params string[] names)
+    public X509Certificate2 Server(params string[] names) => Server(revocationList: null, names);
+
+    /// <summary>A server certificate whose revocation list is at <paramref name="revocationList"/> (its CRL distribution point).</summary>
+    public X509Certificate2 Server(Uri? revocationList, params string[] names)
     {
         var alternativeNames = new SubjectAlternativeNameBuilder();
         foreach (var name in names)
@@ -47,12 +51,27 @@ public sealed class TestCertificates : IDisposable
             }
         }
 
-        return Issue($"CN={names[0]}", "1.3.6.1.5.5.7.3.1", alternativeNames.Build());
+        X509Extension[] extensions = revocationList is null
+            ? [alternativeNames.Build()]
+            : [alternativeNames.Build(), CertificateRevocationListBuilder.BuildCrlDistributionPointExtension([revocationList.AbsoluteUri])];
+        return Issue($"CN={names[0]}", "1.3.6.1.5.5.7.3.1", extensions);
+    }
+
+    /// <summary>The authority's revocation list (DER), naming <paramref name="revoked"/>, valid for a day.</summary>
+    public byte[] RevocationList(params X509Certificate2[] revoked)
+    {
+        var list = new CertificateRevocationListBuilder();
+        foreach (var certificate in revoked)
+        {
+            list.AddEntry(certificate, DateTimeOffset.UtcNow.AddMinutes(-1), X509RevocationReason.KeyCompromise);
+        }
+
+        return list.Build(Authority, BigInteger.One, DateTimeOffset.UtcNow.AddDays(1), HashAlgorithmName.SHA256, thisUpdate: DateTimeOffset.UtcNow.AddMinutes(-5));
     }
 
     /// <summary>A client certificate, in memory, valid from yesterday for <paramref name="validFor"/> (a week by default; negative: expired).</summary>
     public X509Certificate2 Client(string commonName, TimeSpan? validFor = null) =>
-        Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null, validFor);
+        Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extensions: [], validFor);
 
     /// <summary>
     /// A client certificate issued by an intermediate authority the CA certified, as a corporate PKI issues them; the
@@ -68,7 +87,7 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddDays(-20), DateTimeOffset.UtcNow.AddDays(50), RandomNumberGenerator.GetBytes(8));
         using var intermediate = issued.CopyWithPrivateKey(intermediateKey);
-        return (Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extension: null, issuer: intermediate), X509CertificateLoader.LoadCertificate(issued.RawData));
+        return (Issue($"CN={commonName}", "1.3.6.1.5.5.7.3.2", extensions: [], issuer: intermediate), X509CertificateLoader.LoadCertificate(issued.RawData));
     }
 
     /// <summary>
@@ -113,7 +132,7 @@ public sealed class TestCertificates : IDisposable
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private X509Certificate2 Issue(string subject, string usage, X509Extension? extension, TimeSpan? validFor = null, X509Certificate2? issuer = null)
+    private X509Certificate2 Issue(string subject, string usage, X509Extension[] extensions, TimeSpan? validFor = null, X509Certificate2? issuer = null)
     {
         issuer ??= Authority;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -122,7 +141,7 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], critical: false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
-        if (extension is not null)
+        foreach (var extension in extensions)
         {
             request.CertificateExtensions.Add(extension);
         }

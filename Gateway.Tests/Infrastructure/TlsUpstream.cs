@@ -1,5 +1,7 @@
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -10,7 +12,8 @@ namespace Gateway.Tests.Infrastructure;
 /// <summary>
 /// An in-process Kestrel service over HTTPS on a loopback port, with the certificate the test gives it. It may ask
 /// for a client certificate (mutual TLS), which must chain to the test's authority, and may close every connection
-/// after one answer, so each request makes a new handshake. <c>GET /whoami</c> answers who the client was.
+/// after one answer, so each request makes a new handshake, and may speak only some TLS versions. <c>GET /whoami</c>
+/// answers who the client was and the TLS version they agreed on.
 /// </summary>
 public sealed class TlsUpstream : IAsyncDisposable
 {
@@ -30,13 +33,15 @@ public sealed class TlsUpstream : IAsyncDisposable
 
     public int Probes => Volatile.Read(ref _probes);
 
-    public static async Task<TlsUpstream> StartAsync(X509Certificate2 certificate, X509Certificate2? clientAuthority = null, bool closeEveryConnection = false)
+    public static async Task<TlsUpstream> StartAsync(X509Certificate2 certificate, X509Certificate2? clientAuthority = null, bool closeEveryConnection = false,
+        SslProtocols protocols = SslProtocols.None)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, Ports.Free(), listen => listen.UseHttps(https =>
         {
             https.ServerCertificate = certificate;
+            https.SslProtocols = protocols;
             if (clientAuthority is not null)
             {
                 https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
@@ -61,6 +66,7 @@ public sealed class TlsUpstream : IAsyncDisposable
         {
             client = context.Connection.ClientCertificate?.Subject ?? "none",
             connection = context.Connection.Id,
+            protocol = context.Features.Get<ITlsHandshakeFeature>()!.Protocol.ToString(),
         }));
         await app.StartAsync();
         upstream.Url = app.Urls.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);

@@ -22,7 +22,7 @@ public sealed class UpstreamTlsTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
 
-    private static GatewayConfig Service(string address) => new GatewayConfig()
+    internal static GatewayConfig Service(string address) => new GatewayConfig()
         .Route("svc", "/api/v1/svc/{**rest}", "svc", "GET")
         .Set("Gateway:Routes:svc:Transform:PathRemovePrefix", "/api/v1/svc")
         .Cluster("svc", address)
@@ -39,14 +39,17 @@ public sealed class UpstreamTlsTests
             .Set("Gateway:Clusters:svc:HttpClient:ClientCertificatePath", certificatePath)
             .Set("Gateway:Clusters:svc:HttpClient:ClientKeyPath", keyPath);
 
-    private static ServiceInstance Instance(TestGateway gateway) =>
+    internal static ServiceInstance Instance(TestGateway gateway) =>
         gateway.Services.GetRequiredService<ServiceRegistry>().Get("svc").Instances.Single();
 
-    private static async Task<string> ClientSeenBy(TestGateway gateway)
+    private static async Task<string> ClientSeenBy(TestGateway gateway) => (await WhoAmI(gateway)).GetProperty("client").GetString()!;
+
+    /// <summary>What the destination saw of the gateway's connection: its client certificate and TLS version.</summary>
+    internal static async Task<JsonElement> WhoAmI(TestGateway gateway)
     {
         using var response = await gateway.Client.GetAsync("/api/v1/svc/whoami");
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("client").GetString()!;
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
     [Fact]

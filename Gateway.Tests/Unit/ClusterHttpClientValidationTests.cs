@@ -44,12 +44,14 @@ public sealed class ClusterHttpClientValidationTests : IDisposable
     }
 
     [Fact]
-    public void Trust_a_client_certificate_with_its_key_beside_or_inside_and_a_connection_cap_pass()
+    public void Trust_a_client_certificate_with_its_key_beside_or_inside_a_connection_cap_TLS_versions_and_revocation_checks_pass()
     {
         Errors(("CaCertificatePath", _certificates.AuthorityPath), ("ClientCertificatePath", _certificate), ("ClientKeyPath", _key), ("MaxConnectionsPerServer", 64))
             .Should().BeEmpty();
         Errors(("ClientCertificatePath", _both)).Should().BeEmpty();
         Errors(("DangerousAcceptAnyServerCertificate", true)).Should().BeEmpty();
+        Errors(("SslProtocols", "Tls12, Tls13"), ("CertificateRevocationCheckMode", "Online")).Should().BeEmpty();
+        Errors(("SslProtocols", "tls13"), ("CertificateRevocationCheckMode", "Offline")).Should().BeEmpty();
         Errors(("ClientCertificatePath", _certificate), ("ClientKeyPath", _encryptedKey), ("ClientKeyPassword", Password)).Should().BeEmpty();
     }
 
@@ -82,6 +84,9 @@ public sealed class ClusterHttpClientValidationTests : IDisposable
         { "ClientKeyPath=key", "ClientKeyPath" },
         { "ClientKeyPassword=secret-9", "ClientKeyPassword" },
         { "DangerousAcceptAnyServerCertificate=true CaCertificatePath=authority", "HttpClient:" },
+        { "SslProtocols=Tls11", "SslProtocols" },
+        { "SslProtocols=Tls12,Ssl3", "SslProtocols" },
+        { "DangerousAcceptAnyServerCertificate=true CertificateRevocationCheckMode=Online", "CertificateRevocationCheckMode" },
     };
 
     [Theory]

@@ -308,6 +308,9 @@ public sealed class ConfigValidationTests
     [InlineData("Gateway:Clusters:quote-service:Destinations:quote-service-1:Weight", "heavy")]
     [InlineData("Gateway:Clusters:quote-service:HealthCheck:Interval", "often")]
     [InlineData("Gateway:RateLimiting:Policies:bench:PermitLimit", "many")]
+    [InlineData("Gateway:Clusters:quote-service:HttpClient:SslProtocols", "Tls12, Tls14")]
+    [InlineData("Gateway:Clusters:quote-service:HttpClient:SslProtocols", "12288")]
+    [InlineData("Gateway:Clusters:quote-service:HttpClient:CertificateRevocationCheckMode", "Sometimes")]
     public void A_value_the_binder_cannot_convert_is_named_instead_of_dropping_its_route_or_cluster(string key, string value)
     {
         // The binder drops a route or cluster whole when one of its values does not convert, so without this
@@ -327,7 +330,8 @@ public sealed class ConfigValidationTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(Valid()
             .Set("Gateway:Routes:quotes:Timeout", "00:00:05").Set("Gateway:Routes:quotes:RateLimitPolicy", string.Empty)
             .Set("Gateway:Clusters:quote-service:LoadBalancingPolicy", "powerOfTwoChoices")
-            .Set("Gateway:Routes:quotes:PreserveHost", "TRUE").Settings).Build();
+            .Set("Gateway:Routes:quotes:PreserveHost", "TRUE")
+            .Set("Gateway:Clusters:quote-service:HttpClient:SslProtocols", "Tls12, tls13").Settings).Build();
         var section = configuration.GetSection(GatewayOptions.SectionName);
         new ConfigurationValueValidator(section).Validate(null, section.Get<GatewayOptions>()!).Succeeded.Should().BeTrue();
     }

@@ -1,4 +1,6 @@
+using System.Security.Authentication;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Gateway.Core.Forwarding;
 
 namespace Gateway.Core.Routing.Validation;
@@ -15,6 +17,18 @@ internal static class ClusterHttpClientValidator
         if (config.MaxConnectionsPerServer is < 1)
         {
             errors.Add($"{key}:MaxConnectionsPerServer: must be at least 1 (leave it out for no limit).");
+        }
+
+        // SSL 3, TLS 1.0 and 1.1 are broken and refused by current TLS libraries anyway: naming one is a mistake to
+        // report, not a wish to honour by falling back to them.
+        if (config.SslProtocols is { } protocols && (protocols & ~(SslProtocols.Tls12 | SslProtocols.Tls13)) != SslProtocols.None)
+        {
+            errors.Add($"{key}:SslProtocols: only Tls12 and Tls13 may be offered ('{protocols}' names an older version).");
+        }
+
+        if (config.DangerousAcceptAnyServerCertificate && config.CertificateRevocationCheckMode != X509RevocationMode.NoCheck)
+        {
+            errors.Add($"{key}: DangerousAcceptAnyServerCertificate checks no certificate, so CertificateRevocationCheckMode would never be used; set one of them.");
         }
 
         if (config.DangerousAcceptAnyServerCertificate && !string.IsNullOrEmpty(config.CaCertificatePath))

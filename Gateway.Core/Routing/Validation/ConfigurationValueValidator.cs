@@ -90,8 +90,10 @@ public sealed class ConfigurationValueValidator(IConfigurationSection section) :
         try
         {
             var converted = TypeDescriptor.GetConverter(type).ConvertFromInvariantString(value);
-            // An enum converter takes any number; only a named member is a setting.
-            return !type.IsEnum || (converted is not null && Enum.IsDefined(type, converted));
+            // An enum converter takes any number; only a named member is a setting, or for flags a list of them.
+            return !type.IsEnum || (converted is not null && (IsFlags(type)
+                ? value.Split(',', StringSplitOptions.TrimEntries).All(name => Enum.GetNames(type).Contains(name, StringComparer.OrdinalIgnoreCase))
+                : Enum.IsDefined(type, converted)));
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException or NotSupportedException or OverflowException or InvalidCastException)
         {
@@ -99,8 +101,11 @@ public sealed class ConfigurationValueValidator(IConfigurationSection section) :
         }
     }
 
+    private static bool IsFlags(Type type) => type.IsDefined(typeof(FlagsAttribute), inherit: false);
+
     private static string Expected(Type type) => type switch
     {
+        _ when type.IsEnum && IsFlags(type) => "one or more of " + string.Join(", ", Enum.GetNames(type)) + ", separated by commas",
         _ when type.IsEnum => "one of " + string.Join(", ", Enum.GetNames(type)),
         _ when type == typeof(TimeSpan) => "a duration such as 00:00:30",
         _ when type == typeof(bool) => "true or false",
