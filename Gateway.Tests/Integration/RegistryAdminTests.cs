@@ -61,6 +61,28 @@ public sealed class RegistryAdminTests
         (await gateway.GetStringsAsync("/api/v1/quotes/who", 2)).Should().AllBe("a", "nothing was registered");
     }
 
+    [Theory]
+    [InlineData("""{ "id": "x", "address": """, "application/json", 400, "not valid JSON for this endpoint")]
+    [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1", "weight": "heavy-secret" }""", "application/json", 400, "(at $.weight)")]
+    [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1", "<b>secret</b>": [1, }""", "application/json", 400, "not valid JSON for this endpoint.")]
+    [InlineData("", "application/json", 400, "lacks a required value")]
+    [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1" }""", "text/plain", 415, "must be JSON")]
+    [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1", "padding": "over the limit, over the limit, over the limit, over the limit" }""", "application/json", 413,
+        "exceeds this endpoint's limit")]
+    public async Task A_registration_body_that_cannot_be_read_is_a_problem_saying_what_to_fix(string body, string mediaType, int status, string detail)
+    {
+        await using var a = await NamedUpstream.StartAsync("a");
+        await using var gateway = await TestGateway.StartAsync(GatewayConfig.Quotes(a.Url).Set("Gateway:Clusters:quote-service:HealthCheck:Enabled", false)
+            .Set("Gateway:Limits:MaxRequestBodySize", 100));
+
+        using var response = await gateway.Client.PostAsync("/admin/services/quote-service/instances", new StringContent(body, System.Text.Encoding.UTF8, mediaType));
+
+        var problem = await ProblemAssertions.ShouldBeProblemAsync(response, status);
+        problem.GetProperty("detail").GetString().Should().Contain(detail).And.NotContain("secret", "nothing the client sent is quoted back");
+        problem.GetProperty("code").GetString().Should().Be("unreadable_request");
+        (await gateway.GetStringsAsync("/api/v1/quotes/who", 2)).Should().AllBe("a", "nothing was registered");
+    }
+
     [Fact]
     public async Task Registering_on_an_unknown_service_is_a_404_problem()
     {
