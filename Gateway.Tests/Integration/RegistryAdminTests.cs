@@ -65,6 +65,8 @@ public sealed class RegistryAdminTests
     [InlineData("""{ "id": "x", "address": """, "application/json", 400, "not valid JSON for this endpoint")]
     [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1", "weight": "heavy-secret" }""", "application/json", 400, "(at $.weight)")]
     [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1", "<b>secret</b>": [1, }""", "application/json", 400, "not valid JSON for this endpoint.")]
+    [InlineData("""{ "id": "x", "secretsecretsecretsecretsecretsecretsecretsecretsecretsecretsecretsecret": [1, }""", "application/json", 400,
+        "not valid JSON for this endpoint.")]
     [InlineData("", "application/json", 400, "lacks a required value")]
     [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1" }""", "text/plain", 415, "must be JSON")]
     [InlineData("""{ "id": "x", "address": "http://127.0.0.1:1", "padding": "over the limit, over the limit, over the limit, over the limit" }""", "application/json", 413,
