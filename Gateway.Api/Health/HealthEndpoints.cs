@@ -56,7 +56,7 @@ public static class HealthEndpoints
         var health = new RateLimitPolicyMetadata("health", "health");
         endpoints.MapHealthChecks(GatewayPaths.Health + "/live", new HealthCheckOptions { Predicate = _ => false })
             .WithMetadata(health).AllowAnonymous();
-        endpoints.MapHealthChecks(GatewayPaths.Health + "/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) })
+        endpoints.MapHealthChecks(GatewayPaths.Health + "/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = ReadinessWriter.WriteAsync })
             .WithMetadata(health).AllowAnonymous();
         endpoints.MapHealthChecks(GatewayPaths.Health, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync })
             .WithMetadata(health).AllowAnonymous();

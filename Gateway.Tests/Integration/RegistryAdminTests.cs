@@ -229,6 +229,12 @@ public sealed class RegistryAdminTests
             using var ready = await gateway.Client.GetAsync("/health/ready");
             return ready.StatusCode == HttpStatusCode.ServiceUnavailable;
         }, Deadline, "readiness to fail once the added required service has no instance left");
+        using (var ready = await gateway.Client.GetAsync("/health/ready"))
+        {
+            (await ProblemAssertions.ShouldBeProblemAsync(ready, 503)).GetProperty("checks").EnumerateObject().Select(check => check.Name)
+                .Should().Equal(["extra-service"], "a service a reload added is named like the others");
+        }
+
         using var report = await gateway.Client.GetAsync("/health");
         report.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         JsonDocument.Parse(await report.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").GetProperty("microservices")
