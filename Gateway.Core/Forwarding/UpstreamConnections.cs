@@ -20,6 +20,14 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
     /// <summary>How often a client certificate's files are checked for a rotation: two file stamps per cluster.</summary>
     public static readonly TimeSpan ClientCertificateCheckPeriod = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Longest a handshake waits for a revocation list it has to fetch. The fetch cannot be cancelled and holds a
+    /// thread, and the runtime's own bound is longer than most routes' timeouts: a list server that does not answer
+    /// would hold every new connection until the route gave up with a 504. Past this the status is unknown, which
+    /// the check treats as revoked (a 502).
+    /// </summary>
+    public static readonly TimeSpan RevocationListFetchTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, ClusterConnections> _clusters = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _building = new();
 
@@ -118,7 +126,11 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
                 handler.SslOptions.EnabledSslProtocols = offered;
             }
 
-            handler.SslOptions.CertificateRevocationCheckMode = revocationMode;
+            if (validate is null && revocationMode != X509RevocationMode.NoCheck)
+            {
+                // The system's trust judges: its chain gets the check, with the fetch bounded as below.
+                handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { RevocationMode = revocationMode, UrlRetrievalTimeout = RevocationListFetchTimeout };
+            }
             if (maxConnections is { } max)
             {
                 handler.MaxConnectionsPerServer = max;
@@ -154,6 +166,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
         chain.ChainPolicy.RevocationMode = revocation;
+        chain.ChainPolicy.UrlRetrievalTimeout = RevocationListFetchTimeout;
         if (presented is not null)
         {
             // The intermediates the destination sent.

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using FluentAssertions;
@@ -121,6 +123,47 @@ public sealed class UpstreamTlsPolicyTests
     }
 
     [Fact]
+    public async Task A_revocation_list_server_that_never_answers_fails_the_handshake_instead_of_holding_it_past_the_route_timeout()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start(16);
+        var held = new System.Collections.Concurrent.ConcurrentBag<Socket>();
+        // Accepts and never answers, as a list server behind a dead backend does.
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                try
+                {
+                    held.Add(await silent.AcceptSocketAsync());
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        });
+        using var certificates = new TestCertificates();
+        using var certificate = certificates.Server(new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/crl/{Guid.NewGuid():N}.crl"), "127.0.0.1");
+        await using var upstream = await TlsUpstream.StartAsync(certificate);
+        await using var gateway = await TestGateway.StartAsync(Trusting(upstream.Url, certificates)
+            .Set("Gateway:Routes:svc:Timeout", "00:01:00")
+            .Set("Gateway:Clusters:svc:HttpClient:CertificateRevocationCheckMode", "Online"));
+
+        using var response = await gateway.Client.GetAsync("/api/v1/svc/whoami");
+
+        await ProblemAssertions.ShouldBeProblemAsync(response, 502);
+        upstream.Requests.Should().Be(0);
+        held.Should().NotBeEmpty("the list was asked for");
+        silent.Stop();
+        await accepting;
+        foreach (var socket in held)
+        {
+            socket.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Without_a_cluster_authority_the_system_trust_check_is_given_the_versions_and_the_revocation_mode()
     {
         // The system's trust store cannot hold a test's authority, so this path is read off the handler it configures.
@@ -133,7 +176,9 @@ public sealed class UpstreamTlsPolicyTests
         gateway.Services.GetRequiredService<UpstreamConnections>().Configure(handler, "svc");
 
         handler.SslOptions.EnabledSslProtocols.Should().Be(SslProtocols.Tls13);
-        handler.SslOptions.CertificateRevocationCheckMode.Should().Be(X509RevocationMode.Online);
+        handler.SslOptions.CertificateChainPolicy!.RevocationMode.Should().Be(X509RevocationMode.Online);
+        handler.SslOptions.CertificateChainPolicy.UrlRetrievalTimeout.Should().Be(UpstreamConnections.RevocationListFetchTimeout);
+        handler.SslOptions.CertificateChainPolicy.TrustMode.Should().Be(X509ChainTrustMode.System);
         handler.SslOptions.RemoteCertificateValidationCallback.Should().BeNull("the system's check decides");
     }
 
