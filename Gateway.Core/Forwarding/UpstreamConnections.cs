@@ -131,6 +131,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
                 // The system's trust judges: its chain gets the check, with the fetch bounded as below.
                 handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { RevocationMode = revocationMode, UrlRetrievalTimeout = RevocationListFetchTimeout };
             }
+
             if (maxConnections is { } max)
             {
                 handler.MaxConnectionsPerServer = max;

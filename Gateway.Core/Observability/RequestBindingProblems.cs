@@ -8,9 +8,9 @@ namespace Gateway.Core.Observability;
 /// The gateway's own endpoints that take a JSON body (the admin API's registrations and sessions) are bound by the
 /// framework, which answers a body it cannot read with a bare 400 or 415 that says nothing of what was wrong. With
 /// <c>RouteHandlerOptions.ThrowOnBadRequest</c> on, the failure arrives here as a <see cref="BadHttpRequestException"/>
-/// (a body of another media type or too large excepted, see <see cref="DescribeRefusedBody"/>) and becomes a problem that says what to fix: where the JSON broke, or which media type is expected. No value the
-/// client sent is quoted back, and since the exception is handled the framework logs no error for it; the access
-/// line records the 4xx.
+/// (a body of another media type or too large excepted, see <see cref="DescribeRefusedBody"/>) and becomes a
+/// problem that says what to fix: where the JSON broke, or that a value is missing. No value the client sent is
+/// quoted back, and since the exception is handled the framework logs no error for it; the access line records the 4xx.
 /// </summary>
 internal sealed class RequestBindingProblems : IExceptionHandler
 {
