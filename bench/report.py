@@ -2,6 +2,7 @@
 """Parses wrk output into CSV rows, and turns the rows into the Performance table (medians over rounds)."""
 import csv
 import re
+import platform
 import statistics
 import sys
 
@@ -71,6 +72,15 @@ def print_verdicts(verdicts: list) -> None:
         print(f"- {'INFO' if ok is None else 'PASS' if ok else 'FAIL'}: {name} ({figure})")
 
 
+def host() -> str:
+    """The processor the run had: ratios move with it (runs 16 and 17 read the same code faster next to YARP on another host)."""
+    try:
+        model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown processor")
+    except OSError:
+        model = "unknown processor"
+    return f"{model}, kernel {platform.release()}"
+
+
 def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis_file: str = "") -> None:
     rows = list(csv.DictReader(open(raw)))
     rss = {name: int(kb) for name, kb in (line.strip().split(",") for line in open(rss_file) if line.strip())}
@@ -86,7 +96,7 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis
     print(f"Medians of {rounds} interleaved rounds of `wrk -t2 -c<N> -d{duration}s --latency`, GET of a 41-byte JSON body, "
           f"{cores} cores shared by wrk, the proxy and the upstream. Every compared target runs next to its partner: the "
           f"plain gateway (its figures are over all those runs), or for a rate-limited route the same process's route "
-          f"without a limit (`gateway-redis`); the verdicts below judge the ratio within each such pair.\n")
+          f"without a limit (`gateway-redis`); the verdicts below judge the ratio within each such pair. Host: {host()}.\n")
     print("| target | conns | req/s | p50 ms | p99 ms | req/s vs YARP | p99 vs YARP | peak RSS MB | non-2xx |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in conns:
