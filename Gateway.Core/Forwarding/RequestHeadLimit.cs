@@ -36,7 +36,8 @@ public sealed class RequestHeadLimitMiddleware(RequestDelegate next, IOptions<Ga
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value + request.QueryString.Value;
         if (request.Method.Length + target.Length + RequestLineFraming > _lineLimit)
         {
-            return RefuseAsync(context, StatusCodes.Status414UriTooLong, "request line", _lineLimit);
+            return RefuseAsync(context, StatusCodes.Status414UriTooLong,
+                string.Create(CultureInfo.InvariantCulture, $"The request line exceeds the gateway's limit of {_lineLimit} bytes."));
         }
 
         var (size, count) = Measure(request.Headers, _headersLimit, _countLimit);
@@ -72,9 +73,6 @@ public sealed class RequestHeadLimitMiddleware(RequestDelegate next, IOptions<Ga
 
         return (size, count);
     }
-
-    private static Task RefuseAsync(HttpContext context, int status, string what, int limit) =>
-        RefuseAsync(context, status, string.Create(CultureInfo.InvariantCulture, $"The {what} exceeds the gateway's limit of {limit} bytes."));
 
     private static Task RefuseAsync(HttpContext context, int status, string detail) => GatewayProblems.WriteAsync(context, status, detail).AsTask();
 }

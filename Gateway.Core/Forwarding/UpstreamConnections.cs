@@ -73,6 +73,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
     private ClusterConnections Build(ServiceCluster cluster, int generation, ClusterHttpClientConfig config)
     {
         var clusterId = cluster.Id;
+        var revocation = config.CertificateRevocationCheckMode;
         RemoteCertificateValidationCallback? validate = null;
         if (config.DangerousAcceptAnyServerCertificate)
         {
@@ -84,7 +85,6 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
         else if (!string.IsNullOrEmpty(config.CaCertificatePath))
         {
             var path = config.CaCertificatePath;
-            var revocation = config.CertificateRevocationCheckMode;
             var authorities = new WatchedPemFiles<X509Certificate2Collection>(
                 [path],
                 () => PemFiles.LoadAuthorities(path),
@@ -118,7 +118,7 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
                 ClientCertificateCheckPeriod, ClientCertificateCheckPeriod);
         }
 
-        var (maxConnections, protocols, revocationMode) = (config.MaxConnectionsPerServer, config.SslProtocols, config.CertificateRevocationCheckMode);
+        var (maxConnections, protocols) = (config.MaxConnectionsPerServer, config.SslProtocols);
         return new ClusterConnections(generation, handler =>
         {
             if (protocols is { } offered)
@@ -126,10 +126,10 @@ public sealed partial class UpstreamConnections(ServiceRegistry registry, TimePr
                 handler.SslOptions.EnabledSslProtocols = offered;
             }
 
-            if (validate is null && revocationMode != X509RevocationMode.NoCheck)
+            if (validate is null && revocation != X509RevocationMode.NoCheck)
             {
                 // The system's trust judges: its chain gets the check, with the fetch bounded as below.
-                handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { RevocationMode = revocationMode, UrlRetrievalTimeout = RevocationListFetchTimeout };
+                handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { RevocationMode = revocation, UrlRetrievalTimeout = RevocationListFetchTimeout };
             }
 
             if (maxConnections is { } max)

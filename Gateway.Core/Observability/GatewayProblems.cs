@@ -14,8 +14,11 @@ public static class GatewayProblems
     {
         ArgumentNullException.ThrowIfNull(bad);
         return WriteAsync(context, bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-            ? "The request body exceeds this endpoint's limit." : "The request body could not be read.");
+            ? BodyOverLimit : "The request body could not be read.");
     }
+
+    /// <summary>The detail of every 413 the gateway answers for its own limits.</summary>
+    internal const string BodyOverLimit = "The request body exceeds this endpoint's limit.";
 
     private const string FrameworkTypes = "https://tools.ietf.org/html/rfc9110#section-";
 
@@ -45,14 +48,21 @@ public static class GatewayProblems
     /// <summary>Writes an RFC 9457 problem through <see cref="IProblemDetailsService"/>.</summary>
     public static ValueTask WriteAsync(HttpContext context, int status, string detail, string? code = null)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        context.Response.StatusCode = status;
         var problem = new ProblemDetails { Status = status, Detail = detail };
         if (code is not null)
         {
             problem.Extensions["code"] = code;
         }
 
+        return WriteAsync(context, problem);
+    }
+
+    /// <summary>Writes a problem with fields of its own (its status set on the response) through <see cref="IProblemDetailsService"/>.</summary>
+    public static ValueTask WriteAsync(HttpContext context, ProblemDetails problem)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(problem);
+        context.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
         return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,

@@ -38,7 +38,7 @@ internal sealed class RequestBindingProblems : IExceptionHandler
         {
             problem.Detail = problem.Status == StatusCodes.Status415UnsupportedMediaType
                 ? "The request body must be JSON (Content-Type: application/json)."
-                : "The request body exceeds this endpoint's limit.";
+                : GatewayProblems.BodyOverLimit;
             problem.Extensions["code"] = Code;
         }
     }

@@ -68,11 +68,15 @@ public static class HealthReportWriter
 
     /// <summary>Each service of <see cref="AddedServicesHealthCheck"/>'s entry, in the shape of the others.</summary>
     private static IEnumerable<KeyValuePair<string, object>> Added(HealthReport report) =>
+        from service in AddedServices(report)
+        select new KeyValuePair<string, object>(service.Name, Entry(service.Result.Status, service.Result.Description, service.Duration, service.Result.Data));
+
+    /// <summary>The services a reload added, which <see cref="AddedServicesHealthCheck"/> reports in one entry, one by one.</summary>
+    internal static IEnumerable<(string Name, HealthCheckResult Result, TimeSpan Duration)> AddedServices(HealthReport report) =>
         from entry in report.Entries.Values
         where entry.Tags.Contains(ServiceHealthCheck.AddedTag)
         from service in entry.Data
-        let result = (HealthCheckResult)service.Value
-        select new KeyValuePair<string, object>(service.Key, Entry(result.Status, result.Description, entry.Duration, result.Data));
+        select (service.Key, (HealthCheckResult)service.Value, entry.Duration);
 
     private static Dictionary<string, object?> Entry(HealthStatus status, string? description, TimeSpan duration, IReadOnlyDictionary<string, object> data) =>
         new Dictionary<string, object?>
@@ -82,7 +86,7 @@ public static class HealthReportWriter
             ["durationMs"] = Math.Round(duration.TotalMilliseconds, 2),
         }.Concat(data.Select(d => new KeyValuePair<string, object?>(d.Key, d.Value))).ToDictionary();
 
-    private static string Name(HealthStatus status) => status switch
+    internal static string Name(HealthStatus status) => status switch
     {
         HealthStatus.Healthy => "healthy",
         HealthStatus.Degraded => "degraded",

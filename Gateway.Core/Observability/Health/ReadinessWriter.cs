@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Gateway.Core.Observability.Health;
@@ -18,31 +17,26 @@ public static class ReadinessWriter
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(report);
-        var failing = Failing(report, HealthStatus.Unhealthy);
-        if (report.Status == HealthStatus.Unhealthy)
+        // A report is as bad as its worst check: those at its status are the ones to name, none when it is healthy.
+        var named = report.Status == HealthStatus.Healthy ? null : At(report, report.Status);
+        if (named is not null && report.Status == HealthStatus.Unhealthy)
         {
-            var problem = new ProblemDetails
+            return GatewayProblems.WriteAsync(context, new ProblemDetails
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
-                Detail = "Not ready: " + string.Join("; ", failing.Select(check => $"{check.Key} ({check.Value})")) + ".",
-                Extensions = { ["code"] = "not_ready", ["checks"] = failing },
-            };
-            return context.RequestServices.GetRequiredService<IProblemDetailsService>()
-                .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
+                Detail = "Not ready: " + string.Join("; ", named.Select(check => $"{check.Key} ({check.Value})")) + ".",
+                Extensions = { ["code"] = "not_ready", ["checks"] = named },
+            }).AsTask();
         }
 
-        var degraded = Failing(report, HealthStatus.Degraded);
-        return context.Response.WriteAsJsonAsync(degraded.Count == 0
-            ? new ReadinessAnswer("healthy", null)
-            : new ReadinessAnswer("degraded", degraded), context.RequestAborted);
+        return context.Response.WriteAsJsonAsync(new ReadinessAnswer(HealthReportWriter.Name(report.Status), named), context.RequestAborted);
     }
 
     /// <summary>The checks at <paramref name="status"/>, each with what it said; a service added by a reload under its own name.</summary>
-    private static Dictionary<string, string?> Failing(HealthReport report, HealthStatus status) =>
-        report.Entries.SelectMany(entry => entry.Value.Tags.Contains(ServiceHealthCheck.AddedTag)
-                ? entry.Value.Data.Select(service => (Name: service.Key, Result: (HealthCheckResult)service.Value))
-                    .Select(service => (service.Name, service.Result.Status, service.Result.Description))
-                : [(Name: entry.Key, entry.Value.Status, entry.Value.Description)])
+    private static Dictionary<string, string?> At(HealthReport report, HealthStatus status) =>
+        report.Entries.Where(entry => !entry.Value.Tags.Contains(ServiceHealthCheck.AddedTag))
+            .Select(entry => (Name: entry.Key, entry.Value.Status, entry.Value.Description))
+            .Concat(HealthReportWriter.AddedServices(report).Select(service => (service.Name, service.Result.Status, service.Result.Description)))
             .Where(check => check.Status == status)
             .ToDictionary(check => check.Name, check => check.Description);
 
