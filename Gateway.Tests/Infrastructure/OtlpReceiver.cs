@@ -37,6 +37,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public ConcurrentQueue<ReceivedLog> Logs { get; } = new();
 
+    /// <summary>How many log records each logs export carried, in order of arrival.</summary>
+    public ConcurrentQueue<int> LogExportSizes { get; } = new();
+
     /// <summary>The names of every metric exported so far.</summary>
     public ConcurrentDictionary<string, byte> MetricNames { get; } = new(StringComparer.Ordinal);
 
@@ -68,14 +71,18 @@ public sealed class OtlpReceiver : IAsyncDisposable
             app.MapPost("/v1/logs", async (HttpRequest request) =>
             {
                 // ExportLogsServiceRequest{1: ResourceLogs{1: Resource, 2: ScopeLogs{2: LogRecord}}}
+                var records = 0;
                 foreach (var resource in Message.Parse(await ReadAsync(request)).All(1))
                 {
                     var service = Attributes(resource.One(1), field: 1).GetValueOrDefault("service.name", string.Empty);
                     foreach (var log in resource.All(2).SelectMany(scope => scope.All(2)))
                     {
                         receiver.Logs.Enqueue(new ReceivedLog(service, log.Hex(9), log.Hex(10), log.Text(3), AnyValue(log.One(5)), Attributes(log, field: 6)));
+                        records++;
                     }
                 }
+
+                receiver.LogExportSizes.Enqueue(records);
 
                 return Results.Bytes([], "application/x-protobuf");
             });

@@ -53,6 +53,8 @@ public sealed class ObservabilityTests
         access.Service.Should().Be("gateway-under-test");
         access.SpanId.Should().Be(server.SpanId, "the access line belongs to the server span");
         access.Attributes["CorrelationId"].Should().Be("corr-otlp");
+        access.Attributes.Should().NotContainKey("TraceId", "the ids are the record's own fields, not attributes as well")
+            .And.NotContainKey("SpanId");
         access.Attributes["Route"].Should().Be("quotes");
         access.Attributes["StatusCode"].Should().Be("200");
         access.Body.Should().StartWith("{Method} {Path}", "the body is the template; the values are attributes");
