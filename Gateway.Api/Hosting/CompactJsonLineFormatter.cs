@@ -40,14 +40,23 @@ internal sealed class CompactJsonLineFormatter : ITextFormatter
             JsonValueFormatter.WriteQuotedJsonString(exception.ToString(), output);
         }
 
+        // Each id is written twice (its CLEF name and its own); its characters are made once, without a string.
+        Span<byte> bytes = stackalloc byte[16];
+        Span<char> traceChars = stackalloc char[32];
+        Span<char> spanChars = stackalloc char[16];
+        scoped ReadOnlySpan<char> trace = default, span = default;
         if (logEvent.TraceId is { } traceId)
         {
-            WriteId(output, "@tr", traceId);
+            traceId.CopyTo(bytes);
+            trace = Hex(bytes, traceChars);
+            WriteId(output, "@tr", trace);
         }
 
         if (logEvent.SpanId is { } spanId)
         {
-            WriteId(output, "@sp", spanId);
+            spanId.CopyTo(bytes[..8]);
+            span = Hex(bytes[..8], spanChars);
+            WriteId(output, "@sp", span);
         }
 
         foreach (var (name, value) in logEvent.Properties)
@@ -60,12 +69,12 @@ internal sealed class CompactJsonLineFormatter : ITextFormatter
         }
 
         // A property of the same name (ASP.NET Core's request scope has them, when its logs are turned on) wins.
-        if (logEvent.TraceId is { } trace && !logEvent.Properties.ContainsKey("TraceId"))
+        if (!trace.IsEmpty && !logEvent.Properties.ContainsKey("TraceId"))
         {
             WriteId(output, "TraceId", trace);
         }
 
-        if (logEvent.SpanId is { } span && !logEvent.Properties.ContainsKey("SpanId"))
+        if (!span.IsEmpty && !logEvent.Properties.ContainsKey("SpanId"))
         {
             WriteId(output, "SpanId", span);
         }
@@ -77,48 +86,37 @@ internal sealed class CompactJsonLineFormatter : ITextFormatter
     /// <summary>Values whose template token has a format (<c>{Elapsed:0.0}</c>), rendered as the message shows them.</summary>
     private static void WriteRenderings(LogEvent logEvent, TextWriter output)
     {
-        var delimiter = ",\"@r\":[";
+        var any = false;
         foreach (var token in logEvent.MessageTemplate.Tokens)
         {
             if (token is PropertyToken { Format: not null } property)
             {
-                output.Write(delimiter);
-                delimiter = ",";
+                output.Write(any ? "," : ",\"@r\":[");
+                any = true;
                 using var rendered = new StringWriter(CultureInfo.InvariantCulture);
                 property.Render(logEvent.Properties, rendered, CultureInfo.InvariantCulture);
                 JsonValueFormatter.WriteQuotedJsonString(rendered.ToString(), output);
             }
         }
 
-        if (delimiter == ",")
+        if (any)
         {
             output.Write(']');
         }
     }
 
-    private static void WriteId(TextWriter output, string name, System.Diagnostics.ActivityTraceId id)
+    private static ReadOnlySpan<char> Hex(scoped ReadOnlySpan<byte> bytes, Span<char> chars)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        id.CopyTo(bytes);
-        WriteHex(output, name, bytes);
+        Convert.TryToHexStringLower(bytes, chars, out var written);
+        return chars[..written];
     }
 
-    private static void WriteId(TextWriter output, string name, System.Diagnostics.ActivitySpanId id)
+    private static void WriteId(TextWriter output, string name, ReadOnlySpan<char> hex)
     {
-        Span<byte> bytes = stackalloc byte[8];
-        id.CopyTo(bytes);
-        WriteHex(output, name, bytes);
-    }
-
-    // The ids' own ToHexString allocates a string per call; the line needs only their characters.
-    private static void WriteHex(TextWriter output, string name, ReadOnlySpan<byte> bytes)
-    {
-        Span<char> hex = stackalloc char[32];
-        Convert.TryToHexStringLower(bytes, hex, out var written);
         output.Write(",\"");
         output.Write(name);
         output.Write("\":\"");
-        output.Write(hex[..written]);
+        output.Write(hex);
         output.Write('"');
     }
 }

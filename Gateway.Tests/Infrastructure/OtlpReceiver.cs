@@ -47,6 +47,22 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public string Url => _server!.Url;
 
+    /// <summary>The standard variables that point a gateway process's exporters here over OTLP/HTTP, and any others.</summary>
+    public Dictionary<string, string> ExporterEnvironment(params (string Name, string Value)[] others)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        };
+        foreach (var (name, value) in others)
+        {
+            environment[name] = value;
+        }
+
+        return environment;
+    }
+
     public static async Task<OtlpReceiver> StartAsync()
     {
         var receiver = new OtlpReceiver();

@@ -22,13 +22,8 @@ public sealed class ObservabilityTests
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         await using var upstream = await TestUpstream.StartAsync();
-        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.Quotes(upstream.Url), new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["OTEL_SERVICE_NAME"] = "gateway-under-test",
-            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
-        });
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.Quotes(upstream.Url), receiver.ExporterEnvironment(
+            ("OTEL_SERVICE_NAME", "gateway-under-test"), ("OTEL_BSP_SCHEDULE_DELAY", "200")));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/quotes/traced");
         request.Headers.Add("X-Correlation-ID", "corr-otlp");
@@ -71,12 +66,7 @@ public sealed class ObservabilityTests
             .Set("Gateway:RateLimiting:Policies:limited:PermitLimit", 1)
             .Set("Gateway:RateLimiting:Policies:limited:Window", "00:01:00")
             .Set("Gateway:RateLimiting:Policies:limited:Partition", "Client");
-        await using var gateway = await GatewayProcess.StartAsync(config, new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
-        });
+        await using var gateway = await GatewayProcess.StartAsync(config, receiver.ExporterEnvironment(("OTEL_BSP_SCHEDULE_DELAY", "200")));
 
         async Task<ReceivedSpan> ServerSpanOf(string? token, HttpStatusCode expected)
         {
@@ -115,12 +105,7 @@ public sealed class ObservabilityTests
         await using var receiver = await OtlpReceiver.StartAsync();
         await using var upstream = await TestUpstream.StartAsync();
         var config = GatewayConfig.Quotes(upstream.Url).Set("Gateway:Observability:FrameworkMetrics", frameworkMetrics);
-        await using var gateway = await GatewayProcess.StartAsync(config, new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
-        });
+        await using var gateway = await GatewayProcess.StartAsync(config, receiver.ExporterEnvironment(("OTEL_METRIC_EXPORT_INTERVAL", "200")));
 
         using (var response = await gateway.Client.GetAsync("/api/v1/quotes/measured"))
         {

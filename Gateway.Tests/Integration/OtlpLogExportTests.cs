@@ -14,11 +14,7 @@ public sealed class OtlpLogExportTests
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         await using var upstream = await TestUpstream.StartAsync();
-        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.Quotes(upstream.Url), new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-        });
+        await using var gateway = await GatewayProcess.StartAsync(GatewayConfig.Quotes(upstream.Url), receiver.ExporterEnvironment());
 
         // Faster than the sink's two-second buffering, so the records wait for export together.
         await Parallel.ForAsync(0, Requests, new ParallelOptions { MaxDegreeOfParallelism = 10 }, async (i, cancellation) =>
