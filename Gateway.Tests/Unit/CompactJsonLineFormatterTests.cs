@@ -24,8 +24,8 @@ public sealed class CompactJsonLineFormatterTests
     [InlineData(LogEventLevel.Error, true)]
     public void A_line_has_every_member_of_the_compact_format_and_the_ids_by_name(LogEventLevel level, bool withException)
     {
-        var logEvent = Event(level, "{Method} {Path} took {ElapsedMs:0.0} ms", withException ? new InvalidOperationException("boom \"quoted\"") : null,
-            ("Method", new ScalarValue("GET")), ("Path", new ScalarValue("/api/v1/quotes/\u00e9t\u00e9")), ("ElapsedMs", new ScalarValue(1.25)),
+        var logEvent = Event(level, "{Method} {Path} took {ElapsedMs:0.0} ms at {Load:0%}", withException ? new InvalidOperationException("boom \"quoted\"") : null,
+            ("Method", new ScalarValue("GET")), ("Path", new ScalarValue("/api/v1/quotes/\u00e9t\u00e9")), ("ElapsedMs", new ScalarValue(1.25)), ("Load", new ScalarValue(0.5)),
             ("@odd", new ScalarValue(7)),
             ("EventId", new StructureValue([new LogEventProperty("Id", new ScalarValue(5000)), new LogEventProperty("Name", new ScalarValue("AccessLog"))])));
 
