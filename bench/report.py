@@ -81,7 +81,21 @@ def host() -> str:
     return f"{model}, kernel {platform.release()}"
 
 
-def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis_file: str = "") -> None:
+def delivery_verdict(exports_file: str):
+    """Whether the traced gateway's telemetry reached the receiver: one access line per request (the start-up lines
+    come on top) and its spans, two per proxied request (server and upstream call) and one per other request. A
+    throughput bought by dropping exports from a full queue would not be the cost of telemetry."""
+    line = open(exports_file).read().strip() if exports_file else ""
+    if not line:
+        return None
+    requests, proxied, records, spans = map(int, line.split(","))
+    expected_spans = requests + proxied
+    return ("gateway-traced: every access line and span reached the receiver",
+            requests > 0 and records >= requests and spans >= expected_spans,
+            f"{records} log records for {requests} requests, {spans} spans of {expected_spans} expected")
+
+
+def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis_file: str = "", exports_file: str = "") -> None:
     rows = list(csv.DictReader(open(raw)))
     rss = {name: int(kb) for name, kb in (line.strip().split(",") for line in open(rss_file) if line.strip())}
     medians = {}
@@ -113,6 +127,8 @@ def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis
     verdicts = goal_verdicts(rows, conns)
     if "gateway" in rss and "yarp" in rss:
         verdicts.append(("gateway peak RSS <= 1.5x YARP", rss["gateway"] / rss["yarp"] <= 1.5, f"{rss['gateway'] / rss['yarp']:.2f}x"))
+    if delivery := delivery_verdict(exports_file):
+        verdicts.append(delivery)
     print_verdicts(verdicts)
     if redis_file:
         calls = {}
@@ -147,4 +163,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "pool":
         pool(*sys.argv[2:])
     else:
-        table(*sys.argv[2:8])
+        table(*sys.argv[2:9])

@@ -49,16 +49,37 @@ yarp() { # port upstream -> the YARP baseline
   wait_ready "http://127.0.0.1:$1/health/live"
 }
 
-otlp_sink() { # -> TRACED_ENV: a gateway's environment for everything on, exporting to a local receiver
-  # The receiver accepts and discards (an empty protobuf answer is a valid export response): the cost measured
-  # is the gateway's, not a collector's decoding on the same two cores.
+otlp_sink() { # -> TRACED_ENV: a gateway's environment for everything on, exporting to a local receiver (OTLP_RECEIVER)
   local port; port=$(freeport)
-  node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.setHeader('content-type','application/x-protobuf');s.end();});}).listen($port,'127.0.0.1')" >"$LOGS/otlp-receiver.log" 2>&1 &
+  node bench/otlp-receiver.js "$port" >"$LOGS/otlp-receiver.log" 2>&1 &
   pids+=($!)
-  wait_until curl -fs -o /dev/null -X POST "http://127.0.0.1:$port/v1/traces"
+  OTLP_RECEIVER="http://127.0.0.1:$port"
+  wait_until curl -fs -o /dev/null "$OTLP_RECEIVER/counts"
   # Every trace sampled and exported over OTLP, metrics, an access-log line per request.
-  TRACED_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=always_on
+  TRACED_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT="$OTLP_RECEIVER" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=always_on
               Serilog__MinimumLevel__Default=Information Serilog__MinimumLevel__Override__Microsoft=Warning Serilog__MinimumLevel__Override__System=Warning)
+}
+
+otlp_delivery() { # traced gateway's URL -> "requests,proxied,log records,spans": what it answered and what reached the receiver
+  # The log sink sends every 2 s and the trace exporter every 5 s once the load stops: the receiver's counts are
+  # final when they have not moved for 6 s (given up after 60 s, and the counts are then reported as they are).
+  local last= now steady=0
+  for _ in $(seq 1 60); do
+    now=$(curl -fs "$OTLP_RECEIVER/counts")
+    if [ "$now" = "$last" ]; then steady=$((steady + 1)); else steady=0; last=$now; fi
+    [ "$steady" -ge 6 ] && break
+    sleep 1
+  done
+  curl -fs "${1%%/api/*}/metrics" | python3 -c '
+import json, sys
+requests = proxied = 0
+for line in sys.stdin:
+    if line.startswith("gateway_requests_total{"):
+        n = int(float(line.split("} ", 1)[1].split()[0]))
+        requests += n
+        proxied += n if "route=\"quotes\"" in line else 0
+counts = json.loads(sys.argv[1])
+print(requests, proxied, counts["logRecords"], counts["spans"], sep=",")' "$now"
 }
 
 # start_targets TARGET... starts what the named targets need and fills URL (what wrk loads), HDR (a header a
