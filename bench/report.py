@@ -83,8 +83,9 @@ def host() -> str:
 
 def delivery_verdict(exports_file: str):
     """Whether the traced gateway's telemetry reached the receiver: one access line per request (the start-up lines
-    come on top) and its spans, two per proxied request (server and upstream call) and one per other request. A
-    throughput bought by dropping exports from a full queue would not be the cost of telemetry."""
+    come on top) and its spans, two per request answered through the upstream (server and upstream call) and at least
+    one per other request. A throughput bought by dropping exports from a full queue would not be the cost of
+    telemetry."""
     line = open(exports_file).read().strip() if exports_file else ""
     if not line:
         return None
@@ -92,7 +93,7 @@ def delivery_verdict(exports_file: str):
     expected_spans = requests + proxied
     return ("gateway-traced: every access line and span reached the receiver",
             requests > 0 and records >= requests and spans >= expected_spans,
-            f"{records} log records for {requests} requests, {spans} spans of {expected_spans} expected")
+            f"{records} log records for {requests} requests, {spans} spans for at least {expected_spans}")
 
 
 def table(raw: str, rss_file: str, rounds: str, duration: str, cores: str, redis_file: str = "", exports_file: str = "") -> None:
