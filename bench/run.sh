@@ -94,11 +94,11 @@ for name in $(printf '%s\n' "${PROCESS[@]}" | sort -u); do
   echo "$name,$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$OUT/$name.pid")/status")" >>"$OUT/rss.csv"
 done
 
-: >"$OUT/exports.csv"
+: >"$OUT/exports.txt"
 if [ -n "${URL[gateway-traced]:-}" ]; then
   echo "Waiting for the traced gateway's last exports..."
-  otlp_delivery "${URL[gateway-traced]}" >"$OUT/exports.csv"
+  otlp_delivery "${URL[gateway-traced]}" >"$OUT/exports.txt"
 fi
 
-python3 bench/report.py table "$RAW" "$OUT/rss.csv" "$ROUNDS" "$DURATION" "$(nproc)" "$OUT/redis.csv" "$OUT/exports.csv" | tee "$OUT/latest.md"
+python3 bench/report.py table "$RAW" "$OUT/rss.csv" "$ROUNDS" "$DURATION" "$(nproc)" "$OUT/redis.csv" "$OUT/exports.txt" | tee "$OUT/latest.md"
 echo "(took $(( $(date +%s) - started )) s of measurement; raw rounds in $RAW)"
